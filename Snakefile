@@ -1,0 +1,25 @@
+# mohilbert: raw oscilloscope exports -> labelled netCDF -> calibration -> Hilbert analysis.
+# Run with the documented command (README), which always passes --workflow-profile.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+
+
+localrules:
+    all,
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,155 @@
+"""Ingest one run: read its exports and put every channel role on one time axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mohilbert.errors import InputError
+from mohilbert.io.scope import read_scope
+from mohilbert.runs import ROLES
+
+ROLE_LONG_NAMES = {
+    "signal": "probe photodiode after the cell",
+    "etalon": "Fabry-Perot etalon/cavity transmission photodiode",
+    "reference": "zero-field reference-cell photodiode",
+    "dark": "dark level (probe blocked)",
+    "monitor": "laser power monitor photodiode",
+    "polarimeter": "balanced polarimeter difference signal",
+}
+
+#: sheet columns copied into the attributes of results/raw/{run}.nc for provenance
+RUN_ATTRS = (
+    "run",
+    "experiment",
+    "geometry",
+    "polarisation",
+    "element",
+    "line",
+    "cell_length_m",
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+    "isotope_percent",
+    "etalon_fsr_MHz",
+)
+
+
+def _pick_channel(ds: xr.Dataset, channel: str | None, run: str, role: str, path: str) -> str:
+    names = list(ds.data_vars)
+    if not channel:
+        if len(names) == 1:
+            return names[0]
+        raise InputError(
+            f"run {run}: {path} has channels {names}; name the {role!r} channel in the sheet"
+        )
+    for cand in (
+        channel,
+        channel.replace(" ", ""),
+        channel.upper(),
+        channel.upper().replace(" ", ""),
+    ):
+        if cand in names:
+            return cand
+    if len(names) == 1 and names[0] in ("Ampl", "CH1", "TRACE"):
+        # one-channel exports that do not record the channel name (LeCroy CSV, ISF)
+        return names[0]
+    raise InputError(
+        f"run {run}: channel {channel!r} for role {role!r} is not in {path} "
+        f"(it has {', '.join(names)})"
+    )
+
+
+def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Dataset:
+    """Read every role of one run (a runs-sheet record) into one time-domain Dataset.
+
+    Parameters
+    ----------
+    record
+        The run's row of the sheet, with ``<role>_path`` resolved (see
+        :func:`mohilbert.runs.load_runs`).
+    time_tolerance_samples
+        Largest start-time difference between the files of a run, in samples. The dark
+        role may come from a separate acquisition and is exempt from the start-time check.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables named by role (``signal``, ``etalon``, ...) on the signal's ``time`` axis
+        [s], each with ``units``, ``long_name``, ``source_file``, ``source_channel`` and
+        ``source_sha256``; the sheet parameters and the scope metadata in the attributes.
+    """
+    run = record["run"]
+    fmt = record.get("format") or "auto"
+    cache: dict[str, xr.Dataset] = {}
+    pieces: dict[str, xr.DataArray] = {}
+    ref_time = None
+    ref_desc = ""
+    scope_attrs: dict = {}
+    for role in ROLES:
+        path = record.get(f"{role}_path")
+        if not path:
+            continue
+        if path not in cache:
+            try:
+                cache[path] = read_scope(path, format=fmt)
+            except InputError as exc:
+                raise type(exc)(f"run {run}, role {role}: {exc}") from None
+        ds = cache[path]
+        if "segment" in ds.dims:
+            raise InputError(
+                f"run {run}: {path} is a sequence-mode capture ({ds.sizes['segment']} "
+                "segments); export one sweep per run"
+            )
+        name = _pick_channel(ds, record.get(role), run, role, path)
+        da = ds[name]
+        t = ds["time"].values
+        dt = float(ds.attrs["sample_interval_s"])
+        if ref_time is None:
+            ref_time, ref_desc = t, f"{role} ({path}: {t.size} samples, dt {dt:.6g} s)"
+            scope_attrs = {
+                f"scope_{k}": v
+                for k, v in ds.attrs.items()
+                if k in ("model", "vendor", "scope_format", "serial_number")
+            }
+        else:
+            ref_dt = (ref_time[-1] - ref_time[0]) / (ref_time.size - 1)
+            mismatch = t.size != ref_time.size or abs(dt - ref_dt) > 1e-4 * ref_dt
+            if not mismatch and role != "dark":
+                mismatch = abs(t[0] - ref_time[0]) > time_tolerance_samples * ref_dt
+            if mismatch:
+                raise InputError(
+                    f"run {run}: time axes differ: {role} ({path}: {t.size} samples, dt "
+                    f"{dt:.6g} s, t0 {t[0]:.6g} s) vs {ref_desc}, t0 {ref_time[0]:.6g} s; "
+                    "the roles of one run must come from one acquisition"
+                )
+        attrs = {
+            "units": da.attrs.get("units", "V"),
+            "long_name": ROLE_LONG_NAMES[role],
+            "source_file": str(path),
+            "source_channel": name,
+            "source_sha256": ds.attrs["source_sha256"],
+        }
+        for key in ("vertical_scale_per_div", "vertical_gain_V_per_code", "probe_attenuation"):
+            if key in da.attrs:
+                attrs[key] = da.attrs[key]
+        pieces[role] = xr.DataArray(
+            np.asarray(da.values, dtype=np.float64), dims=("time",), attrs=attrs
+        )
+    if "signal" not in pieces:
+        raise InputError(f"run {run}: no signal file")
+    out = xr.Dataset(
+        pieces,
+        coords={"time": ("time", ref_time, {"units": "s", "long_name": "time since trigger"})},
+    )
+    attrs = {k: record[k] for k in RUN_ATTRS if record.get(k) is not None}
+    attrs.update(scope_attrs)
+    attrs["roles"] = ", ".join(pieces)
+    attrs["source"] = "; ".join(sorted(cache))
+    attrs["source_sha256"] = "; ".join(
+        f"{p}={cache[p].attrs['source_sha256']}" for p in sorted(cache)
+    )
+    attrs["title"] = f"raw time-domain traces of run {run}"
+    out.attrs.update(attrs)
+    return out

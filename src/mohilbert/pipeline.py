@@ -1,0 +1,64 @@
+"""Support for the Snakemake rule scripts: code dependencies and uniform error reporting.
+
+Snakemake does not notice edits inside an installed package, so each rule declares the source
+files of the library modules it runs as inputs (:func:`code_files`): editing the Hilbert code
+reruns exactly the Hilbert jobs and what follows.
+
+:func:`rule_step` wraps a rule script: it writes a log, turns a
+:class:`~mohilbert.errors.MohilbertError` into one line on stderr (naming the run and file,
+no traceback) and a non-zero exit, and lets real bugs show their traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from mohilbert.errors import MohilbertError, one_line
+
+_COMMON = ["mohilbert.errors", "mohilbert.io.netcdf", "mohilbert.io.atomic", "mohilbert.pipeline"]
+
+#: library modules each pipeline stage runs (its rerun trigger)
+STAGE_MODULES: dict[str, list[str]] = {
+    "ingest": _COMMON
+    + ["mohilbert.io.scope", "mohilbert.io._table", "mohilbert.io.ingest", "mohilbert.runs"],
+}
+
+
+def code_files(stage: str) -> list[str]:
+    """Source files of the library modules that ``stage`` runs (absolute paths, sorted)."""
+    paths = set()
+    for name in STAGE_MODULES[stage]:
+        module = importlib.import_module(name)
+        paths.add(str(Path(module.__file__).resolve()))
+    return sorted(paths)
+
+
+@contextlib.contextmanager
+def rule_step(log_path: str | None, what: str) -> Iterator[None]:
+    """Run one rule's work: log start/end, one-line errors, non-zero exit on failure."""
+    log = open(log_path, "a") if log_path else None
+    start = time.perf_counter()
+
+    def say(msg: str) -> None:
+        if log:
+            log.write(msg + "\n")
+            log.flush()
+
+    say(f"{what}: start")
+    try:
+        yield
+    except MohilbertError as exc:
+        line = f"mohilbert: {what}: {one_line(exc)}"
+        say(line)
+        print(line, file=sys.stderr, flush=True)
+        if log:
+            log.close()
+        raise SystemExit(1) from None
+    say(f"{what}: done in {time.perf_counter() - start:.2f} s")
+    if log:
+        log.close()

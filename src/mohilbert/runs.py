@@ -1,0 +1,197 @@
+"""The runs sheet: one row per acquisition, validated before any job starts.
+
+The sheet is a TSV file (``config/runs.tsv``). Each row is checked against the JSON Schema in
+``workflow/schemas/runs.schema.yaml`` (types, allowed values, defaults); then across rows
+(duplicate run ids) and against the disk (every named file exists). Every problem raises
+:class:`~mohilbert.errors.SheetError` naming the sheet, the row and the column.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from mohilbert.errors import SheetError
+
+ROLES = ("signal", "etalon", "reference", "dark", "monitor", "polarimeter")
+
+
+def load_schema(path: str | Path) -> dict:
+    """Load a YAML JSON-Schema file."""
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _coerce(value: str, spec: dict):
+    kind = spec.get("type")
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # left for the schema to reject with a clear message
+        return number if math.isfinite(number) else value
+    if kind == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def load_runs(
+    sheet: str | Path,
+    schema: str | Path | dict,
+    data_root: str | Path = ".",
+    *,
+    check_files: bool = True,
+) -> pd.DataFrame:
+    """Read, validate and complete the runs sheet.
+
+    Parameters
+    ----------
+    sheet
+        Path of the TSV sheet. Lines starting with ``#`` are comments.
+    schema
+        The row schema (path or loaded dict).
+    data_root
+        Directory against which relative file paths in the sheet are resolved.
+    check_files
+        Check that every named file exists (a missing file is reported at parse time,
+        naming the row and column, before any job starts).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, indexed by ``run``, defaults filled in, plus columns
+        ``<role>_path`` (absolute resolved path or ``None``) for every role.
+    """
+    sheet = Path(sheet)
+    if not sheet.exists():
+        raise SheetError(f"{sheet}: runs sheet does not exist")
+    try:
+        frame = pd.read_csv(
+            sheet, sep="\t", dtype=str, keep_default_na=False, comment="#", skip_blank_lines=True
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SheetError(f"{sheet}: cannot read the runs sheet ({exc})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SheetError(
+            f"{sheet}: not a tab-separated table ({' '.join(str(exc).split())})"
+        ) from None
+    if isinstance(schema, (str, Path)):
+        schema = load_schema(schema)
+    props = schema["properties"]
+    frame.columns = [c.strip() for c in frame.columns]
+    unknown = [c for c in frame.columns if c not in props]
+    if unknown:
+        raise SheetError(
+            f"{sheet}: unknown column(s) {unknown}; known columns: {', '.join(props)} "
+            "(see config/README.md)"
+        )
+    validator = jsonschema.Draft202012Validator(schema)
+    rows = []
+    for i, raw in enumerate(frame.to_dict(orient="records")):
+        lineno = i + 2  # header is line 1
+        row = {k: _coerce(v.strip(), props[k]) for k, v in raw.items() if v.strip() != ""}
+        errors = sorted(validator.iter_errors(row), key=lambda e: list(e.path))
+        if errors:
+            err = errors[0]
+            column = (
+                err.path[0]
+                if err.path
+                else (err.message.split("'")[1] if "'" in err.message else "?")
+            )
+            found = row.get(column, "<empty>") if isinstance(column, str) else "?"
+            raise SheetError(
+                f"{sheet}: row {lineno} (run {row.get('run', '?')!r}), column {column!r}: "
+                f"{found!r} is invalid: {_short(err)}"
+            )
+        for key, spec in props.items():
+            if key not in row and "default" in spec:
+                row[key] = spec["default"]
+        row.setdefault("field_theta_deg", {"voigt": 90.0}.get(row["geometry"], 0.0))
+        _check_row(sheet, lineno, row)
+        rows.append(row)
+    if not rows:
+        raise SheetError(f"{sheet}: the runs sheet has no rows")
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if row["run"] in seen:
+            raise SheetError(
+                f"{sheet}: duplicate run id {row['run']!r} in rows {seen[row['run']]} and "
+                f"{i + 2}, column 'run'"
+            )
+        seen[row["run"]] = i + 2
+    root = Path(data_root)
+    for i, row in enumerate(rows):
+        for role in ROLES:
+            row[f"{role}_path"] = _resolve(sheet, i + 2, row, role, root, check_files)
+    runs = pd.DataFrame(rows)
+    runs = runs.astype(object).where(runs.notna(), None)
+    return runs.set_index("run", drop=False)
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "enum":
+        return "allowed: " + ", ".join(map(str, err.validator_value))
+    if err.validator == "pattern":
+        return f"must match {err.validator_value}"
+    return " ".join(err.message.split())[:160]
+
+
+def _check_row(sheet: Path, lineno: int, row: dict) -> None:
+    if ".." in row["run"] or ".." in row["experiment"]:
+        col = "run" if ".." in row["run"] else "experiment"
+        raise SheetError(f"{sheet}: row {lineno}, column {col!r}: {row[col]!r} contains '..'")
+    geometry, pol = row["geometry"], row["polarisation"]
+    if geometry == "faraday" and pol in ("parallel", "perpendicular"):
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column 'polarisation': {pol!r} is a "
+            "Voigt eigen-polarisation; in Faraday geometry use sigma_plus, sigma_minus or linear:<deg>"
+        )
+    if geometry == "voigt" and pol in ("sigma_plus", "sigma_minus"):
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column 'polarisation': {pol!r} is a "
+            "Faraday eigen-polarisation; in Voigt geometry use parallel, perpendicular or linear:<deg>"
+        )
+    if row.get("etalon") and "etalon_fsr_MHz" not in row:
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column 'etalon_fsr_MHz': an etalon "
+            "channel is named but its free spectral range is empty"
+        )
+
+
+def _resolve(sheet: Path, lineno: int, row, role: str, root: Path, check: bool) -> str | None:
+    channel = row.get(role)
+    file_col = f"{role}_file"
+    name = row.get(file_col) or None
+    used_col = file_col
+    if name is None and channel:
+        name, used_col = row.get("file") or None, "file"
+    if name is None and row.get(file_col) is None and not channel:
+        return None
+    if name is None:
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column {file_col!r}: role {role!r} "
+            "names a channel but no file (fill 'file' or '{role}_file')"
+        )
+    path = Path(name)
+    if not path.is_absolute():
+        path = root / path
+    path = path.resolve()
+    if check and not path.is_file():
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column {used_col!r}: file {name!r} "
+            f"not found (looked at {path})"
+        )
+    return str(path)
+
+
+def run_record(runs: pd.DataFrame, run: str) -> dict:
+    """The sheet row of ``run`` as a plain dict of JSON-able values (for Snakemake params)."""
+    row = runs.loc[run].to_dict()
+    return {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}

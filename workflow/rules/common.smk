@@ -1,0 +1,35 @@
+# Loading and validating the runs sheet; target helpers. No rules here.
+import re
+
+from mohilbert.errors import SheetError, one_line
+from mohilbert.pipeline import code_files
+from mohilbert.runs import load_runs, run_record
+
+try:
+    RUNS = load_runs(
+        config["runs"],
+        workflow.source_path("../schemas/runs.schema.yaml"),
+        data_root=config["data_root"],
+    )
+except SheetError as exc:
+    raise WorkflowError(one_line(exc)) from None
+
+
+wildcard_constraints:
+    run="|".join(re.escape(r) for r in RUNS.index),
+
+
+def run_params(wildcards):
+    """The sheet row of a run (every value the ingest script uses)."""
+    return run_record(RUNS, wildcards.run)
+
+
+def raw_files(wildcards):
+    """Every raw export a run reads (deduplicated, in role order)."""
+    row = RUNS.loc[wildcards.run]
+    paths = [row[c] for c in RUNS.columns if c.endswith("_path") and row[c]]
+    return list(dict.fromkeys(paths))
+
+
+def all_targets():
+    return expand("results/raw/{run}.nc", run=RUNS.index)
