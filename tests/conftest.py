@@ -22,3 +22,46 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def copy_workflow(dest: Path, *, with_src: bool = False) -> Path:
+    """Copy the workflow (Snakefile, workflow/, config/) into ``dest`` for a real DAG run.
+
+    With ``with_src`` the package source is copied too (``dest/src``), so a test can edit a
+    library module without touching the checkout (run Snakemake with PYTHONPATH=dest/src).
+    """
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
+    shutil.copytree(
+        REPO / "workflow", dest / "workflow", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "config", dest / "config")
+    if with_src:
+        shutil.copytree(
+            REPO / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, env: dict | None = None, timeout: float = 600):
+    """Run ``python -m snakemake`` in ``workdir`` with the default profile; return the result."""
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--workflow-profile",
+        "workflow/profiles/default",
+        "--cores",
+        "2",
+        *args,
+    ]
+    return subprocess.run(
+        cmd, cwd=workdir, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )

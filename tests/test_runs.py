@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from mohilbert.errors import InputError, SheetError
 from mohilbert.io import read_scope
 from mohilbert.io.ingest import ingest_run
@@ -13,15 +13,31 @@ from mohilbert.io.writers import write_lecroy_csv, write_tek_mso_csv
 from mohilbert.runs import load_runs, run_record
 
 SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
-HEADER = ["run", "experiment", "file", "signal", "signal_file", "etalon", "etalon_file", "dark",
-          "dark_file", "geometry", "polarisation", "cell_length_m", "temperature_C", "field_T",
-          "etalon_fsr_MHz"]
+HEADER = [
+    "run",
+    "experiment",
+    "file",
+    "signal",
+    "signal_file",
+    "etalon",
+    "etalon_file",
+    "dark",
+    "dark_file",
+    "geometry",
+    "polarisation",
+    "cell_length_m",
+    "temperature_C",
+    "field_T",
+    "etalon_fsr_MHz",
+]
 V = np.random.default_rng(3).normal(1.0, 0.01, 400)
 
 
 @pytest.fixture
 def data(tmp_path):
-    write_tek_mso_csv(tmp_path / "multi.csv", -2e-3, 1e-5, {"CH1": V, "CH2": V * 0.5, "CH3": V * 0.01})
+    write_tek_mso_csv(
+        tmp_path / "multi.csv", -2e-3, 1e-5, {"CH1": V, "CH2": V * 0.5, "CH3": V * 0.01}
+    )
     write_lecroy_csv(tmp_path / "C4--a.csv", -2e-3, 1e-5, V)
     write_lecroy_csv(tmp_path / "C2--a.csv", -2e-3 + 2e-6, 1e-5, V * 0.3)
     write_lecroy_csv(tmp_path / "C2--short.csv", -2e-3, 1e-5, V[:300])
@@ -35,12 +51,34 @@ def sheet(tmp_path, rows, header=HEADER):
     return p
 
 
-GOOD_MULTI = dict(run="m1", experiment="e1", file="multi.csv", signal="CH1", etalon="CH2",
-                  dark="CH3", geometry="faraday", polarisation="sigma_plus", cell_length_m=0.002,
-                  temperature_C=100, field_T=0.6, etalon_fsr_MHz=1500)
-GOOD_LECROY = dict(run="l1", experiment="e1", signal="C4", signal_file="C4--a.csv", etalon="C2",
-                   etalon_file="C2--a.csv", geometry="faraday", polarisation="sigma_minus",
-                   cell_length_m=0.002, temperature_C=100, field_T=0.6, etalon_fsr_MHz=360)
+GOOD_MULTI = dict(
+    run="m1",
+    experiment="e1",
+    file="multi.csv",
+    signal="CH1",
+    etalon="CH2",
+    dark="CH3",
+    geometry="faraday",
+    polarisation="sigma_plus",
+    cell_length_m=0.002,
+    temperature_C=100,
+    field_T=0.6,
+    etalon_fsr_MHz=1500,
+)
+GOOD_LECROY = dict(
+    run="l1",
+    experiment="e1",
+    signal="C4",
+    signal_file="C4--a.csv",
+    etalon="C2",
+    etalon_file="C2--a.csv",
+    geometry="faraday",
+    polarisation="sigma_minus",
+    cell_length_m=0.002,
+    temperature_C=100,
+    field_T=0.6,
+    etalon_fsr_MHz=360,
+)
 
 
 def test_good_sheet_defaults_and_paths(data):
@@ -55,7 +93,9 @@ def test_good_sheet_defaults_and_paths(data):
 
 
 def test_absolute_paths_and_comments(data, tmp_path):
-    row = dict(GOOD_LECROY, signal_file=str(data / "C4--a.csv"), etalon_file=str(data / "C2--a.csv"))
+    row = dict(
+        GOOD_LECROY, signal_file=str(data / "C4--a.csv"), etalon_file=str(data / "C2--a.csv")
+    )
     p = sheet(data, [row])
     p.write_text("# a comment line\n" + p.read_text())
     runs = load_runs(p, SCHEMA, data_root="/nonexistent")
@@ -65,14 +105,23 @@ def test_absolute_paths_and_comments(data, tmp_path):
 @pytest.mark.parametrize(
     ("change", "pattern"),
     [
-        ({"geometry": "sideways"}, r"row 2 \(run 'm1'\), column 'geometry': 'sideways' is invalid: allowed: faraday, voigt, zero_field"),
+        (
+            {"geometry": "sideways"},
+            r"row 2 \(run 'm1'\), column 'geometry': 'sideways' is invalid: allowed: faraday, voigt, zero_field",
+        ),
         ({"polarisation": "diagonal"}, r"column 'polarisation': 'diagonal' is invalid"),
-        ({"polarisation": "parallel"}, r"column 'polarisation': 'parallel' is a Voigt eigen-polarisation"),
+        (
+            {"polarisation": "parallel"},
+            r"column 'polarisation': 'parallel' is a Voigt eigen-polarisation",
+        ),
         ({"temperature_C": "hot"}, r"column 'temperature_C': 'hot' is invalid"),
         ({"temperature_C": ""}, r"column 'temperature_C'.*required"),
         ({"run": "../evil"}, r"column 'run': '../evil' is invalid"),
         ({"run": "a/b"}, r"column 'run': 'a/b' is invalid"),
-        ({"file": "missing.csv"}, r"row 2 \(run 'm1'\), column 'file': file 'missing.csv' not found"),
+        (
+            {"file": "missing.csv"},
+            r"row 2 \(run 'm1'\), column 'file': file 'missing.csv' not found",
+        ),
         ({"etalon_fsr_MHz": ""}, r"column 'etalon_fsr_MHz': an etalon channel is named"),
     ],
 )
@@ -122,11 +171,18 @@ def test_ingest_one_file_per_channel(data):
 
 def test_ingest_missing_channel(data):
     runs = load_runs(sheet(data, [dict(GOOD_MULTI, etalon="CH4")]), SCHEMA, data_root=data)
-    with pytest.raises(InputError, match=r"run m1: channel 'CH4' for role 'etalon' is not in .*multi.csv \(it has CH1, CH2, CH3\)"):
+    with pytest.raises(
+        InputError,
+        match=r"run m1: channel 'CH4' for role 'etalon' is not in .*multi.csv \(it has CH1, CH2, CH3\)",
+    ):
         ingest_run(run_record(runs, "m1"))
 
 
 def test_ingest_mismatched_time_axes(data):
-    runs = load_runs(sheet(data, [dict(GOOD_LECROY, etalon_file="C2--short.csv")]), SCHEMA, data_root=data)
-    with pytest.raises(InputError, match=r"run l1: time axes differ: etalon .*C2--short.csv: 300 samples"):
+    runs = load_runs(
+        sheet(data, [dict(GOOD_LECROY, etalon_file="C2--short.csv")]), SCHEMA, data_root=data
+    )
+    with pytest.raises(
+        InputError, match=r"run l1: time axes differ: etalon .*C2--short.csv: 300 samples"
+    ):
         ingest_run(run_record(runs, "l1"))

@@ -7,7 +7,12 @@ import pytest
 
 from mohilbert.errors import FormatError, InputError, MohilbertError
 from mohilbert.io import detect_format, read_scope
-from mohilbert.io.writers import write_lecroy_csv, write_tek_isf, write_tek_mso_csv, write_tek_tds_csv
+from mohilbert.io.writers import (
+    write_lecroy_csv,
+    write_tek_isf,
+    write_tek_mso_csv,
+    write_tek_tds_csv,
+)
 
 RNG = np.random.default_rng(7)
 V = np.round(RNG.normal(0, 0.1, 2500), 5)
@@ -53,7 +58,10 @@ def test_lecroy_csv_round_trip(tmp_path):
 def test_generic_csv_with_units(tmp_path):
     p = tmp_path / "scan.csv"
     t = np.arange(100) * 1e-3
-    p.write_text("time (ms),signal [V],etalon [V]\n" + "\n".join(f"{a},{b},{c}" for a, b, c in zip(t * 1e3, V[:100], -V[:100], strict=True)))
+    p.write_text(
+        "time (ms),signal [V],etalon [V]\n"
+        + "\n".join(f"{a},{b},{c}" for a, b, c in zip(t * 1e3, V[:100], -V[:100], strict=True))
+    )
     ds = read_scope(p)
     assert detect_format(p) == "generic_csv"
     assert list(ds.data_vars) == ["signal", "etalon"]
@@ -70,18 +78,40 @@ def test_explicit_format_override(tmp_path):
 
 def _lecroy_text(n=50):
     t = -0.025 + np.arange(n) * 1e-6
-    head = "LECROYWR610Zi,56383,Waveform\nSegments,1,SegmentSize,%d\nSegment,TrigTime,TimeSinceSegment1\n#1,27-Mar-2023 12:03:40,0\nTime,Ampl\n" % n
+    head = (
+        f"LECROYWR610Zi,56383,Waveform\nSegments,1,SegmentSize,{n}\nSegment,TrigTime,"
+        "TimeSinceSegment1\n#1,27-Mar-2023 12:03:40,0\nTime,Ampl\n"
+    )
     return head, [f"{a:.9g},{b:.6g}" for a, b in zip(t, V[:n], strict=True)]
 
 
 BAD = {
     "empty": (lambda h, rows: "", "file is empty"),
     "truncated_mid_row": (lambda h, rows: h + "\n".join(rows[:30]) + "\n-0.02497", "truncated"),
-    "truncated_rows": (lambda h, rows: h + "\n".join(rows[:30]) + "\n", "header announces 50: the file is truncated"),
-    "non_numeric": (lambda h, rows: h + "\n".join(rows[:10] + ["-0.02499,abc"] + rows[11:]) + "\n", r"line 16, column 2: 'abc' is not a number"),
-    "decimal_comma": (lambda h, rows: h.replace(",", ";") + "\n".join(r.replace(",", ";").replace(".", ",") for r in rows) + "\n", "decimal comma|delimiter|unknown format"),
-    "nan_sample": (lambda h, rows: h + "\n".join(rows[:5] + ["-0.024995,nan"] + rows[6:]) + "\n", "NaN or infinite"),
-    "inf_sample": (lambda h, rows: h + "\n".join(rows[:5] + ["-0.024995,inf"] + rows[6:]) + "\n", "NaN or infinite"),
+    "truncated_rows": (
+        lambda h, rows: h + "\n".join(rows[:30]) + "\n",
+        "header announces 50: the file is truncated",
+    ),
+    "non_numeric": (
+        lambda h, rows: h + "\n".join(rows[:10] + ["-0.02499,abc"] + rows[11:]) + "\n",
+        r"line 16, column 2: 'abc' is not a number",
+    ),
+    "decimal_comma": (
+        lambda h, rows: (
+            h.replace(",", ";")
+            + "\n".join(r.replace(",", ";").replace(".", ",") for r in rows)
+            + "\n"
+        ),
+        "decimal comma|delimiter|unknown format",
+    ),
+    "nan_sample": (
+        lambda h, rows: h + "\n".join(rows[:5] + ["-0.024995,nan"] + rows[6:]) + "\n",
+        "NaN or infinite",
+    ),
+    "inf_sample": (
+        lambda h, rows: h + "\n".join(rows[:5] + ["-0.024995,inf"] + rows[6:]) + "\n",
+        "NaN or infinite",
+    ),
     "garbage": (lambda h, rows: "hello world\nthis is not a scope file\n", "unknown format"),
 }
 
@@ -101,7 +131,7 @@ def test_bad_lecroy_csv_one_line_error(tmp_path, case):
 
 def test_decimal_comma_in_comma_file(tmp_path):
     p = tmp_path / "scan.csv"
-    p.write_text("time,CH1\n0.0,1.0\n0.1,\"1,5\"\n")
+    p.write_text('time,CH1\n0.0,1.0\n0.1,"1,5"\n')
     with pytest.raises(InputError, match="decimal comma"):
         read_scope(p)
 
@@ -110,7 +140,7 @@ def test_wrong_delimiter_in_tek_file(tmp_path):
     p = write_tek_mso_csv(tmp_path / "t.csv", 0.0, 1e-6, {"CH1": V[:20], "CH2": V[:20]})
     text = p.read_text().splitlines()
     title = next(i for i, ln in enumerate(text) if ln.startswith("TIME,"))
-    text[title + 3:] = [ln.replace(",", ";") for ln in text[title + 3:]]
+    text[title + 3 :] = [ln.replace(",", ";") for ln in text[title + 3 :]]
     p.write_text("\n".join(text) + "\n")
     with pytest.raises(InputError, match="wrong delimiter"):
         read_scope(p)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-
 from conftest import shared_path
+
 from mohilbert.io import detect_format, read_scope
 
 # file, format, N, channels, dt [s], t0 [s] (None: not checked)
@@ -31,7 +31,9 @@ SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "fmt", "n", "channels", "dt", "t0"), SAMPLES, ids=[s[0] for s in SAMPLES])
+@pytest.mark.parametrize(
+    ("name", "fmt", "n", "channels", "dt", "t0"), SAMPLES, ids=[s[0] for s in SAMPLES]
+)
 def test_sample_parses_as_provenance_says(name, fmt, n, channels, dt, t0):
     path = shared_path("data", "scope-samples", name)
     assert detect_format(path) == fmt
@@ -89,7 +91,9 @@ def test_keysight_bin_matches_header():
 
 
 @pytest.mark.parametrize("power", ["0.32uW", "0.56uW"])
-@pytest.mark.parametrize("kind", ["C2--{p}.csv", "C4--{p}.csv", "C2--{p}-baseline.csv", "C4--{p}-baseline.csv"])
+@pytest.mark.parametrize(
+    "kind", ["C2--{p}.csv", "C4--{p}.csv", "C2--{p}-baseline.csv", "C4--{p}-baseline.csv"]
+)
 def test_hip_lecroy_csv(power, kind):
     path = shared_path("data", "real", "hip-elecsus-2mm-0.6T-faraday", "raw", kind.format(p=power))
     ds = read_scope(path)

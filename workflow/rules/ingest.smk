@@ -5,18 +5,18 @@ rule ingest:
         code=code_files("ingest"),
     output:
         "results/raw/{run}.nc",
-    params:
-        run=run_params,
-        ingest=config["ingest"],
     log:
         "results/logs/ingest/{run}.log",
     benchmark:
         "results/benchmarks/ingest/{run}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/mohilbert.yaml"
+    params:
+        run=run_params,
+        ingest=config["ingest"],
     script:
         "../scripts/ingest.py"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# mohilbert: the two set-up-and-go commands.
+#   bash run.sh demo   create .venv if missing, install, run the workflow on the bundled campaign
+#   bash run.sh test   create .venv if missing, install, run the quality gates and the test suite
+# Extra arguments after "demo" go to snakemake (e.g. bash run.sh demo --dry-run).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+find_python() {
+  for c in "${PYTHON:-}" python3.13 python3.12 python3.11 python3 python; do
+    [ -n "$c" ] || continue
+    command -v "$c" >/dev/null 2>&1 || continue
+    if "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo "$c"; return; fi
+  done
+  echo "mohilbert needs Python >= 3.11 (none found on PATH; set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+}
+
+setup() {
+  if [ ! -x .venv/bin/python ]; then
+    echo "[run.sh] creating .venv"
+    "$(find_python)" -m venv .venv
+  fi
+  local stamp=.venv/.mohilbert-install-stamp want
+  want=$(cat pyproject.toml | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "[run.sh] installing mohilbert and its pinned dependencies into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,slurm]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  demo)
+    setup
+    .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@"
+    ;;
+  test)
+    setup
+    echo "[run.sh] ruff";      .venv/bin/ruff check . && .venv/bin/ruff format --check .
+    echo "[run.sh] snakefmt";  .venv/bin/snakefmt --check Snakefile workflow
+    echo "[run.sh] snakemake --lint"
+    lint=$(.venv/bin/snakemake --lint 2>&1) || { echo "$lint"; exit 1; }
+    echo "$lint" | grep -q "Congratulations" || { echo "$lint"; exit 1; }
+    echo "[run.sh] pytest";    .venv/bin/python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash run.sh demo [snakemake args...] | bash run.sh test [pytest args...]" >&2
+    exit 2
+    ;;
+esac

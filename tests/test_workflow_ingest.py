@@ -1,0 +1,151 @@
+"""Real Snakemake DAG runs of the ingest stage in a temporary directory."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from conftest import copy_workflow, run_snakemake
+
+from mohilbert.io import load_dataset
+from mohilbert.io.writers import write_lecroy_csv, write_tek_mso_csv
+
+pytestmark = pytest.mark.slow
+HEADER = "run\texperiment\tfile\tsignal\tsignal_file\tetalon\tetalon_file\tgeometry\tpolarisation\tcell_length_m\ttemperature_C\tfield_T\tetalon_fsr_MHz"
+V = np.random.default_rng(11).normal(1.0, 0.01, 300)
+
+
+def _row(run, **kw):
+    d = dict(
+        run=run,
+        experiment="e",
+        file="",
+        signal="C4",
+        signal_file=f"C4--{run}.csv",
+        etalon="",
+        etalon_file="",
+        geometry="faraday",
+        polarisation="sigma_plus",
+        cell_length_m=0.002,
+        temperature_C=100,
+        field_T=0.6,
+        etalon_fsr_MHz="",
+    )
+    d.update(kw)
+    return "\t".join(str(d[k]) for k in HEADER.split("\t"))
+
+
+def _setup(tmp_path, runs, with_src=False):
+    wd = copy_workflow(tmp_path / "wf", with_src=with_src)
+    raw = wd / "data" / "raw"
+    for r in runs:
+        write_lecroy_csv(raw / f"C4--{r}.csv", -1e-3, 1e-5, V * (1 + 0.1 * len(r)))
+    write_tek_mso_csv(raw / "multi.csv", -1e-3, 1e-5, {"CH1": V, "CH2": V / 2})
+    return wd
+
+
+def _sheet(wd, rows):
+    (wd / "config" / "runs.tsv").write_text("\n".join([HEADER, *rows]) + "\n")
+
+
+def _mtimes(wd):
+    return {p.name: p.stat().st_mtime_ns for p in (wd / "results" / "raw").glob("*.nc")}
+
+
+def _jobs(result, rule):
+    """Number of jobs of ``rule`` Snakemake ran (from its job-stats table)."""
+    for line in result.stderr.splitlines() + result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == rule and parts[1].isdigit():
+            return int(parts[1])
+    return 0
+
+
+def test_incremental_reanalysis(tmp_path):
+    wd = _setup(tmp_path, ["a", "b", "c"], with_src=True)
+    env = {"PYTHONPATH": str(wd / "src")}
+    _sheet(
+        wd,
+        [
+            _row("a"),
+            _row(
+                "b",
+                file="multi.csv",
+                signal="CH1",
+                signal_file="",
+                etalon="CH2",
+                etalon_fsr_MHz=1500,
+            ),
+        ],
+    )
+    first = run_snakemake(wd, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert _jobs(first, "ingest") == 2
+    ds = load_dataset(wd / "results" / "raw" / "b.nc")
+    np.testing.assert_allclose(ds.etalon.values, V / 2, rtol=1e-7)
+    before = _mtimes(wd)
+
+    # nothing changed: nothing runs
+    noop = run_snakemake(wd, env=env)
+    assert noop.returncode == 0 and _jobs(noop, "ingest") == 0, noop.stderr[-2000:]
+
+    # one run added: only its ingest job runs
+    _sheet(
+        wd,
+        [
+            _row("a"),
+            _row(
+                "b",
+                file="multi.csv",
+                signal="CH1",
+                signal_file="",
+                etalon="CH2",
+                etalon_fsr_MHz=1500,
+            ),
+            _row("c"),
+        ],
+    )
+    second = run_snakemake(wd, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert _jobs(second, "ingest") == 1
+    after = _mtimes(wd)
+    assert after["a.nc"] == before["a.nc"] and after["b.nc"] == before["b.nc"]
+    assert "c.nc" in after
+
+    # a library module that ingest runs is edited: every ingest job reruns
+    module = wd / "src" / "mohilbert" / "io" / "scope.py"
+    module.write_text(module.read_text() + "\n# edited by the incremental test\n")
+    third = run_snakemake(wd, env=env)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert _jobs(third, "ingest") == 3
+    assert all(v != after[k] for k, v in _mtimes(wd).items())
+
+
+def test_bad_run_does_not_stop_the_others(tmp_path):
+    wd = _setup(tmp_path, ["good", "bad"])
+    raw = wd / "data" / "raw"
+    bad = raw / "C4--bad.csv"
+    bad.write_text(bad.read_text()[:-2000])  # cut mid-row
+    shas = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
+    _sheet(wd, [_row("bad"), _row("good")])
+    res = run_snakemake(wd)
+    assert res.returncode != 0
+    assert (wd / "results" / "raw" / "good.nc").exists()
+    assert not (wd / "results" / "raw" / "bad.nc").exists()
+    assert not list((wd / "results" / "raw").glob(".*tmp"))
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("mohilbert: ")]
+    assert len(lines) == 1, res.stderr[-3000:]
+    assert "ingest bad" in lines[0] and "C4--bad.csv" in lines[0] and "truncated" in lines[0]
+    assert shas == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
+    good = load_dataset(wd / "results" / "raw" / "good.nc")
+    np.testing.assert_allclose(good.signal.values, V * 1.4, rtol=1e-5)
+
+
+def test_sheet_error_stops_before_any_job(tmp_path):
+    wd = _setup(tmp_path, ["a"])
+    _sheet(wd, [_row("a"), _row("a")])
+    res = run_snakemake(wd)
+    assert res.returncode != 0
+    assert "duplicate run id 'a' in rows 2 and 3, column 'run'" in res.stderr
+    assert not (wd / "results").exists()
