@@ -47,13 +47,18 @@ def main(n: int = 1_000_000) -> None:
             ds = read_scope(path)
             times.append(time.perf_counter() - t0)
         assert ds.sizes["time"] == n
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True
+        ).stdout.split()
         base, peak = (int(v) / 1024 for v in out)
     print(f"read_scope: {n} points x 4 channels, Tek MSO CSV of {size_mb:.1f} MB")
-    print(f"  median {statistics.median(times):.3f} s  (min {min(times):.3f} s, max {max(times):.3f} s)")
-    print(f"  peak RSS {peak:.0f} MB (after imports {base:.0f} MB; +{peak - base:.0f} MB for the read;"
-          f" data itself {5 * n * 8 / 2**20:.0f} MB as float64)")
+    print(
+        f"  median {statistics.median(times):.3f} s  (min {min(times):.3f} s, max {max(times):.3f} s)"
+    )
+    print(
+        f"  peak RSS {peak:.0f} MB (after imports {base:.0f} MB; +{peak - base:.0f} MB for the read;"
+        f" data itself {5 * n * 8 / 2**20:.0f} MB as float64)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,428 @@
+r"""The user-facing theory model: a vapour cell + a detuning grid → transmission spectra.
+
+>>> from mohilbert.theory import Cell, spectrum
+>>> cell = Cell(element="Rb", line="D2", length_m=2e-3, temperature_C=80, field_T=0.6)
+>>> ds = spectrum(np.linspace(-30e3, 30e3, 20001), cell, "sigma_plus")   # xarray.Dataset
+>>> ds.S0          # transmission
+
+Conventions (docs: README "Theory model"):
+
+* detuning [MHz] from the line reference ν0 of the element (the isotope-weighted,
+  hyperfine-free centre; Rb D2 384 230 426.6 MHz), increasing with laser frequency;
+* the field direction is θ from +k (Faraday θ = 0, Voigt θ = 90°) and φ about k from +x;
+* ``conventions="textbook"`` (default): fields ∝ e^{i(kz−ωt)}, (x̂+iŷ)/√2 drives Δm = +1 for
+  B along +k, exact line positions, no line cut-off, exact propagation;
+* ``conventions="elecsus"``: reproduces ElecSus v3.0.8 (its handedness, i.e. textbook physics
+  with B reversed; line positions truncated to whole MHz; its line cut-off, B = 0 → 1e-4 G,
+  T + 273.16 in the populations, k(Δ) in the Doppler width, the 41K D1 constant), with exact
+  propagation unless ``propagation="elecsus"`` also asks for its approximate oblique-field
+  transfer matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import xarray as xr
+
+from mohilbert import __version__
+from mohilbert.atoms.constants import get_line
+from mohilbert.atoms.susceptibility import MediumParams, susceptibility
+from mohilbert.optics.polarisation import jones_vector
+from mohilbert.optics.propagation import apply, field_direction, propagate, stokes
+
+CONVENTIONS = ("textbook", "elecsus")
+PROPAGATIONS = ("exact", "elecsus")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A vapour cell and its conditions, with units in the names.
+
+    Attributes
+    ----------
+    element, line
+        ``"Rb" | "Cs" | "K" | "Na"`` and ``"D1" | "D2"``.
+    length_m
+        Cell length [m].
+    temperature_C
+        Cell temperature [°C]; sets the number density, self-broadening, populations.
+    field_T
+        Magnetic field magnitude [T].
+    field_theta_deg, field_phi_deg
+        Field direction: angle from the beam (+k) and azimuth about it from +x [degrees].
+    isotope_percent
+        ``None``/``"natural"`` or e.g. ``{"85Rb": 99}`` / ``"85Rb:99"`` [percent].
+    gamma_buffer_MHz
+        Extra Lorentzian FWHM (buffer gas) [MHz].
+    shift_MHz
+        Shift of every resonance (buffer-gas shift) [MHz].
+    doppler_temperature_C
+        Temperature for the Doppler width only [°C]; ``None`` uses ``temperature_C``.
+    populations
+        ``"boltzmann"`` or ``"equal"`` ground-state populations.
+    conventions, propagation, constants
+        See the module docstring. ``constants`` defaults to the set matching ``conventions``.
+    number_density_m3
+        Override the vapour-pressure number density [m⁻³].
+    slices
+        Optional field gradient: a sequence of (length fraction, field [T]) in the order the
+        light meets them; the fractions must add up to 1.
+    """
+
+    element: str = "Rb"
+    line: str = "D2"
+    length_m: float = 0.075
+    temperature_C: float = 20.0
+    field_T: float = 0.0
+    field_theta_deg: float = 0.0
+    field_phi_deg: float = 0.0
+    isotope_percent: object = None
+    gamma_buffer_MHz: float = 0.0
+    shift_MHz: float = 0.0
+    doppler_temperature_C: float | None = None
+    populations: str = "boltzmann"
+    conventions: str = "textbook"
+    propagation: str = "exact"
+    constants: str | None = None
+    number_density_m3: float | None = None
+    slices: tuple | None = None
+
+    def __post_init__(self):
+        get_line(self.element, self.line)
+        if self.conventions not in CONVENTIONS:
+            raise ValueError(f"conventions must be one of {CONVENTIONS}, got {self.conventions!r}")
+        if self.propagation not in PROPAGATIONS:
+            raise ValueError(f"propagation must be one of {PROPAGATIONS}, got {self.propagation!r}")
+        if self.populations not in ("boltzmann", "equal"):
+            raise ValueError("populations must be 'boltzmann' or 'equal'")
+        if not self.length_m > 0:
+            raise ValueError(f"length_m must be > 0, got {self.length_m}")
+        if self.field_T < 0:
+            raise ValueError("field_T is a magnitude (>= 0); reverse the direction with the angles")
+
+    def medium(self, field_T: float | None = None) -> MediumParams:
+        constants = self.constants or ("elecsus" if self.conventions == "elecsus" else "mohilbert")
+        return MediumParams(
+            element=self.element,
+            line=self.line,
+            temperature_C=self.temperature_C,
+            field_G=1e4 * (self.field_T if field_T is None else field_T),
+            isotope_percent=self.isotope_percent,
+            gamma_buffer_MHz=self.gamma_buffer_MHz,
+            shift_MHz=self.shift_MHz,
+            doppler_temperature_C=self.doppler_temperature_C,
+            boltzmann=self.populations == "boltzmann",
+            elecsus_compat=self.conventions == "elecsus",
+            constants=constants,
+            number_density_m3=self.number_density_m3,
+        )
+
+    def b_hat(self) -> np.ndarray:
+        """Field direction used by the physics (textbook; reversed for ElecSus parity)."""
+        th, ph = np.deg2rad(self.field_theta_deg), np.deg2rad(self.field_phi_deg)
+        if self.conventions == "elecsus":
+            # ElecSus: b_ES = (-sinθcosφ, sinθ sinφ, cosθ) with the opposite ε_g sign,
+            # which is textbook physics with b = -b_ES
+            return np.array([np.sin(th) * np.cos(ph), -np.sin(th) * np.sin(ph), -np.cos(th)])
+        return field_direction(th, ph)
+
+    def geometry(self) -> str:
+        b = self.b_hat()
+        if abs(b[0]) < 1e-9 and abs(b[1]) < 1e-9:
+            return "faraday"
+        if abs(b[2]) < 1e-9:
+            return "voigt"
+        return "oblique"
+
+    def with_(self, **changes) -> Cell:
+        """A copy with some attributes changed."""
+        return replace(self, **changes)
+
+
+def _slices(cell: Cell):
+    if cell.slices is None:
+        return [(1.0, cell.field_T)]
+    total = sum(f for f, _ in cell.slices)
+    if abs(total - 1) > 1e-9:
+        raise ValueError(f"slice fractions add up to {total}, not 1")
+    return list(cell.slices)
+
+
+def spectrum_arrays(
+    detuning_MHz: np.ndarray,
+    cell: Cell,
+    polarisation: object = "x",
+    *,
+    method: str = "auto",
+) -> dict[str, np.ndarray]:
+    """The theory model on a detuning grid, as numpy arrays (see :func:`spectrum`)."""
+    x = np.asarray(detuning_MHz, dtype=np.float64)
+    ln = get_line(cell.element, cell.line)
+    k = 2 * np.pi / ln.wavelength_m
+    b = cell.b_hat()
+    e_in = jones_vector(polarisation, np.arctan2(b[1], b[0]))
+    i_in = float(np.sum(np.abs(e_in) ** 2))
+    e = np.broadcast_to(e_in, (x.size, 2)).astype(complex)
+    chi_first = names = n = None
+    for fraction, field in _slices(cell):
+        chi = susceptibility(x, cell.medium(field), method=method)
+        kL = k * cell.length_m * fraction
+        mode_names, mode_n, t = propagate(chi, b, kL, cell.propagation)
+        if chi_first is None:
+            chi_first, names, n = chi, mode_names, mode_n
+        e = apply(t, e)
+    out = stokes(e, i_in)
+    out["E_out"] = e / np.sqrt(i_in)
+    out["chi"] = chi_first
+    out["mode_names"] = names
+    out["n"] = n
+    return out
+
+
+def derived(arr: dict[str, np.ndarray], cell: Cell) -> dict[str, np.ndarray]:
+    """Quantities derived from :func:`spectrum_arrays` output (angles in rad, alpha in 1/m).
+
+    ``alpha`` (2k Im n per mode), output ``ellipticity`` ½ asin(S3/S0) and ``azimuth``
+    ½ atan2(S2, S1); ``rotation`` (kL/2) Re(n_σ− − n_σ+) in Faraday geometry and
+    ``retardance`` kL Re(n_⊥ − n_∥) in Voigt geometry.
+    """
+    k = 2 * np.pi / get_line(cell.element, cell.line).wavelength_m
+    n = arr["n"]
+    out = {
+        "alpha": 2 * k * n.imag,
+        "ellipticity": 0.5 * np.arcsin(np.clip(arr["S3"] / np.maximum(arr["S0"], 1e-300), -1, 1)),
+        "azimuth": 0.5 * np.arctan2(arr["S2"], arr["S1"]),
+    }
+    kL = k * cell.length_m
+    geometry = cell.geometry()
+    if geometry == "faraday":
+        out["rotation"] = 0.5 * kL * (n[1] - n[0]).real
+    elif geometry == "voigt":
+        out["retardance"] = kL * (n[1] - n[0]).real
+    return out
+
+
+_UNITLESS = {
+    "S0": "transmission (Stokes S0 / input intensity)",
+    "S1": "Stokes S1 / input intensity (Ix - Iy)",
+    "S2": "Stokes S2 / input intensity (I(+45) - I(-45))",
+    "S3": "Stokes S3 / input intensity (I_R - I_L, ElecSus convention)",
+    "Ix": "intensity polarised along x / input intensity",
+    "Iy": "intensity polarised along y / input intensity",
+    "I_P45": "intensity polarised at +45 deg / input intensity",
+    "I_M45": "intensity polarised at -45 deg / input intensity",
+    "I_L": "intensity in (x + iy)/sqrt2 [sigma_plus vector] / input intensity",
+    "I_R": "intensity in (x - iy)/sqrt2 [sigma_minus vector] / input intensity",
+}
+
+
+def spectrum(
+    detuning_MHz: np.ndarray,
+    cell: Cell,
+    polarisation: object = "x",
+    *,
+    method: str = "auto",
+) -> xr.Dataset:
+    """Theory spectra as an :class:`xarray.Dataset` with units.
+
+    Parameters
+    ----------
+    detuning_MHz
+        Laser detuning from ν0 [MHz].
+    cell
+        The :class:`Cell`.
+    polarisation
+        Input polarisation: ``"sigma_plus"``, ``"sigma_minus"``, ``"parallel"``,
+        ``"perpendicular"``, ``"x"``, ``"y"``, ``"linear:<deg>"``, ``"jones:<Ex>,<Ey>"`` or a
+        Jones vector.
+    method
+        Susceptibility evaluation (``"auto"``, ``"fft"``, ``"direct"``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``S0``–``S3``, ``Ix``, ``Iy``, ``I_P45``, ``I_M45``, ``I_L``, ``I_R`` (normalised to the
+        input intensity); ``chi`` (dims component × detuning, Δm = +1, −1, 0); mode indices
+        ``n`` and intensity absorption coefficients ``alpha`` [1/m] (dim ``mode``);
+        ``rotation`` [rad] (Faraday) or ``retardance`` [rad] (Voigt); ``ellipticity`` and
+        ``azimuth`` [rad] of the output; ``E_out`` (dim ``axis`` x/y). Cell parameters in attrs.
+    """
+    arr = spectrum_arrays(detuning_MHz, cell, polarisation, method=method)
+    arr.update(derived(arr, cell))
+    x = np.asarray(detuning_MHz, dtype=np.float64)
+    coords = {
+        "detuning": (
+            "detuning",
+            x,
+            {"units": "MHz", "long_name": "laser detuning from the line centre"},
+        ),
+        "component": (
+            "component",
+            ["dm_plus1", "dm_minus1", "dm_0"],
+            {"units": "1", "long_name": "transition component (Delta m along B)"},
+        ),
+        "mode": ("mode", arr["mode_names"], {"units": "1", "long_name": "propagation eigenmode"}),
+        "axis": ("axis", ["x", "y"], {"units": "1", "long_name": "transverse field component"}),
+    }
+    data = {
+        name: ("detuning", arr[name], {"units": "1", "long_name": text})
+        for name, text in _UNITLESS.items()
+    }
+    data["chi"] = (
+        ("component", "detuning"),
+        arr["chi"],
+        {"units": "1", "long_name": "electric susceptibility per transition component"},
+    )
+    data["n"] = (
+        ("mode", "detuning"),
+        arr["n"],
+        {"units": "1", "long_name": "complex refractive index of the mode"},
+    )
+    data["alpha"] = (
+        ("mode", "detuning"),
+        arr["alpha"],
+        {"units": "1/m", "long_name": "intensity absorption coefficient of the mode"},
+    )
+    data["E_out"] = (
+        ("detuning", "axis"),
+        arr["E_out"],
+        {"units": "1", "long_name": "output Jones vector (input normalised to 1)"},
+    )
+    data["ellipticity"] = (
+        "detuning",
+        arr["ellipticity"],
+        {"units": "rad", "long_name": "ellipticity angle of the output"},
+    )
+    data["azimuth"] = (
+        "detuning",
+        arr["azimuth"],
+        {"units": "rad", "long_name": "polarisation azimuth of the output"},
+    )
+    if "rotation" in arr:
+        data["rotation"] = (
+            "detuning",
+            arr["rotation"],
+            {
+                "units": "rad",
+                "long_name": "Faraday rotation angle (kL/2) Re(n_sigma_minus - n_sigma_plus)",
+            },
+        )
+    if "retardance" in arr:
+        data["retardance"] = (
+            "detuning",
+            arr["retardance"],
+            {"units": "rad", "long_name": "Voigt retardance kL Re(n_perp - n_par)"},
+        )
+    attrs = {f"cell_{k}": _attr(v) for k, v in asdict(cell).items() if v is not None}
+    attrs["geometry"] = cell.geometry()
+    attrs["polarisation"] = (
+        polarisation if isinstance(polarisation, str) else str(list(jones_vector(polarisation)))
+    )
+    attrs["model"] = f"mohilbert {__version__} weak-probe theory ({cell.conventions} conventions)"
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _attr(v):
+    if isinstance(v, (int, float, str)):
+        return v
+    return str(v)
+
+
+# ------------------------------------------------------------------------- ElecSus drop-in
+
+_ES_DEFAULTS = {
+    "Elem": "Rb",
+    "Dline": "D2",
+    "lcell": 75e-3,
+    "Bfield": 0.0,
+    "T": 20.0,
+    "GammaBuf": 0.0,
+    "shift": 0.0,
+    "Btheta": 0.0,
+    "Bphi": 0.0,
+    "Constrain": True,
+    "DoppTemp": 20.0,
+    "rb85frac": 72.17,
+    "K40frac": 0.01,
+    "K41frac": 6.73,
+    "BoltzmannFactor": True,
+}
+_ES_ALL = (
+    "S0",
+    "S1",
+    "S2",
+    "S3",
+    "Ix",
+    "Iy",
+    "I_P45",
+    "I_M45",
+    "alphaPlus",
+    "alphaMinus",
+    "alphaZ",
+)
+
+
+def cell_from_elecsus(p_dict: dict, *, propagation: str = "exact") -> Cell:
+    """A :class:`Cell` in ElecSus conventions from an ElecSus ``p_dict`` (gauss, radians, %)."""
+    p = dict(_ES_DEFAULTS)
+    p.update(p_dict)
+    elem = p["Elem"]
+    iso = None
+    if elem == "Rb":
+        iso = {"85Rb": float(p["rb85frac"])}
+    elif elem == "K":
+        iso = {"40K": float(p["K40frac"]), "41K": float(p["K41frac"])}
+    return Cell(
+        element=elem,
+        line=p["Dline"],
+        length_m=float(p["lcell"]),
+        temperature_C=float(p["T"]),
+        field_T=float(p["Bfield"]) * 1e-4,
+        field_theta_deg=float(np.rad2deg(p["Btheta"])),
+        field_phi_deg=float(np.rad2deg(p["Bphi"])),
+        isotope_percent=iso,
+        gamma_buffer_MHz=float(p["GammaBuf"]),
+        shift_MHz=float(p["shift"]),
+        doppler_temperature_C=None if p["Constrain"] else float(p["DoppTemp"]),
+        populations="boltzmann" if p["BoltzmannFactor"] else "equal",
+        conventions="elecsus",
+        propagation=propagation,
+    )
+
+
+def get_spectra(
+    X, E_in, p_dict: dict, outputs: Sequence[str] | None = None, *, propagation="exact"
+):
+    """Drop-in replacement for ElecSus ``get_spectra(X, E_in, p_dict, outputs)``.
+
+    Same units (X in MHz, Bfield in gauss, T in °C, angles in radians), same handedness
+    and the same output names and order; exact propagation at oblique fields unless
+    ``propagation="elecsus"``. ``alphaPlus`` uses ChiMinus (Δm = +1) as in ElecSus.
+    """
+    cell = cell_from_elecsus(p_dict, propagation=propagation)
+    x = np.asarray(X, dtype=np.float64)
+    arr = spectrum_arrays(x, cell, np.asarray(E_in, dtype=complex).ravel()[:2])
+    chi_minus, chi_plus, chi_z = arr["chi"]  # Δm = +1 is ElecSus's ChiMinus
+    k = 2 * np.pi / get_line(cell.element, cell.line).wavelength_m
+    values = {
+        **{key: arr[key] for key in ("S0", "S1", "S2", "S3", "Ix", "Iy", "I_P45", "I_M45")},
+        "Il": arr["I_L"],
+        "Ir": arr["I_R"],
+        "alphaPlus": 2 * k * np.sqrt(1 + chi_minus).imag,
+        "alphaMinus": 2 * k * np.sqrt(1 + chi_plus).imag,
+        "alphaZ": 2 * k * np.sqrt(1 + chi_z).imag,
+        "ChiPlus": chi_plus,
+        "ChiMinus": chi_minus,
+        "ChiZ": chi_z,
+        "Chi": [chi_plus, chi_minus, chi_z],
+        "E_out": np.vstack([arr["E_out"].T, np.zeros(x.size)]),
+    }
+    if outputs is None or outputs == "All":
+        return tuple(values[k] for k in _ES_ALL)
+    try:
+        return [values[o] for o in outputs]
+    except KeyError as exc:
+        raise ValueError(f"unknown output {exc.args[0]!r}; known: {', '.join(values)}") from None
