@@ -157,6 +157,7 @@ def spectrum_arrays(
     polarisation: object = "x",
     *,
     method: str = "auto",
+    fft_step_MHz: float | None = None,
 ) -> dict[str, np.ndarray]:
     """The theory model on a detuning grid, as numpy arrays (see :func:`spectrum`)."""
     x = np.asarray(detuning_MHz, dtype=np.float64)
@@ -168,7 +169,7 @@ def spectrum_arrays(
     e = np.broadcast_to(e_in, (x.size, 2)).astype(complex)
     chi_first = names = n = None
     for fraction, field in _slices(cell):
-        chi = susceptibility(x, cell.medium(field), method=method)
+        chi = susceptibility(x, cell.medium(field), method=method, step_MHz=fft_step_MHz)
         kL = k * cell.length_m * fraction
         mode_names, mode_n, t = propagate(chi, b, kL, cell.propagation)
         if chi_first is None:

@@ -73,7 +73,7 @@ def _split_complex(ds: xr.Dataset) -> xr.Dataset:
 
 def _join_complex(ds: xr.Dataset) -> xr.Dataset:
     for name in list(ds.data_vars):
-        if ds[name].attrs.get("complex_part") != "real":
+        if name not in ds or ds[name].attrs.get("complex_part") != "real":
             continue
         base = ds[name].attrs["complex_variable"]
         im = f"{base}_imag"

@@ -1,0 +1,162 @@
+"""``mohilbert`` command line: theory spectra, scope-file ingest, simulated acquisitions.
+
+    mohilbert theory --temperature-C 80 --field-T 0.6 --length-m 0.002 \\
+        --polarisation sigma_plus --detuning-MHz=-30000:30000:6001 -o spectrum.nc
+    mohilbert ingest C4--scan.csv -o scan.nc
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mohilbert.errors import MohilbertError, one_line
+
+
+def _grid(text: str) -> np.ndarray:
+    try:
+        start, stop, n = text.split(":")
+        grid = np.linspace(float(start), float(stop), int(n))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"detuning grid {text!r}: use START:STOP:N in MHz"
+        ) from None
+    if grid.size < 2:
+        raise argparse.ArgumentTypeError("the detuning grid needs at least 2 points")
+    return grid
+
+
+def _add_theory(sub) -> None:
+    p = sub.add_parser(
+        "theory",
+        help="weak-probe transmission spectra of an alkali vapour cell",
+        description="Compute theory spectra (S0-S3, intensities, chi, mode indices, rotation) "
+        "and write them to netCDF (.nc) or CSV (.csv).",
+    )
+    p.add_argument("--element", default="Rb", choices=["Rb", "Cs", "K", "Na"])
+    p.add_argument("--line", default="D2", choices=["D1", "D2"])
+    p.add_argument("--length-m", type=float, default=0.075, help="cell length [m]")
+    p.add_argument("--temperature-C", type=float, default=20.0, help="cell temperature [degC]")
+    p.add_argument("--field-T", type=float, default=0.0, help="magnetic field [T]")
+    p.add_argument("--theta-deg", type=float, default=0.0, help="angle of B from the beam [deg]")
+    p.add_argument("--phi-deg", type=float, default=0.0, help="azimuth of B about the beam [deg]")
+    p.add_argument("--isotope-percent", default="natural", help="natural, or e.g. 85Rb:99")
+    p.add_argument(
+        "--gamma-buffer-MHz", type=float, default=0.0, help="extra Lorentzian FWHM [MHz]"
+    )
+    p.add_argument("--shift-MHz", type=float, default=0.0, help="shift of all lines [MHz]")
+    p.add_argument(
+        "--doppler-temperature-C",
+        type=float,
+        default=None,
+        help="temperature for the Doppler width only [degC]",
+    )
+    p.add_argument("--populations", default="boltzmann", choices=["boltzmann", "equal"])
+    p.add_argument("--conventions", default="textbook", choices=["textbook", "elecsus"])
+    p.add_argument("--propagation", default="exact", choices=["exact", "elecsus"])
+    p.add_argument(
+        "--polarisation",
+        default="x",
+        help="sigma_plus, sigma_minus, parallel, perpendicular, x, y, linear:<deg>, "
+        "jones:<Ex>,<Ey>",
+    )
+    p.add_argument(
+        "--detuning-MHz",
+        type=_grid,
+        default=_grid("-30000:30000:6001"),
+        help="grid START:STOP:N in MHz (use --detuning-MHz=-30000:30000:6001)",
+    )
+    p.add_argument(
+        "--outputs",
+        default="S0,S1,S2,S3",
+        help="CSV columns (comma-separated names of the dataset variables)",
+    )
+    p.add_argument("-o", "--output", required=True, help="output file, .nc or .csv")
+
+
+def _run_theory(args) -> int:
+    from mohilbert.io.netcdf import save_dataset
+    from mohilbert.theory import Cell, spectrum
+
+    cell = Cell(
+        element=args.element,
+        line=args.line,
+        length_m=args.length_m,
+        temperature_C=args.temperature_C,
+        field_T=args.field_T,
+        field_theta_deg=args.theta_deg,
+        field_phi_deg=args.phi_deg,
+        isotope_percent=None if args.isotope_percent == "natural" else args.isotope_percent,
+        gamma_buffer_MHz=args.gamma_buffer_MHz,
+        shift_MHz=args.shift_MHz,
+        doppler_temperature_C=args.doppler_temperature_C,
+        populations=args.populations,
+        conventions=args.conventions,
+        propagation=args.propagation,
+    )
+    ds = spectrum(args.detuning_MHz, cell, args.polarisation)
+    out = Path(args.output)
+    if out.suffix == ".nc":
+        save_dataset(ds, out, step="mohilbert theory", title="mohilbert theory spectrum")
+    elif out.suffix == ".csv":
+        names = [n.strip() for n in args.outputs.split(",") if n.strip()]
+        missing = [n for n in names if n not in ds or ds[n].dims != ("detuning",)]
+        if missing:
+            raise ValueError(
+                f"--outputs: {missing} are not 1-D spectra; choose from "
+                + ", ".join(n for n in ds.data_vars if ds[n].dims == ("detuning",))
+            )
+        table = np.column_stack([ds.detuning.values] + [ds[n].values for n in names])
+        from mohilbert.io.atomic import write_bytes_atomic
+
+        header = "detuning_MHz," + ",".join(names)
+        body = "\n".join(",".join(f"{v:.10g}" for v in row) for row in table)
+        write_bytes_atomic(out, (header + "\n" + body + "\n").encode())
+    else:
+        raise ValueError(f"{out}: output must end in .nc or .csv")
+    print(f"wrote {out} ({ds.sizes['detuning']} points, {cell.geometry()} geometry)")
+    return 0
+
+
+def _add_ingest(sub) -> None:
+    p = sub.add_parser("ingest", help="read an oscilloscope export and summarise or convert it")
+    p.add_argument("file", help="the export (CSV or binary; the format is detected)")
+    p.add_argument("--format", default="auto", help="force a format (see config/README.md)")
+    p.add_argument("-o", "--output", help="write the labelled netCDF here")
+
+
+def _run_ingest(args) -> int:
+    from mohilbert.io import read_scope, save_dataset
+
+    ds = read_scope(args.file, format=args.format)
+    a = ds.attrs
+    print(
+        f"{a['source_name']}: {a['scope_format']} ({a.get('vendor', '')} {a.get('model', '')}), "
+        f"{a['n_samples']} samples at {a['sample_interval_s']:.6g} s, channels {a['channel_names']}"
+    )
+    if args.output:
+        save_dataset(ds, args.output, step="mohilbert ingest", inputs=str(args.file))
+        print(f"wrote {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mohilbert", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_theory(sub)
+    _add_ingest(sub)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "theory":
+            return _run_theory(args)
+        return _run_ingest(args)
+    except (MohilbertError, ValueError) as exc:
+        print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,367 @@
+r"""Theory fits with lmfit: any subset of cell parameters free, joint fits of several spectra.
+
+A fit minimises :math:`\sum_s \sum_i [(y_{s,i} - m_s(x_{s,i}; p))/\sigma_{s,i}]^2` with
+Levenberg–Marquardt (MINPACK via lmfit), where spectra s share parameters p (e.g. the σ+ and
+σ− traces of one experiment share temperature and field) and may have per-spectrum
+parameters (e.g. a small detuning offset per run). Residuals are weighted by the measurement
+noise σ when given, so the reduced χ² is meaningful and the standard errors are calibrated.
+
+Parameters are the :class:`~mohilbert.theory.Cell` fields with units in their names
+(``temperature_C``, ``field_T``, ``field_theta_deg``, ``field_phi_deg``, ``gamma_buffer_MHz``,
+``shift_MHz``, ``length_m``, ``doppler_temperature_C``), isotope abundances
+``percent_<isotope>`` (e.g. ``percent_85Rb``), and the input polarisation as ElecSus writes
+it, E = (``jones_x``, ``jones_y``·exp(i ``jones_phase_rad``)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import lmfit
+import numpy as np
+import xarray as xr
+
+from mohilbert.errors import FitError
+from mohilbert.optics.polarisation import jones_vector
+from mohilbert.theory import Cell, spectrum_arrays
+
+CELL_PARAMETERS = (
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+    "gamma_buffer_MHz",
+    "shift_MHz",
+    "length_m",
+    "doppler_temperature_C",
+)
+JONES_PARAMETERS = ("jones_x", "jones_y", "jones_phase_rad")
+UNITS = {
+    "temperature_C": "degC",
+    "field_T": "T",
+    "field_theta_deg": "degree",
+    "field_phi_deg": "degree",
+    "gamma_buffer_MHz": "MHz",
+    "shift_MHz": "MHz",
+    "length_m": "m",
+    "doppler_temperature_C": "degC",
+    "jones_x": "1",
+    "jones_y": "1",
+    "jones_phase_rad": "rad",
+}
+DEFAULT_BOUNDS = {
+    "temperature_C": (-50.0, 400.0),
+    "field_T": (0.0, 5.0),
+    "field_theta_deg": (0.0, 180.0),
+    "field_phi_deg": (-360.0, 360.0),
+    "gamma_buffer_MHz": (0.0, 1e4),
+    "shift_MHz": (-1e4, 1e4),
+    "length_m": (1e-6, 1.0),
+    "doppler_temperature_C": (-270.0, 400.0),
+    "jones_x": (0.0, 10.0),
+    "jones_y": (0.0, 10.0),
+    "jones_phase_rad": (-np.pi, np.pi),
+}
+
+
+@dataclass
+class FitSpectrum:
+    """One measured spectrum to fit.
+
+    Attributes
+    ----------
+    detuning_MHz
+        Detuning axis [MHz].
+    data
+        Measured values of ``quantity`` (dimensionless, normalised to the input intensity).
+    quantity
+        Which model output: ``"S0"`` (transmission), ``"S1"``, ``"S2"``, ``"S3"``, ``"Ix"``,
+        ``"Iy"``, ``"I_P45"``, ``"I_M45"``, ``"I_L"``, ``"I_R"``.
+    polarisation
+        Input polarisation (name or Jones vector).
+    sigma
+        Standard uncertainty of each point (same units as data); ``None`` = unweighted.
+    cell_overrides
+        Cell fields that differ for this spectrum (e.g. another polarisation geometry).
+    name
+        Label used for per-spectrum parameter names and in the results.
+    """
+
+    detuning_MHz: np.ndarray
+    data: np.ndarray
+    quantity: str = "S0"
+    polarisation: object = "x"
+    sigma: np.ndarray | None = None
+    cell_overrides: dict = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit_spectra` (values, errors, correlations, fit curves)."""
+
+    cell: Cell
+    values: dict[str, float]
+    stderr: dict[str, float]
+    correl: dict[tuple[str, str], float]
+    free: list[str]
+    rms: list[float]
+    redchi: float
+    chisqr: float
+    nfev: int
+    success: bool
+    message: str
+    best_fit: list[np.ndarray]
+    polarisations: list[object]
+    spectra: list[FitSpectrum]
+    lmfit_result: object = None
+
+    def to_dataset(self) -> xr.Dataset:
+        """Fitted parameters (value, stderr, correlation matrix) and best-fit curves."""
+        names = list(self.values)
+        coords = {
+            "parameter": ("parameter", names, {"units": "1", "long_name": "fit parameter name"}),
+            "parameter2": ("parameter2", names, {"units": "1", "long_name": "fit parameter name"}),
+        }
+        corr = np.eye(len(names))
+        for (a, b), c in self.correl.items():
+            i, j = names.index(a), names.index(b)
+            corr[i, j] = corr[j, i] = c
+        data = {
+            "value": (
+                "parameter",
+                [self.values[n] for n in names],
+                {"units": "see parameter_units", "long_name": "best-fit value"},
+            ),
+            "stderr": (
+                "parameter",
+                [self.stderr.get(n, np.nan) for n in names],
+                {"units": "see parameter_units", "long_name": "standard error (1 sigma)"},
+            ),
+            "vary": (
+                "parameter",
+                [int(n in self.free) for n in names],
+                {"units": "1", "long_name": "1 if the parameter was free"},
+            ),
+            "correlation": (
+                ("parameter", "parameter2"),
+                corr,
+                {"units": "1", "long_name": "correlation coefficient"},
+            ),
+        }
+        ds = xr.Dataset(data, coords=coords)
+        for k, (spec, best) in enumerate(zip(self.spectra, self.best_fit, strict=True)):
+            tag = spec.name or f"spectrum{k}"
+            dim = f"detuning_{tag}"
+            ds = ds.assign_coords(
+                {dim: (dim, spec.detuning_MHz, {"units": "MHz", "long_name": f"detuning ({tag})"})}
+            )
+            ds[f"data_{tag}"] = (
+                dim,
+                spec.data,
+                {"units": "1", "long_name": f"measured {spec.quantity} ({tag})"},
+            )
+            ds[f"fit_{tag}"] = (
+                dim,
+                best,
+                {"units": "1", "long_name": f"best-fit {spec.quantity} ({tag})"},
+            )
+        ds.attrs.update(
+            parameter_units="; ".join(
+                f"{n}: {UNITS.get(n.rsplit('__', 1)[0], '%' if n.startswith('percent_') else '1')}"
+                for n in names
+            ),
+            rms=", ".join(f"{r:.6g}" for r in self.rms),
+            redchi=self.redchi,
+            chisqr=self.chisqr,
+            nfev=self.nfev,
+            success=int(self.success),
+            message=self.message,
+            free_parameters=", ".join(self.free),
+        )
+        return ds
+
+
+def _start_values(cell: Cell, pol) -> dict[str, float]:
+    start = {name: getattr(cell, name) for name in CELL_PARAMETERS}
+    if start["doppler_temperature_C"] is None:
+        start["doppler_temperature_C"] = cell.temperature_C
+    if pol is not None:
+        v = jones_vector(pol)
+        start["jones_x"] = float(abs(v[0]))
+        start["jones_y"] = float(abs(v[1]))
+        start["jones_phase_rad"] = (
+            float(np.angle(v[1]) - np.angle(v[0])) if abs(v[0]) > 0 else float(np.angle(v[1]))
+        )
+    return start
+
+
+def fit_spectra(
+    spectra: Sequence[FitSpectrum],
+    cell: Cell,
+    free: Sequence[str] | Mapping[str, tuple[float, float] | None],
+    *,
+    per_spectrum: Sequence[str] = (),
+    max_nfev: int = 2000,
+) -> FitResult:
+    """Fit the theory to one or several spectra with shared and per-spectrum parameters.
+
+    Parameters
+    ----------
+    spectra
+        The measured spectra (:class:`FitSpectrum`).
+    cell
+        Start values and fixed parameters.
+    free
+        Names of the free parameters, or a mapping name → (min, max) bounds (``None`` for the
+        default bounds). Isotope abundances are ``percent_<isotope>``; the input polarisation
+        ``jones_x``, ``jones_y``, ``jones_phase_rad`` (shared by all spectra unless listed in
+        ``per_spectrum``).
+    per_spectrum
+        Free parameters that take one value per spectrum (e.g. ``("shift_MHz",)``); their
+        names in the result are ``<name>__<spectrum name>``.
+    """
+    if not spectra:
+        raise FitError("no spectra to fit")
+    bounds = dict.fromkeys(free) if not isinstance(free, Mapping) else dict(free)
+    names = [s.name or f"spectrum{k}" for k, s in enumerate(spectra)]
+    for s, name in zip(spectra, names, strict=True):
+        s.name = name
+        x = np.asarray(s.detuning_MHz, dtype=float)
+        y = np.asarray(s.data, dtype=float)
+        if x.shape != y.shape or x.ndim != 1 or x.size < 3:
+            raise FitError(
+                f"spectrum {name}: detuning and data must be 1-D arrays of one length (>= 3)"
+            )
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise FitError(f"spectrum {name}: NaN or inf in detuning or data")
+        if s.sigma is not None and not (np.asarray(s.sigma) > 0).all():
+            raise FitError(f"spectrum {name}: sigma must be positive everywhere")
+    pols = [s.polarisation for s in spectra]
+    params = lmfit.Parameters()
+    iso_names = [n for n in bounds if n.startswith("percent_")]
+    iso_start = {}
+    if iso_names:
+        from mohilbert.atoms.constants import isotope_fractions
+
+        fr = isotope_fractions(cell.element, cell.isotope_percent)
+        iso_start = {f"percent_{k}": 100 * v for k, v in fr.items()}
+    for pname in bounds:
+        targets = [f"{pname}__{n}" for n in names] if pname in per_spectrum else [pname]
+        for k, target in enumerate(targets):
+            pol = pols[k] if pname in per_spectrum else pols[0]
+            start = _start_values(
+                cell.with_(**spectra[k].cell_overrides) if pname in per_spectrum else cell, pol
+            )
+            if pname in start:
+                value = start[pname]
+            elif pname in iso_start:
+                value = iso_start[pname]
+            elif pname.startswith("percent_"):
+                value = 0.0
+            else:
+                raise FitError(
+                    f"unknown fit parameter {pname!r}; known: {', '.join(CELL_PARAMETERS + JONES_PARAMETERS)}, percent_<isotope>"
+                )
+            lo, hi = bounds[pname] or DEFAULT_BOUNDS.get(pname, (0.0, 100.0))
+            # a start exactly on a bound has a zero gradient in lmfit's bound transform
+            margin = 1e-4 * (hi - lo)
+            value = float(np.clip(value, lo + margin, hi - margin))
+            params.add(target, value=value, min=lo, max=hi, vary=True)
+
+    # the FFT grid step is frozen at the start so that the model is smooth in the parameters
+    cells0 = [cell.with_(**s.cell_overrides) for s in spectra]
+    steps = [_grid_step(c) for c in cells0]
+    weights = [1.0 / np.asarray(s.sigma, float) if s.sigma is not None else None for s in spectra]
+
+    def models(p):
+        out = []
+        for k, s in enumerate(spectra):
+            c, pol = _apply(cells0[k], pols[k], p, names[k], per_spectrum)
+            arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=steps[k])
+            out.append(arr[s.quantity])
+        return out
+
+    def residual(p):
+        res = []
+        for k, (s, m) in enumerate(zip(spectra, models(p), strict=True)):
+            r = m - s.data
+            res.append(r * weights[k] if weights[k] is not None else r)
+        return np.concatenate(res)
+
+    try:
+        mini = lmfit.Minimizer(residual, params, nan_policy="raise")
+        result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=1e-10)
+    except (ValueError, ArithmeticError) as exc:
+        raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
+    best = models(result.params)
+    free_names = [n for n, p in result.params.items() if p.vary]
+    values = {n: float(p.value) for n, p in result.params.items()}
+    stderr = {
+        n: float(p.stderr) if p.stderr is not None else float("nan")
+        for n, p in result.params.items()
+    }
+    correl = {}
+    for n, p in result.params.items():
+        for other, c in (p.correl or {}).items():
+            if (other, n) not in correl:
+                correl[(n, other)] = float(c)
+    rms = [float(np.sqrt(np.mean((b - s.data) ** 2))) for b, s in zip(best, spectra, strict=True)]
+    fitted_cell, _ = _apply(cell, pols[0], result.params, names[0], ())
+    return FitResult(
+        cell=fitted_cell,
+        values=values,
+        stderr=stderr,
+        correl=correl,
+        free=free_names,
+        rms=rms,
+        redchi=float(result.redchi),
+        chisqr=float(result.chisqr),
+        nfev=int(result.nfev),
+        success=bool(result.success),
+        message=str(result.message),
+        best_fit=best,
+        polarisations=pols,
+        spectra=list(spectra),
+        lmfit_result=result,
+    )
+
+
+def _grid_step(cell: Cell) -> float:
+    from mohilbert.atoms.susceptibility import default_fft_step
+
+    return default_fft_step(cell.medium())
+
+
+def _apply(cell: Cell, pol, p, name: str, per_spectrum: Sequence[str]):
+    """Cell and polarisation with the parameter values of ``p`` applied."""
+
+    def get(key):
+        if key in per_spectrum and f"{key}__{name}" in p:
+            return p[f"{key}__{name}"].value
+        if key in p:
+            return p[key].value
+        return None
+
+    changes = {k: float(get(k)) for k in CELL_PARAMETERS if get(k) is not None}
+    iso = {
+        k.removeprefix("percent_"): float(v.value) for k, v in p.items() if k.startswith("percent_")
+    }
+    if iso:
+        changes["isotope_percent"] = iso
+    if (
+        get("jones_x") is not None
+        or get("jones_y") is not None
+        or get("jones_phase_rad") is not None
+    ):
+        start = _start_values(cell, pol)
+        ex = get("jones_x") if get("jones_x") is not None else start["jones_x"]
+        ey = get("jones_y") if get("jones_y") is not None else start["jones_y"]
+        ph = (
+            get("jones_phase_rad")
+            if get("jones_phase_rad") is not None
+            else start["jones_phase_rad"]
+        )
+        pol = np.array([ex, ey * np.exp(1j * ph)])
+    return cell.with_(**changes), pol
