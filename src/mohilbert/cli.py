@@ -3,6 +3,7 @@
     mohilbert theory --temperature-C 80 --field-T 0.6 --length-m 0.002 \\
         --polarisation sigma_plus --detuning-MHz=-30000:30000:6001 -o spectrum.nc
     mohilbert ingest C4--scan.csv -o scan.nc
+    mohilbert simulate data/raw/demo/campaign.yaml --out data/raw/demo --sheet runs.tsv
 """
 
 from __future__ import annotations
@@ -148,11 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_theory(sub)
     _add_ingest(sub)
+    from mohilbert import simulate
+
+    simulate.add_cli(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "theory":
             return _run_theory(args)
-        return _run_ingest(args)
+        if args.command == "ingest":
+            return _run_ingest(args)
+        return args.run(args)
     except (MohilbertError, ValueError) as exc:
         print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)
         return 2
