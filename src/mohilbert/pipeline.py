@@ -26,6 +26,19 @@ _COMMON = ["mohilbert.errors", "mohilbert.io.netcdf", "mohilbert.io.atomic", "mo
 STAGE_MODULES: dict[str, list[str]] = {
     "ingest": _COMMON
     + ["mohilbert.io.scope", "mohilbert.io._table", "mohilbert.io.ingest", "mohilbert.runs"],
+    "calibrate": _COMMON
+    + [
+        "mohilbert.calibration.core",
+        "mohilbert.calibration.fringes",
+        "mohilbert.theory",
+        "mohilbert.atoms.susceptibility",
+        "mohilbert.atoms.hamiltonian",
+        "mohilbert.atoms.lineshape",
+        "mohilbert.atoms.constants",
+        "mohilbert.atoms.density",
+        "mohilbert.optics.propagation",
+        "mohilbert.optics.polarisation",
+    ],
 }
 
 

@@ -32,4 +32,4 @@ def raw_files(wildcards):
 
 
 def all_targets():
-    return expand("results/raw/{run}.nc", run=RUNS.index)
+    return expand("results/calibrated/{run}.nc", run=RUNS.index)

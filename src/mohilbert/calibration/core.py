@@ -1,0 +1,560 @@
+r"""Calibrate one run: raw time traces → transmission on a uniform, absolute detuning grid.
+
+Steps (each recorded in the output so that a physicist can check it):
+
+1. **Segmentation and linearisation** (:mod:`.fringes`): etalon fringes → the regular part of
+   the scan and a smooth map t → relative frequency f(t) [MHz].
+2. **Dark level**: median of the dark trace, or the configured ``dark_level_V``.
+3. **Absolute detuning**: ν = ν_off + s·κ·f(t) with sign s = ±1 (the etalon cannot tell the
+   sweep direction), scale correction κ ≈ 1 and offset ν_off, found by cross-correlating the
+   measured absorbance with the theory and refined by least squares. The theory is the
+   zero-field reference cell (``reference`` channel; its temperature is fitted) or, without
+   one, the signal's own theory with its physical parameters (temperature, field) free.
+   In the least squares the slowly varying baseline (laser power × gain) is a polynomial in
+   time solved linearly at every step (variable projection).
+4. **Normalisation**: the signal minus dark is divided by a polynomial baseline fitted through
+   off-resonant points only; the off-resonance mask is where the theory's optical depth is
+   negligible, refined iteratively by excluding points the data show to absorb. With a
+   ``monitor`` channel the signal is divided by the monitor instead.
+5. **Resampling** onto a uniform detuning grid (bin averages), with a per-point noise estimate
+   from the white-noise level of the trace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from numpy.polynomial import legendre as leg
+from scipy.ndimage import median_filter
+
+from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
+from mohilbert.errors import CalibrationError
+from mohilbert.theory import Cell, spectrum_arrays
+
+DEFAULTS = {
+    "grid_step_MHz": 10.0,
+    "segment": "auto",  # or [t_start_s, t_stop_s]
+    "linearisation_degree": "auto",
+    "absolute": "auto",  # auto | reference | self
+    "baseline_degree": "auto",  # or an int; auto: blocked cross-validation over degrees 1..8
+    "od_threshold": 0.02,
+    "mask_iterations": 4,
+    "self_fit": ["temperature_C", "field_T"],
+    "max_fit_points": 3000,
+    # scale correction of the etalon axis: "auto" fits it only against the signal's own theory,
+    # whose lines span the scan; the zero-field reference lines (±4 GHz) give no lever arm
+    "fit_scale": "auto",
+}
+
+
+def _cell_from_record(rec: dict) -> Cell:
+    geometry = rec.get("geometry", "faraday")
+    theta = rec.get("field_theta_deg")
+    if theta is None:
+        theta = 90.0 if geometry == "voigt" else 0.0
+    iso = rec.get("isotope_percent")
+    return Cell(
+        element=rec.get("element", "Rb"),
+        line=rec.get("line", "D2"),
+        length_m=float(rec["cell_length_m"]),
+        temperature_C=float(rec["temperature_C"]),
+        field_T=0.0 if geometry == "zero_field" else float(rec.get("field_T") or 0.0),
+        field_theta_deg=float(theta),
+        field_phi_deg=float(rec.get("field_phi_deg") or 0.0),
+        isotope_percent=None if iso in (None, "natural") else iso,
+    )
+
+
+def signal_model(rec: dict) -> tuple[Cell, str]:
+    """The nominal theory cell and input polarisation of a run (from its sheet record)."""
+    return _cell_from_record(rec), rec.get("polarisation", "x")
+
+
+def _white_noise(v: np.ndarray) -> float:
+    """Per-sample white-noise rms from the median absolute second difference."""
+    d2 = np.diff(v, 2)
+    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6))
+
+
+def _legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np.ndarray:
+    u = 2 * (t - span[0]) / (span[1] - span[0]) - 1
+    return leg.legvander(u, degree)
+
+
+def _cv_degree(t: np.ndarray, v: np.ndarray, mask: np.ndarray, span, max_degree: int = 8) -> int:
+    """Baseline polynomial degree by blocked cross-validation on the off-resonant points.
+
+    The baseline has to be interpolated across the absorption lines, so each candidate degree
+    is scored by how well it predicts whole contiguous blocks of off-resonant points left out
+    of the fit (10 blocks in time). White-noise criteria (AIC/BIC) pick degrees that chase
+    1/f drifts in the wings and bow under the lines.
+    """
+    tm, vm = t[mask], v[mask]
+    # a polynomial is only constrained where there are points: no more than one degree per
+    # separate off-resonant region (regions split by gaps > 10 % of the scan), plus one
+    gaps = np.diff(tm) > 0.1 * (span[1] - span[0])
+    sizes = np.diff(np.concatenate([[0], np.flatnonzero(gaps) + 1, [tm.size]]))
+    regions = int(np.sum(sizes > 0.02 * tm.size))
+    max_degree = max(1, min(max_degree, regions + 1))
+    blocks = np.minimum((np.arange(tm.size) * 10) // tm.size, 9)
+    best, best_err = 1, np.inf
+    for d in range(1, max_degree + 1):
+        err = 0.0
+        for b in range(10):
+            train = blocks != b
+            if train.sum() <= d + 1:
+                continue
+            a = _legendre_design(tm[train], d, span)
+            coef, *_ = np.linalg.lstsq(a, vm[train], rcond=None)
+            err += float(np.sum((vm[~train] - _legendre_design(tm[~train], d, span) @ coef) ** 2))
+        if err < best_err * 0.98:  # a higher degree must earn its keep
+            best, best_err = d, err
+    return best
+
+
+def _upper_envelope(t: np.ndarray, v: np.ndarray, degree: int) -> np.ndarray:
+    """Rough baseline for a first look: polynomial through the upper part of the trace."""
+    span = (t[0], t[-1])
+    a = _legendre_design(t, degree, span)
+    keep = np.ones(v.size, dtype=bool)
+    for _ in range(6):
+        coef, *_ = np.linalg.lstsq(a[keep], v[keep], rcond=None)
+        base = a @ coef
+        r = v - base
+        sigma = 1.4826 * np.median(np.abs(r[keep]))
+        keep = r > -2.5 * sigma
+    return base
+
+
+def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,)):
+    """Sign, offset and scale of the detuning axis by cross-correlation on a 20 MHz grid.
+
+    The measured absorbance (as a function of relative frequency f·scale, either sweep
+    direction) is slid along the theory absorbance; the best normalised correlation wins.
+    """
+    from scipy.signal import fftconvolve
+
+    step = 20.0
+    order = np.argsort(f)
+    span = f.max() - f.min()
+    model_x = np.arange(-45000 - 1.3 * span, 45000 + 1.3 * span, step)
+    m = model_absorb(model_x)
+    m = m - m.mean()
+    best = None
+    for scale in scales:
+        grid_f = np.arange(f.min(), f.max(), step / scale)
+        data = np.interp(grid_f, f[order], absorb[order])
+        data = data - np.median(data)
+        for sign in (1, -1):
+            d = data if sign == 1 else data[::-1]
+            corr = fftconvolve(m, d[::-1], mode="valid")
+            norm = np.sqrt(
+                fftconvolve(m**2, np.ones(d.size), mode="valid").clip(1e-300)
+            ) * np.linalg.norm(d)
+            score = corr / norm
+            k = int(np.argmax(score))
+            if best is None or score[k] > best[0]:
+                start = model_x[k]  # where the first data sample sits on the model axis
+                offset = start - sign * scale * (grid_f[0] if sign == 1 else grid_f[-1])
+                best = (float(score[k]), sign, float(offset), float(scale))
+    if best[0] < 0.3:
+        raise CalibrationError(
+            f"run {run}: the {what} does not match the expected spectrum anywhere in the scan "
+            f"(best correlation {best[0]:.2f}); check the element/line, the field, the scan range"
+        )
+    return best[1], best[2], best[0], best[3]
+
+
+def _fit_axis(
+    t, v, f, cell, pol, free, rec_run, degree, max_points, sign, offset, what, fit_scale, scale0
+):
+    """Least-squares refinement of offset, scale and physical parameters with a linear baseline."""
+    import lmfit
+
+    idx = np.linspace(0, t.size - 1, min(max_points, t.size)).astype(int)
+    ts, vs, fs = t[idx], v[idx], f[idx]
+    a = _legendre_design(ts, degree, (t[0], t[-1]))
+    params = lmfit.Parameters()
+    params.add("offset_MHz", value=offset, min=offset - 500, max=offset + 500)
+    params.add("scale", value=scale0, min=0.75, max=1.25, vary=bool(fit_scale))
+    bounds = {
+        "temperature_C": (cell.temperature_C - 60, cell.temperature_C + 60),
+        "field_T": (max(0.0, cell.field_T * 0.7), cell.field_T * 1.3 + 1e-3),
+        "field_theta_deg": (0.0, 180.0),
+        "shift_MHz": (-500.0, 500.0),
+    }
+    from mohilbert.atoms.constants import isotope_fractions
+
+    start_pct = {
+        f"percent_{k}": 100 * v
+        for k, v in isotope_fractions(cell.element, cell.isotope_percent).items()
+    }
+    for name in free:
+        if name.startswith("percent_"):
+            params.add(
+                name, value=min(max(start_pct.get(name, 1.0), 0.5), 99.5), min=0.0, max=100.0
+            )
+            continue
+        lo, hi = bounds.get(name, (None, None))
+        params.add(name, value=getattr(cell, name), min=lo, max=hi)
+
+    def model_t(p):
+        c = _with_params(cell, {n: p[n].value for n in free})
+        nu = p["offset_MHz"].value + sign * p["scale"].value * fs
+        return spectrum_arrays(nu, c, pol)["S0"]
+
+    def residual(p):
+        m = model_t(p)
+        design = a * m[:, None]
+        coef, *_ = np.linalg.lstsq(design, vs, rcond=None)
+        return vs - design @ coef
+
+    start_cost = float(np.sum(residual(params) ** 2))
+    result = lmfit.minimize(residual, params, method="leastsq", epsfcn=1e-10, max_nfev=400)
+    # MINPACK also stops with "tolerance too small" at a good minimum: judge by the cost
+    if not np.isfinite(result.chisqr) or (not result.success and result.chisqr > start_cost):
+        raise CalibrationError(f"run {rec_run}: the {what} fit did not converge ({result.message})")
+    return result
+
+
+def _with_params(cell: Cell, values: dict) -> Cell:
+    """Cell with fitted values applied (``percent_<isotope>`` set the isotope abundances)."""
+    iso = {k.removeprefix("percent_"): v for k, v in values.items() if k.startswith("percent_")}
+    plain = {k: v for k, v in values.items() if not k.startswith("percent_")}
+    if iso:
+        plain["isotope_percent"] = iso
+    return cell.with_(**plain)
+
+
+def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.Dataset:
+    """Calibrate one ingested run (``results/raw/{run}.nc``) using its sheet record ``rec``.
+
+    Returns the detuning-domain Dataset written to ``results/calibrated/{run}.nc``.
+    """
+    cfg = {**DEFAULTS, **(config or {})}
+    run = rec["run"]
+    if "etalon" not in raw:
+        raise CalibrationError(f"run {run}: no etalon channel; the scan cannot be linearised")
+    fsr = rec.get("etalon_fsr_MHz")
+    if not fsr:
+        raise CalibrationError(f"run {run}: etalon_fsr_MHz is not set in the runs sheet")
+    t_all = raw["time"].values
+    sel = np.ones(t_all.size, dtype=bool)
+    if cfg["segment"] != "auto":
+        lo, hi = cfg["segment"]
+        sel = (t_all >= lo) & (t_all <= hi)
+    t_sel = t_all[sel]
+    fr = detect_fringes(t_sel, raw["etalon"].values[sel], run)
+    seg = segment_scan(fr.times, run)
+    ft = fr.times[seg.first : seg.last + 1]
+    lin = linearise(ft, float(fsr), cfg["linearisation_degree"], run)
+    keep = sel & (t_all >= ft[0]) & (t_all <= ft[-1])
+    t = t_all[keep]
+    f = lin(t)
+
+    # dark level
+    if "dark" in raw:
+        dark_trace = raw["dark"].values
+        dark = float(np.median(dark_trace))
+        dark_src = f"median of the dark trace ({raw['dark'].attrs.get('source_file', '')})"
+    elif rec.get("dark_level_V") is not None:
+        dark = float(rec["dark_level_V"])
+        dark_src = "dark_level_V from the runs sheet"
+    else:
+        dark = 0.0
+        dark_src = "none (no dark trace or dark_level_V): assumed 0 V"
+    v = raw["signal"].values[keep] - dark
+    top = np.percentile(v, 90)
+    if top <= 0 or np.mean(v <= 0) > 0.05:
+        raise CalibrationError(
+            f"run {run}: transmission <= 0 after dark subtraction ({100 * np.mean(v <= 0):.0f}% of "
+            f"points; dark level {dark:.4g} V, signal 90th percentile {top + dark:.4g} V); check "
+            "the dark trace and the signal channel"
+        )
+    sigma_v = _white_noise(v)
+
+    # absolute detuning
+    cell, pol = signal_model(rec)
+    mode = cfg["absolute"]
+    if mode == "auto":
+        mode = "reference" if "reference" in raw else "self"
+    if mode == "reference" and "reference" not in raw:
+        raise CalibrationError(
+            f"run {run}: absolute='reference' but the run has no reference channel"
+        )
+    if mode == "reference":
+        ref_cell = Cell(
+            element=cell.element,
+            line=cell.line,
+            length_m=float(rec.get("reference_length_m") or 0.075),
+            temperature_C=float(rec.get("reference_temperature_C") or 20.0),
+        )
+        channel = raw["reference"].values[keep] - (
+            float(np.median(raw["dark"].values)) if "dark" in raw else 0.0
+        )
+        fit_cell, fit_pol, free, what = ref_cell, "x", ["temperature_C"], "reference cell"
+    else:
+        channel = v
+        fit_cell, fit_pol, free, what = cell, pol, list(cfg["self_fit"]), "signal's own theory"
+    env = _upper_envelope(t, channel, 3)
+    absorb = 1 - channel / env
+    noise_abs = _white_noise(absorb)
+    smooth = median_filter(absorb, size=25, mode="nearest")
+    if smooth.max() < 8 * noise_abs / np.sqrt(25) + 0.005:
+        raise CalibrationError(
+            f"run {run}: the {what} channel shows no absorption (max {smooth.max():.3g} against "
+            f"noise {noise_abs:.2g}); check that it sees the atoms, or set calibrate.absolute"
+        )
+
+    def model_absorb(x):
+        return 1 - spectrum_arrays(x, fit_cell, fit_pol)["S0"]
+
+    fit_scale = cfg["fit_scale"] if cfg["fit_scale"] != "auto" else mode == "self"
+    scales = np.arange(0.8, 1.2001, 0.01) if fit_scale else (1.0,)
+    sign, offset, score, scale0 = _coarse_alignment(f, absorb, model_absorb, run, what, scales)
+    axis_degree = 4 if cfg["baseline_degree"] == "auto" else int(cfg["baseline_degree"])
+    fit = _fit_axis(
+        t,
+        channel,
+        f,
+        fit_cell,
+        fit_pol,
+        free,
+        run,
+        axis_degree,
+        cfg["max_fit_points"],
+        sign,
+        offset,
+        what,
+        fit_scale,
+        scale0,
+    )
+    p = fit.params
+    nu = p["offset_MHz"].value + sign * p["scale"].value * f
+    fitted = {n: float(p[n].value) for n in free}
+    if mode == "self":
+        cell = _with_params(cell, fitted)
+
+    # normalisation through off-resonant points (mask from theory, refined by the data)
+    span = (t[0], t[-1])
+    model_t = spectrum_arrays(nu, cell, pol)["S0"]
+    od_model = -np.log(model_t)
+    mask = od_model < cfg["od_threshold"]
+    if mask.sum() < 50:
+        raise CalibrationError(
+            f"run {run}: fewer than 50 off-resonant points (OD < {cfg['od_threshold']}) in the "
+            "scan; widen the scan or raise calibrate.od_threshold"
+        )
+    if "monitor" in raw:
+        mon = raw["monitor"].values[keep]
+        ratio = v / mon
+        scale_m = np.median(ratio[mask])
+        baseline = mon * scale_m
+        baseline_sigma = np.zeros_like(baseline)
+        base_desc = "monitor channel scaled to the off-resonant median"
+    else:
+        degree = cfg["baseline_degree"]
+        for _ in range(int(cfg["mask_iterations"])):
+            if cfg["baseline_degree"] == "auto":
+                degree = _cv_degree(t, v, mask, span)
+            a = _legendre_design(t, int(degree), span)
+            coef, *_ = np.linalg.lstsq(a[mask], v[mask], rcond=None)
+            baseline = a @ coef
+            # standard error of the baseline from the fit scatter (includes drifts in the wings)
+            scatter = np.std(v[mask] - baseline[mask])
+            cov = scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
+            stat = np.sqrt(np.einsum("ij,jk,ik->i", a, cov, a))
+            # model uncertainty of the interpolation under the lines: spread of the
+            # neighbouring degrees (d - 1, d + 1) around the chosen one
+            spread = np.zeros_like(baseline)
+            for other in (int(degree) - 1, int(degree) + 1):
+                if other >= 1:
+                    ao = _legendre_design(t, other, span)
+                    co, *_ = np.linalg.lstsq(ao[mask], v[mask], rcond=None)
+                    spread = np.maximum(spread, np.abs(ao @ co - baseline))
+            baseline_sigma = np.hypot(stat, spread)
+            trans = v / baseline
+            # refine: drop points that absorb beyond noise although the model says they do not
+            excess = (1 - trans) > 4 * sigma_v / baseline
+            new_mask = (od_model < cfg["od_threshold"]) & ~excess
+            if new_mask.sum() < 50 or np.array_equal(new_mask, mask):
+                break
+            mask = new_mask
+        base_desc = f"Legendre polynomial of degree {degree} in time through off-resonant points"
+    trans = v / baseline
+
+    # resample onto the uniform detuning grid
+    step = float(cfg["grid_step_MHz"])
+    order = np.argsort(nu)
+    nu_s = nu[order]
+    grid = np.arange(np.ceil(nu_s[0] / step) * step, nu_s[-1], step)
+    if grid.size < 10:
+        raise CalibrationError(
+            f"run {run}: the calibrated scan spans only {nu_s[-1] - nu_s[0]:.0f} MHz"
+        )
+    edges = np.concatenate([grid - step / 2, [grid[-1] + step / 2]])
+    which = np.digitize(nu_s, edges) - 1
+    ok = (which >= 0) & (which < grid.size)
+    counts = np.bincount(which[ok], minlength=grid.size)
+
+    def binned(values):
+        sums = np.bincount(which[ok], weights=values[order][ok], minlength=grid.size)
+        mean = np.divide(sums, counts, out=np.full(grid.size, np.nan), where=counts > 0)
+        empty = counts == 0
+        if empty.any():
+            mean[empty] = np.interp(grid[empty], nu_s, values[order])
+        return mean
+
+    t_grid = binned(trans)
+    base_grid = binned(baseline)
+    n_eff = np.maximum(counts, 1)
+    # statistical noise of the bin, and the baseline's standard error (a relative error of T)
+    sigma_t = np.hypot(
+        sigma_v / base_grid / np.sqrt(n_eff), t_grid * binned(baseline_sigma) / base_grid
+    )
+    saturated = t_grid < 3 * sigma_t
+    od = -np.log(np.maximum(t_grid, sigma_t))
+    sigma_od = sigma_t / np.maximum(t_grid, sigma_t)
+
+    coords = {
+        "detuning": (
+            "detuning",
+            grid,
+            {"units": "MHz", "long_name": "laser detuning from the line centre"},
+        )
+    }
+    data = {
+        "transmission": (
+            "detuning",
+            t_grid,
+            {"units": "1", "long_name": "normalised transmission"},
+        ),
+        "transmission_uncertainty": (
+            "detuning",
+            sigma_t,
+            {"units": "1", "long_name": "standard uncertainty of the transmission"},
+        ),
+        "optical_depth": ("detuning", od, {"units": "1", "long_name": "optical depth -ln(T)"}),
+        "optical_depth_uncertainty": (
+            "detuning",
+            sigma_od,
+            {"units": "1", "long_name": "standard uncertainty of the optical depth"},
+        ),
+        "saturated": (
+            "detuning",
+            saturated.astype(np.int8),
+            {
+                "units": "1",
+                "long_name": "1 where T is at the noise floor (optical depth unreliable)",
+            },
+        ),
+        "samples_per_point": (
+            "detuning",
+            counts.astype(np.int32),
+            {"units": "1", "long_name": "raw samples averaged into the point"},
+        ),
+        "off_resonance": (
+            "detuning",
+            binned(mask.astype(float)) > 0.5,
+            {"units": "1", "long_name": "1 where the point was used for the baseline"},
+        ),
+        "baseline": ("detuning", base_grid, {"units": "V", "long_name": f"baseline ({base_desc})"}),
+        "signal": ("detuning", binned(v), {"units": "V", "long_name": "signal minus dark level"}),
+        "model_transmission": (
+            "detuning",
+            binned(model_t),
+            {
+                "units": "1",
+                "long_name": f"theory transmission ({'fitted' if mode == 'self' else 'nominal'} cell) used for the mask",
+            },
+        ),
+        "fringe_time": ("fringe", ft, {"units": "s", "long_name": "etalon fringe time"}),
+        "fringe_frequency": (
+            "fringe",
+            lin.fringe_freq_MHz,
+            {"units": "MHz", "long_name": "fringe relative frequency (index x FSR)"},
+        ),
+        "fringe_residual": (
+            "fringe",
+            lin.residual_MHz,
+            {"units": "MHz", "long_name": "fringe frequency minus linearisation"},
+        ),
+    }
+    data["off_resonance"] = (
+        "detuning",
+        data["off_resonance"][1].astype(np.int8),
+        data["off_resonance"][2],
+    )
+    if "polarimeter" in raw:
+        pol_v = raw["polarimeter"].values[keep]
+        data["polarimeter"] = (
+            "detuning",
+            binned(pol_v / baseline),
+            {
+                "units": "1",
+                "long_name": "polarimeter difference / input intensity (S2 Faraday, S3 Voigt)",
+            },
+        )
+        data["polarimeter_uncertainty"] = (
+            "detuning",
+            _white_noise(pol_v) / base_grid / np.sqrt(n_eff),
+            {"units": "1", "long_name": "standard uncertainty of the polarimeter signal"},
+        )
+    if mode == "reference":
+        ref_t = channel / (
+            _legendre_design(t, axis_degree, span)
+            @ np.linalg.lstsq(
+                _legendre_design(t, axis_degree, span)
+                * spectrum_arrays(nu, _with_params(fit_cell, fitted), "x")["S0"][:, None],
+                channel,
+                rcond=None,
+            )[0]
+        )
+        data["reference_transmission"] = (
+            "detuning",
+            binned(ref_t),
+            {"units": "1", "long_name": "normalised reference-cell transmission"},
+        )
+        data["reference_model"] = (
+            "detuning",
+            spectrum_arrays(grid, _with_params(fit_cell, fitted), "x")["S0"],
+            {"units": "1", "long_name": "fitted reference-cell theory"},
+        )
+    ds = xr.Dataset(data, coords=coords)
+    ds["fringe"] = ("fringe", np.arange(ft.size), {"units": "1", "long_name": "fringe index"})
+    attrs = {k: v2 for k, v2 in raw.attrs.items() if k not in ("history",)}
+    attrs.update(
+        {
+            "title": f"calibrated spectrum of run {run}",
+            "calibration_segment_s": f"{t[0]:.6g} .. {t[-1]:.6g}",
+            "calibration_segment_cuts": "; ".join(seg.cuts) or "none",
+            "etalon_fringe_sign": "peaks" if fr.sign > 0 else "dips",
+            "etalon_fringes_used": int(ft.size),
+            "linearisation_degree": lin.degree,
+            "linearisation_rms_MHz": lin.rms_MHz,
+            "linearisation_max_MHz": lin.max_MHz,
+            "dark_level_V": dark,
+            "dark_source": dark_src,
+            "white_noise_V": sigma_v,
+            "absolute_method": mode,
+            "absolute_correlation": score,
+            "axis_sign": int(sign),
+            "axis_offset_MHz": float(p["offset_MHz"].value),
+            "axis_offset_stderr_MHz": float(p["offset_MHz"].stderr or np.nan),
+            "axis_scale": float(p["scale"].value),
+            "axis_scale_stderr": float(p["scale"].stderr or np.nan),
+            "axis_scale_fitted": int(bool(fit_scale)),
+            "absolute_fit_redchi": float(fit.redchi),
+            "baseline": base_desc,
+            "od_threshold": float(cfg["od_threshold"]),
+            "grid_step_MHz": step,
+        }
+    )
+    for name, value in fitted.items():
+        key = f"{'reference_' if mode == 'reference' else 'self_fit_'}{name}"
+        attrs[key] = value
+        attrs[key + "_stderr"] = float(p[name].stderr or np.nan)
+    ds.attrs.update(
+        {k: (int(v2) if isinstance(v2, (bool, np.bool_)) else v2) for k, v2 in attrs.items()}
+    )
+    return ds

@@ -1,0 +1,215 @@
+r"""Etalon fringes: detection, scan segmentation and time → frequency linearisation.
+
+A Fabry–Perot etalon (or cavity) transmits (or, seen in reflection, dips) once per free
+spectral range (FSR) of laser frequency. Fringe k therefore marks relative frequency
+:math:`k \cdot \mathrm{FSR}`, and a smooth monotone fit of fringe frequency against fringe time
+linearises the scan. A turnaround (the sweep reverses), a mode hop or a stretch of missing
+fringes shows up as an interval between fringes that departs from its neighbours; the scan is
+cut there and the longest regular segment kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.polynomial import Polynomial
+from scipy.ndimage import median_filter
+from scipy.signal import find_peaks
+
+from mohilbert.errors import CalibrationError
+
+
+@dataclass
+class Fringes:
+    """Detected fringes: sub-sample times [s], their sign and the detection statistics."""
+
+    times: np.ndarray
+    sign: int  # +1 transmission peaks, -1 dips
+    period_samples: float
+    contrast_snr: float
+
+
+@dataclass
+class Segment:
+    """The kept part of the scan: fringe index range [first, last] and the reasons for cuts."""
+
+    first: int
+    last: int
+    cuts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Linearisation:
+    """Fringe-based map from time [s] to relative frequency [MHz]."""
+
+    poly: Polynomial
+    degree: int
+    fringe_times: np.ndarray
+    fringe_freq_MHz: np.ndarray
+    residual_MHz: np.ndarray
+    cv_rms_MHz: dict[int, float]
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        return self.poly(t)
+
+    @property
+    def rms_MHz(self) -> float:
+        return float(np.sqrt(np.mean(self.residual_MHz**2)))
+
+    @property
+    def max_MHz(self) -> float:
+        return float(np.abs(self.residual_MHz).max())
+
+
+def _dominant_period(x: np.ndarray) -> float:
+    """Dominant period [samples] of a trace from its power spectrum (above slow drifts)."""
+    n = x.size
+    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(n))) ** 2
+    k_min = 8  # ignore drifts slower than 8 cycles per record
+    k = k_min + int(np.argmax(spec[k_min:]))
+    return n / k
+
+
+def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
+    """Find etalon fringes (peaks or dips, sign detected) with sub-sample times.
+
+    Raises :class:`CalibrationError` when there are no clear fringes.
+    """
+    x = np.asarray(etalon, dtype=float)
+    n = x.size
+    med = np.median(x)
+    # Airy fringes are narrow: the side with the larger excursion from the median is the fringe
+    sign = 1 if (np.percentile(x, 99.5) - med) >= (med - np.percentile(x, 0.5)) else -1
+    y = sign * (x - med)
+    noise = 1.4826 * np.median(np.abs(np.diff(y))) / np.sqrt(2)
+    height = np.percentile(y, 99.5) - np.median(y)
+    snr = height / noise if noise > 0 else np.inf
+    if not np.isfinite(snr) or snr < 8:
+        raise CalibrationError(
+            f"run {run}: no etalon fringes found (fringe height {height:.3g} V is only "
+            f"{snr:.1f}x the noise); check the etalon channel and that the laser was scanning"
+        )
+    period = _dominant_period(y)
+    # baseline under the fringes: a running low quantile over a few periods
+    win = int(max(5, min(n // 4, 3 * period)))
+    base = median_filter(y, size=win, mode="nearest")
+    z = y - base
+    peaks, props = find_peaks(
+        z,
+        prominence=0.35 * (np.percentile(z, 99.5) - np.median(z)),
+        distance=max(1, int(0.4 * period)),
+    )
+    if peaks.size < 3:
+        raise CalibrationError(
+            f"run {run}: only {peaks.size} etalon fringe(s) found; the scan must cover at "
+            "least 10 free spectral ranges"
+        )
+    # sub-sample position: centroid of the fringe top (above half its prominence)
+    times = np.empty(peaks.size)
+    dt = t[1] - t[0]
+    for i, (p, prom) in enumerate(zip(peaks, props["prominences"], strict=True)):
+        half = z[p] - 0.5 * prom
+        lo = p
+        while lo > 0 and z[lo - 1] > half and p - lo < period:
+            lo -= 1
+        hi = p
+        while hi < n - 1 and z[hi + 1] > half and hi - p < period:
+            hi += 1
+        w = z[lo : hi + 1] - half
+        times[i] = t[lo] + dt * np.sum(w * np.arange(w.size)) / np.sum(w) if w.sum() > 0 else t[p]
+    return Fringes(times=times, sign=sign, period_samples=float(period), contrast_snr=float(snr))
+
+
+def segment_scan(
+    times: np.ndarray, run: str = "", min_fringes: int = 10, tolerance: float = 0.3
+) -> Segment:
+    """Longest run of regular fringe intervals (no turnaround, mode hop or gap).
+
+    An interval is irregular when it differs from the running median of its neighbours by
+    more than ``tolerance`` (relative), or when the sweep slows to a stop (turnaround).
+    """
+    d = np.diff(times)
+    if d.size < 2:
+        raise CalibrationError(
+            f"run {run}: too few etalon fringes ({times.size}) to linearise the scan"
+        )
+    ref = median_filter(d, size=min(9, d.size | 1), mode="mirror")
+    ratio = d / ref
+    # the second difference of the fringe times is smooth for a smooth sweep
+    bad = np.abs(ratio - 1) > tolerance
+    if d.size > 4:
+        dd = np.abs(np.diff(d))
+        dd_ref = median_filter(dd, size=min(15, dd.size | 1), mode="mirror")
+        jump = np.zeros(d.size, dtype=bool)
+        jump[1:] |= dd > 6 * np.maximum(dd_ref, 1e-3 * np.median(d))
+        bad |= jump
+    good = ~bad
+    best, start, best_range = 0, None, None
+    for i, g in enumerate(np.append(good, False)):
+        if g and start is None:
+            start = i
+        elif not g and start is not None:
+            if i - start > best:
+                best, best_range = i - start, (start, i)
+            start = None
+    if best_range is None or best + 1 < min_fringes:
+        raise CalibrationError(
+            f"run {run}: etalon fringes are irregular everywhere (longest regular stretch "
+            f"{best + 1} fringes, need {min_fringes}); check the etalon signal, the FSR, or for "
+            "mode hops"
+        )
+    first, last = best_range[0], best_range[1]  # fringe indices, inclusive
+    cuts = []
+    if first > 0:
+        cuts.append(
+            f"{first} fringe(s) before t={times[first]:.6g} s cut (irregular spacing: turnaround or mode hop)"
+        )
+    if last < times.size - 1:
+        cuts.append(
+            f"{times.size - 1 - last} fringe(s) after t={times[last]:.6g} s cut (irregular spacing)"
+        )
+    return Segment(first=int(first), last=int(last), cuts=cuts)
+
+
+def linearise(
+    times: np.ndarray, fsr_MHz: float, degree: int | str = "auto", run: str = ""
+) -> Linearisation:
+    """Fit relative frequency (fringe index × FSR) against fringe time.
+
+    ``degree="auto"`` picks the polynomial degree (1..15) with the lowest 5-fold
+    cross-validated RMS of the fringe frequencies (ties broken toward lower degree).
+    """
+    freq = np.arange(times.size) * fsr_MHz
+    cv = {}
+    if degree == "auto":
+        degrees = range(1, min(15, times.size // 3) + 1)
+        folds = np.arange(times.size) % 5
+        for deg in degrees:
+            err = []
+            for f in range(5):
+                train, test = folds != f, folds == f
+                inner = test.copy()
+                inner[[0, -1]] = False  # never extrapolate to the ends
+                if inner.sum() == 0 or train.sum() <= deg + 1:
+                    continue
+                p = Polynomial.fit(times[train], freq[train], deg)
+                err.append(p(times[inner]) - freq[inner])
+            if err:
+                cv[deg] = float(np.sqrt(np.mean(np.concatenate(err) ** 2)))
+        best = min(cv.values())
+        degree = min(d for d, v in cv.items() if v <= 1.05 * best)
+    poly = Polynomial.fit(times, freq, int(degree))
+    deriv = poly.deriv()(np.linspace(times[0], times[-1], 1000))
+    if not (np.all(deriv > 0) or np.all(deriv < 0)):
+        raise CalibrationError(
+            f"run {run}: the linearised scan is not monotonic; check the segment"
+        )
+    return Linearisation(
+        poly=poly,
+        degree=int(degree),
+        fringe_times=times,
+        fringe_freq_MHz=freq,
+        residual_MHz=freq - poly(times),
+        cv_rms_MHz=cv,
+    )

@@ -1,0 +1,274 @@
+"""Calibration: demo campaign against its ground truth, real HIP-ElecSus data against the
+authors' hand processing, and one-line CalibrationErrors for broken inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REPO, shared_path
+from scipy.optimize import least_squares
+from scipy.signal import find_peaks
+
+from mohilbert.calibration.core import calibrate_run
+from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
+from mohilbert.errors import CalibrationError
+from mohilbert.io.ingest import ingest_run
+from mohilbert.runs import load_runs, run_record
+from mohilbert.simulate import Acquisition, simulate_acquisition, write_campaign
+
+SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
+DEMO_RUNS = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo campaign regenerated with its ground truth, and its runs sheet."""
+    root = tmp_path_factory.mktemp("data")
+    write_campaign(
+        REPO / "data" / "raw" / "demo" / "campaign.yaml", root / "demo", sheet_prefix="demo/"
+    )
+    runs = load_runs(REPO / "config" / "runs.tsv", SCHEMA, data_root=root)
+    return root, runs
+
+
+@pytest.mark.parametrize("run", DEMO_RUNS)
+def test_demo_against_ground_truth(demo, run):
+    root, runs = demo
+    from mohilbert.io import load_dataset
+
+    rec = run_record(runs, run)
+    ds = calibrate_run(ingest_run(rec), rec)
+    gt = load_dataset(root / "demo" / "truth" / f"{run}.nc")
+    t_lo, t_hi = (float(v) for v in ds.attrs["calibration_segment_s"].split(" .. "))
+    tt, det = gt.time.values, gt.detuning.values
+    sel = (tt >= t_lo) & (tt <= t_hi)
+    # detuning: calibrated axis at the fringe times vs the true detuning there
+    a = ds.attrs
+    nu_cal = a["axis_offset_MHz"] + a["axis_sign"] * a["axis_scale"] * ds.fringe_frequency.values
+    nu_true = np.interp(ds.fringe_time.values, tt, det)
+    assert np.sqrt(np.mean((nu_cal - nu_true) ** 2)) <= 5.0
+    # transmission on the grid vs the true optical transmission
+    order = np.argsort(det[sel])
+    true_t = np.interp(ds.detuning.values, det[sel][order], gt.true_signal.values[sel][order])
+    assert np.sqrt(np.mean((ds.transmission.values - true_t) ** 2)) <= 2e-3
+    # the turnaround at the start of the scan is cut, and the report says so
+    assert "cut" in a["calibration_segment_cuts"]
+    assert a["linearisation_rms_MHz"] < 1.0
+    # units on every variable, diagnostics stored
+    for name, var in list(ds.data_vars.items()) + list(ds.coords.items()):
+        assert var.attrs.get("units") and var.attrs.get("long_name"), name
+    assert {
+        "fringe_time",
+        "fringe_residual",
+        "baseline",
+        "off_resonance",
+        "reference_model",
+    } <= set(ds.data_vars)
+    # the per-point uncertainty matches the scatter of the residual
+    resid = ds.transmission.values - true_t
+    pull = resid / ds.transmission_uncertainty.values
+    assert 0.6 < np.std(pull) < 2.0
+
+
+def _hip_record(power: str) -> dict:
+    raw = shared_path("data", "real", "hip-elecsus-2mm-0.6T-faraday", "raw")
+    return dict(
+        run=f"hip_{power}",
+        experiment="hip",
+        geometry="faraday",
+        polarisation="sigma_plus",
+        element="Rb",
+        line="D2",
+        cell_length_m=0.002,
+        temperature_C=55.0,
+        field_T=0.6,
+        etalon_fsr_MHz=360.0,
+        isotope_percent="85Rb:5",
+        signal="C4",
+        signal_path=str(raw / f"C4--{power}.csv"),
+        etalon="C2",
+        etalon_path=str(raw / f"C2--{power}.csv"),
+        dark="C4",
+        dark_path=str(raw / f"C4--{power}-baseline.csv"),
+    )
+
+
+HIP_CONFIG = {"self_fit": ["temperature_C", "field_T", "percent_85Rb"]}
+
+
+@pytest.mark.parametrize("power", ["0.32uW", "0.56uW"])
+def test_real_hip_data_fully_automatic(power):
+    """No reference cell: the axis comes from the signal's own theory. The fit finds the
+    authors' 62 °C and 0.6 T (and an 87Rb-enriched cell, whose line pattern the data show)."""
+    rec = _hip_record(power)
+    ds = calibrate_run(ingest_run(rec), rec, HIP_CONFIG)
+    a = ds.attrs
+    assert a["absolute_method"] == "self"
+    assert a["self_fit_temperature_C"] == pytest.approx(62.0, abs=2.0)
+    assert a["self_fit_field_T"] == pytest.approx(0.6, abs=0.01)
+    assert a["self_fit_percent_85Rb"] < 10
+    assert a["absolute_correlation"] > 0.85
+    # compare with the authors' hand-processed spectrum after aligning the axes
+    x, t = ds.detuning.values, ds.transmission.values
+    smooth = np.convolve(t, np.ones(5) / 5, "same")
+    peaks, _ = find_peaks(-smooth, prominence=0.05)
+    assert len(peaks) >= 8  # the same lines
+    depths = {}
+    for poly in ("poly3", "poly5", "poly7"):
+        theirs, scale = _authors_on_our_grid(x, t, power, poly)
+        assert abs(scale - 1) < 0.02  # same frequency scale
+        depths[poly] = np.array([np.nanmean(theirs[p - 2 : p + 3]) for p in peaks])
+    lo = np.min(list(depths.values()), axis=0)
+    hi = np.max(list(depths.values()), axis=0)
+    ours = smooth[peaks]
+    # against the authors' hand processing (the range of their three baseline choices).
+    # Measured: 0.32 uW within 0.0095 at every line; 0.56 uW median 0.008, but 0.012-0.016 at
+    # the 10.2 and 15.6 GHz lines, where the automatic baseline and the hand-picked ones part
+    excess = np.maximum(lo - ours, ours - hi)
+    assert np.median(excess) <= 0.01
+    assert (excess <= (0.01 if power == "0.32uW" else 0.02)).all(), [
+        (float(a), round(float(b), 4)) for a, b in zip(x[peaks], excess, strict=True)
+    ]
+
+
+def _authors_on_our_grid(x, t, power, poly):
+    """The authors' spectrum averaged into our bins after fitting axis offset and scale."""
+    z = np.load(
+        shared_path(
+            "data",
+            "real",
+            "hip-elecsus-2mm-0.6T-faraday",
+            "authors-processed",
+            poly,
+            f"{power}.npz",
+        )
+    )
+    order = np.argsort(z["x"])
+    xa, ya = z["x"][order], z["y"][order]
+    step = x[1] - x[0]
+    edges = np.concatenate([x - step / 2, [x[-1] + step / 2]])
+
+    def on_grid(p):
+        idx = np.digitize(p[0] + p[1] * xa, edges) - 1
+        ok = (idx >= 0) & (idx < x.size)
+        n = np.bincount(idx[ok], minlength=x.size)
+        s = np.bincount(idx[ok], weights=ya[ok], minlength=x.size)
+        return np.divide(s, n, out=np.full(x.size, np.nan), where=n > 0)
+
+    def resid(p):
+        return np.nan_to_num(on_grid(p) - t)
+
+    shifts = np.arange(-25000.0, 25000.0, 100.0)
+    costs = [
+        np.mean(resid([sh, 1.0]) ** 2)
+        if np.isfinite(on_grid([sh, 1.0])).sum() > 0.6 * x.size
+        else np.inf
+        for sh in shifts
+    ]
+    fit = least_squares(resid, [shifts[int(np.argmin(costs))], 1.0], x_scale=[100.0, 0.01])
+    return on_grid(fit.x), fit.x[1]
+
+
+def _acq(**kw):
+    base = dict(
+        run="bad",
+        experiment="e",
+        geometry="faraday",
+        polarisation="sigma_plus",
+        cell={"length_m": 0.002, "temperature_C": 85.0, "field_T": 0.6},
+        n_samples=8000,
+        seed=3,
+    )
+    base.update(kw)
+    return Acquisition(**base)
+
+
+def _raw_from(acq, drop=(), replace=None):
+    import xarray as xr
+
+    rec, gt, t0, dt = simulate_acquisition(acq)
+    t = t0 + np.arange(acq.n_samples) * dt
+    data = {
+        role: ("time", v, {"units": "V", "long_name": role})
+        for role, v in rec.items()
+        if role not in drop
+    }
+    for role, v in (replace or {}).items():
+        data[role] = ("time", v, {"units": "V", "long_name": role})
+    return xr.Dataset(data, coords={"time": ("time", t, {"units": "s", "long_name": "time"})})
+
+
+REC = dict(
+    run="bad",
+    geometry="faraday",
+    polarisation="sigma_plus",
+    element="Rb",
+    line="D2",
+    cell_length_m=0.002,
+    temperature_C=85.0,
+    field_T=0.6,
+    etalon_fsr_MHz=750.0,
+)
+
+
+def test_no_fringes():
+    raw = _raw_from(_acq(), replace={"etalon": np.random.default_rng(0).normal(0.1, 1e-3, 8000)})
+    with pytest.raises(CalibrationError, match="run bad: no etalon fringes found"):
+        calibrate_run(raw, REC)
+
+
+def test_too_few_fringes():
+    raw = _raw_from(_acq(etalon={"fsr_MHz": 20000.0, "finesse": 8.0}))
+    with pytest.raises(
+        CalibrationError,
+        match="run bad: (only \\d+ etalon fringe|too few etalon fringes|etalon fringes are irregular)",
+    ):
+        calibrate_run(raw, dict(REC, etalon_fsr_MHz=20000.0))
+
+
+def test_fringes_irregular_everywhere():
+    rng = np.random.default_rng(1)
+    e = np.full(8000, 0.02)
+    for c in np.sort(rng.choice(np.arange(50, 7950), 60, replace=False)):
+        e[c - 3 : c + 3] += 0.3
+    raw = _raw_from(_acq(), replace={"etalon": e + rng.normal(0, 1e-3, 8000)})
+    with pytest.raises(CalibrationError, match="run bad: etalon fringes are irregular everywhere"):
+        calibrate_run(raw, REC)
+
+
+def test_reference_without_absorption():
+    raw = _raw_from(_acq())
+    raw["reference"] = (
+        "time",
+        0.3 + np.random.default_rng(2).normal(0, 5e-4, 8000),
+        {"units": "V", "long_name": "r"},
+    )
+    with pytest.raises(
+        CalibrationError, match="run bad: the reference cell channel shows no absorption"
+    ):
+        calibrate_run(raw, REC)
+
+
+def test_transmission_not_positive_after_dark():
+    raw = _raw_from(_acq())
+    raw["dark"] = raw["dark"] + 1.0  # a dark level above the signal: wrong channel or offset
+    with pytest.raises(CalibrationError, match="run bad: transmission <= 0 after dark subtraction"):
+        calibrate_run(raw, REC)
+
+
+def test_linearisation_picks_degree_and_reports_residuals():
+    t = np.linspace(0, 1, 80)
+    true = 3000 * t + 400 * t**2 - 300 * t**3
+    times = np.interp(np.arange(0, true[-1], 50.0), true, t)
+    lin = linearise(times, 50.0)
+    assert lin.degree >= 3 and lin.rms_MHz < 0.5
+    seg = segment_scan(times)
+    assert seg.first == 0 and seg.last == times.size - 1
+
+
+def test_detect_dips_and_peaks():
+    t = np.linspace(0, 1, 20000)
+    airy = 1 / (1 + 40 * np.sin(np.pi * 60 * t) ** 2)
+    for sign in (1, -1):
+        fr = detect_fringes(t, sign * airy + np.random.default_rng(0).normal(0, 1e-3, t.size))
+        assert fr.sign == sign and 58 <= fr.times.size <= 61

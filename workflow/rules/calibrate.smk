@@ -1,0 +1,22 @@
+rule calibrate:
+    """Raw time traces of a run -> transmission on a calibrated detuning grid."""
+    input:
+        raw="results/raw/{run}.nc",
+        code=code_files("calibrate"),
+    output:
+        "results/calibrated/{run}.nc",
+    log:
+        "results/logs/calibrate/{run}.log",
+    benchmark:
+        "results/benchmarks/calibrate/{run}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        run=run_params,
+        calibrate=config["calibrate"],
+    script:
+        "../scripts/calibrate.py"
