@@ -14,10 +14,12 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/calibrate.smk"
+include: "workflow/rules/analysis.smk"
 
 
 localrules:
     all,
+    summary,
 
 
 rule all:

@@ -40,6 +40,9 @@ STAGE_MODULES: dict[str, list[str]] = {
         "mohilbert.optics.polarisation",
     ],
 }
+STAGE_MODULES["fit"] = STAGE_MODULES["calibrate"] + ["mohilbert.experiment", "mohilbert.fitting"]
+STAGE_MODULES["hilbert"] = STAGE_MODULES["fit"] + ["mohilbert.kramers_kronig"]
+STAGE_MODULES["summary"] = _COMMON + ["mohilbert.experiment"]
 
 
 def code_files(stage: str) -> list[str]:

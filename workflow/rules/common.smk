@@ -31,5 +31,31 @@ def raw_files(wildcards):
     return list(dict.fromkeys(paths))
 
 
+EXPERIMENTS = sorted(RUNS["experiment"].unique())
+
+
+wildcard_constraints:
+    experiment="|".join(re.escape(e) for e in EXPERIMENTS),
+
+
+def experiment_runs(experiment):
+    return sorted(RUNS.index[RUNS["experiment"] == experiment])
+
+
+def experiment_calibrated(wildcards):
+    return expand(
+        "results/calibrated/{run}.nc", run=experiment_runs(wildcards.experiment)
+    )
+
+
+def experiment_records(wildcards):
+    """Sheet rows of an experiment's runs (every value the fit/hilbert scripts use)."""
+    return {r: run_record(RUNS, r) for r in experiment_runs(wildcards.experiment)}
+
+
 def all_targets():
-    return expand("results/calibrated/{run}.nc", run=RUNS.index)
+    return [
+        *expand("results/calibrated/{run}.nc", run=RUNS.index),
+        *expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        "results/summary.csv",
+    ]

@@ -1,0 +1,63 @@
+rule fit:
+    """Joint theory fit of all runs of an experiment (shared temperature and field)."""
+    input:
+        calibrated=experiment_calibrated,
+        code=code_files("fit"),
+    output:
+        "results/fits/{experiment}.nc",
+    log:
+        "results/logs/fit/{experiment}.log",
+    benchmark:
+        "results/benchmarks/fit/{experiment}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        records=experiment_records,
+        fit=config["fit"],
+    script:
+        "../scripts/fit.py"
+
+
+rule hilbert:
+    """Kramers-Kronig analysis: indices, group index, rotation or retardance three ways."""
+    input:
+        calibrated=experiment_calibrated,
+        fit="results/fits/{experiment}.nc",
+        code=code_files("hilbert"),
+    output:
+        "results/hilbert/{experiment}.nc",
+    log:
+        "results/logs/hilbert/{experiment}.log",
+    benchmark:
+        "results/benchmarks/hilbert/{experiment}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        records=experiment_records,
+        hilbert=config["hilbert"],
+    script:
+        "../scripts/hilbert.py"
+
+
+rule summary:
+    """Per experiment: fitted parameters with uncertainties and agreement metrics."""
+    input:
+        fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
+        hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        code=code_files("summary"),
+    output:
+        "results/summary.csv",
+    log:
+        "results/logs/summary.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/summary.py"

@@ -1,0 +1,13 @@
+"""Rule fit: calibrated runs of one experiment -> results/fits/{experiment}.nc."""
+
+from pathlib import Path
+
+from mohilbert.experiment import fit_experiment
+from mohilbert.io.netcdf import load_dataset, save_dataset
+from mohilbert.pipeline import rule_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_step(sm.log[0], f"fit {sm.wildcards.experiment}"):
+    cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
+    ds = fit_experiment(cal, sm.params.records, sm.params.fit)
+    save_dataset(ds, sm.output[0], step="fit", inputs=list(sm.input.calibrated))

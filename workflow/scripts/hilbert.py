@@ -1,0 +1,13 @@
+"""Rule hilbert: calibrated runs + fit of one experiment -> results/hilbert/{experiment}.nc."""
+
+from pathlib import Path
+
+from mohilbert.experiment import hilbert_experiment
+from mohilbert.io.netcdf import load_dataset, save_dataset
+from mohilbert.pipeline import rule_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_step(sm.log[0], f"hilbert {sm.wildcards.experiment}"):
+    cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
+    ds = hilbert_experiment(cal, sm.params.records, load_dataset(sm.input.fit), sm.params.hilbert)
+    save_dataset(ds, sm.output[0], step="hilbert", inputs=[*sm.input.calibrated, sm.input.fit])

@@ -1,0 +1,15 @@
+"""Rule summary: all fits and Hilbert analyses -> results/summary.csv."""
+
+from pathlib import Path
+
+from mohilbert.experiment import summary_table
+from mohilbert.io.atomic import write_bytes_atomic
+from mohilbert.io.netcdf import load_dataset
+from mohilbert.pipeline import rule_step
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_step(sm.log[0], "summary"):
+    fits = {Path(p).stem: load_dataset(p) for p in sm.input.fits}
+    hilberts = {Path(p).stem: load_dataset(p) for p in sm.input.hilbert}
+    table = summary_table(fits, hilberts)
+    write_bytes_atomic(sm.output[0], table.to_csv(index=False, float_format="%.6g").encode())
