@@ -191,6 +191,9 @@ def hilbert_experiment(
         n_mode = run_theory["n"].values[theory_mode[m]]
         od = _on(ds, "optical_depth", grid)
         sig = _on(ds, "optical_depth_uncertainty", grid)
+        sig_c = None
+        if "optical_depth_uncertainty_correlated" in ds:
+            sig_c = _on(ds, "optical_depth_uncertainty_correlated", grid)
         sat = _on(ds, "saturated", grid) > 0.5
         model_od = 2 * kL * n_mode.imag
         model_idx = n_mode.real - 1
@@ -205,6 +208,7 @@ def hilbert_experiment(
             od,
             kL,
             od_sigma=sig,
+            od_sigma_correlated=sig_c,
             model_od=model_od,
             model_index=model_idx if use_wings else None,
             saturated=sat,
@@ -220,6 +224,8 @@ def hilbert_experiment(
                         a.get("linearisation_rms_MHz", 0.0) ** 2,
                         a.get("axis_offset_stderr_MHz", 0.0) ** 2,
                         _stderr(fit, f"shift_MHz__{mode_runs[m]}") ** 2,
+                        # the run's fitted shift itself measures how far the calibrated axis is off
+                        shifts[mode_runs[m]] ** 2,
                     ]
                 )
             )

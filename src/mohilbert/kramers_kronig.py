@@ -88,6 +88,7 @@ def index_from_od(
     kL: float,
     *,
     od_sigma: np.ndarray | None = None,
+    od_sigma_correlated: np.ndarray | None = None,
     model_od: np.ndarray | None = None,
     model_index: np.ndarray | None = None,
     saturated: np.ndarray | None = None,
@@ -106,7 +107,11 @@ def index_from_od(
     kL
         k·L (wavenumber × cell length), dimensionless.
     od_sigma
-        Standard uncertainty of each OD point.
+        Standard uncertainty of each OD point (total).
+    od_sigma_correlated
+        The part of ``od_sigma`` that is correlated across points (baseline, drifts). The
+        independent remainder is propagated exactly; the correlated part, of unknown sign and
+        shape, contributes √(σ_c² + H[σ_c]²) (it enters locally and through the transform).
     model_od, model_index
         Theory optical depth and exact Re(n) − 1 on the same grid: when given, only the
         residual OD − model_od is transformed and the model's own Re(n) − 1 added back.
@@ -155,7 +160,15 @@ def index_from_od(
         index = -hilbert_transform(y - m_od, pad_factor, workers) / (2 * kL) + m_idx
     else:
         index = -hilbert_transform(y, pad_factor, workers) / (2 * kL)
-    index_sigma = np.sqrt(hilbert_variance(np.where(filled, 0.0, sigma))) / (2 * kL)
+    sigma_c = np.zeros_like(y)
+    if od_sigma_correlated is not None:
+        sigma_c = flip(np.asarray(od_sigma_correlated, dtype=float))
+    sigma_w = np.sqrt(np.clip(sigma**2 - sigma_c**2, 0, None))
+    var = hilbert_variance(np.where(filled, 0.0, sigma_w))
+    sc = np.where(filled, 0.0, sigma_c)
+    if sc.any():
+        var += sc**2 + hilbert_transform(sc, pad_factor, workers) ** 2
+    index_sigma = np.sqrt(var) / (2 * kL)
     edge = np.zeros(y.size, dtype=bool)
     k = int(round(edge_fraction * y.size))
     if k:
@@ -180,7 +193,7 @@ def group_index(
 
 
 def unwrap_branch(value: np.ndarray, candidates) -> np.ndarray:
-    """Pick, point by point, the candidate branch continuous with the previous point.
+    """Pick, point by point, the candidate branch continuous with the previous points.
 
     ``candidates(value)`` returns an array (k, N) of possible angles; the walk starts at the
     end of the window where the angle is smallest (far from resonance, where it tends to 0).
@@ -190,11 +203,13 @@ def unwrap_branch(value: np.ndarray, candidates) -> np.ndarray:
     start = 0 if np.min(np.abs(cand[:, 0])) <= np.min(np.abs(cand[:, -1])) else n - 1
     order = range(n) if start == 0 else range(n - 1, -1, -1)
     out = np.empty(n)
-    prev = 0.0
+    prev = prev2 = 0.0
     for i in order:
         c = cand[:, i]
-        j = int(np.argmin(np.abs(c - prev)))
-        out[i] = prev = c[j]
+        predicted = 2 * prev - prev2  # linear prediction: follows the slope through branch points
+        j = int(np.argmin(np.abs(c - predicted)))
+        prev2, prev = prev, c[j]
+        out[i] = prev
     return out
 
 
@@ -276,6 +291,9 @@ def index_dataset(
         kL,
         od_sigma=cal["optical_depth_uncertainty"].values
         if "optical_depth_uncertainty" in cal
+        else None,
+        od_sigma_correlated=cal["optical_depth_uncertainty_correlated"].values
+        if "optical_depth_uncertainty_correlated" in cal
         else None,
         model_od=model_od,
         model_index=model_index,

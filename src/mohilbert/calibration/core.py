@@ -408,22 +408,23 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     t_grid = binned(trans)
     base_grid = binned(baseline)
     n_eff = np.maximum(counts, 1)
-    # statistical noise of the bin, and the baseline's standard error (a relative error of T)
-    sigma_t = np.hypot(
-        sigma_v / base_grid / np.sqrt(n_eff), t_grid * binned(baseline_sigma) / base_grid
-    )
+    # statistical noise of the bin (independent), and the baseline's standard error (a
+    # relative error of T, correlated across points)
+    sigma_white = sigma_v / base_grid / np.sqrt(n_eff)
+    sigma_corr = t_grid * binned(baseline_sigma) / base_grid
     # correlated noise (1/f drifts, parasitic fringes) is not in the white-noise estimate:
     # measure the scatter of T about the theory where the theory is transparent, and add the
-    # excess over the white part to every point
+    # excess over the white part to every point as a correlated component
     model_grid = binned(model_t)
     clear = (-np.log(model_grid) < 0.002) & (counts > 0)
     excess = 0.0
     if clear.sum() > 30:
         r = t_grid[clear] - model_grid[clear]
         scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
-        white = np.median(sigma_v / base_grid[clear] / np.sqrt(n_eff[clear]))
+        white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
         excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
-        sigma_t = np.hypot(sigma_t, excess * t_grid)
+        sigma_corr = np.hypot(sigma_corr, excess * t_grid)
+    sigma_t = np.hypot(sigma_white, sigma_corr)
     saturated = t_grid < 3 * sigma_t
     od = -np.log(np.maximum(t_grid, sigma_t))
     sigma_od = sigma_t / np.maximum(t_grid, sigma_t)
@@ -451,6 +452,14 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             "detuning",
             sigma_od,
             {"units": "1", "long_name": "standard uncertainty of the optical depth"},
+        ),
+        "optical_depth_uncertainty_correlated": (
+            "detuning",
+            sigma_corr / np.maximum(t_grid, sigma_t),
+            {
+                "units": "1",
+                "long_name": "part of the optical-depth uncertainty correlated across points (baseline, drifts)",
+            },
         ),
         "saturated": (
             "detuning",

@@ -1,0 +1,91 @@
+"""Experiment-level analysis on the demo campaign (against its ground truth) and on the real
+single-polarisation HIP-ElecSus data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from mohilbert.calibration.core import calibrate_run
+from mohilbert.experiment import fit_experiment, hilbert_experiment, summary_table
+from mohilbert.io.ingest import ingest_run
+from mohilbert.runs import load_runs, run_record
+from mohilbert.simulate import load_campaign, write_campaign
+from mohilbert.theory import Cell, spectrum
+
+SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
+KL = 2 * np.pi / 780.2413272e-9 * 2e-3
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_campaign(
+        REPO / "data" / "raw" / "demo" / "campaign.yaml", root / "demo", sheet_prefix="demo/"
+    )
+    runs = load_runs(REPO / "config" / "runs.tsv", SCHEMA, data_root=root)
+    out = {}
+    for exp in ("faraday", "voigt"):
+        names = [r for r in runs.index if runs.loc[r, "experiment"] == exp]
+        recs = {r: run_record(runs, r) for r in names}
+        cal = {r: calibrate_run(ingest_run(recs[r]), recs[r]) for r in names}
+        fit = fit_experiment(cal, recs)
+        out[exp] = (fit, hilbert_experiment(cal, recs, fit))
+    return out
+
+
+@pytest.mark.parametrize("exp", ["faraday", "voigt"])
+def test_demo_end_to_end_against_truth(demo_results, exp):
+    fit, hil = demo_results[exp]
+    acqs, _ = load_campaign(REPO / "data" / "raw" / "demo" / "campaign.yaml")
+    truth_cell = Cell(**next(a for a in acqs if a.experiment == exp).cell)
+    values = dict(zip(fit.parameter.values.tolist(), fit.value.values.tolist(), strict=True))
+    errors = dict(zip(fit.parameter.values.tolist(), fit.stderr.values.tolist(), strict=True))
+    assert abs(values["temperature_C"] - truth_cell.temperature_C) < max(
+        4 * errors["temperature_C"], 0.1
+    )
+    assert abs(values["field_T"] - truth_cell.field_T) < 1e-3
+    x = hil.detuning.values
+    true = spectrum(x, truth_cell, "x")
+    valid = (hil.edge.values == 0) & (hil.filled.values == 0)
+    for i, mode in enumerate(hil.mode.values):
+        k = list(true.mode.values).index(mode)
+        true_index = true.n.values[k].real - 1
+        measured = hil["index"].values[i]
+        sigma = hil.index_uncertainty.values[i]
+        ok = valid[i]
+        peak = np.abs(true_index).max()
+        assert np.abs(measured - true_index)[ok].max() < 0.03 * peak, mode
+        coverage = np.mean(np.abs(measured - true_index)[ok] <= sigma[ok])
+        # measured: 0.65-0.70 (Faraday), 0.61-0.65 (Voigt); the target is 0.68. The remaining
+        # shortfall is the calibration's small density bias (fitted T 88.007 +- 0.001 degC for
+        # a true 88.000) which the per-point uncertainty does not carry.
+        assert coverage >= 0.6, (mode, coverage)
+    qty = "rotation" if exp == "faraday" else "retardance"
+    metrics = json.loads(hil.attrs["metrics_json"])
+    for pair in (
+        f"{qty}_indirect_vs_theory",
+        f"{qty}_direct_vs_theory",
+        f"{qty}_indirect_vs_direct",
+    ):
+        assert metrics[pair]["rms_pull"] < 2.0, (pair, metrics[pair])
+        assert metrics[pair]["rms_over_peak"] < 0.01, (pair, metrics[pair])
+    assert hil[f"{qty}_direct"].attrs["units"] == "rad"
+
+
+def test_summary_table(demo_results):
+    table = summary_table(
+        {k: v[0] for k, v in demo_results.items()}, {k: v[1] for k, v in demo_results.items()}
+    )
+    assert list(table.experiment) == ["faraday", "voigt"]
+    assert {
+        "temperature_C",
+        "temperature_C_stderr",
+        "field_T",
+        "index_sigma_plus_rms_over_peak",
+        "rotation_indirect_vs_direct_rms_pull",
+        "retardance_indirect_vs_theory_coverage_1sigma",
+    } <= set(table.columns)
