@@ -15,6 +15,7 @@ it, E = (``jones_x``, ``jones_y``·exp(i ``jones_phase_rad``)).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -239,6 +240,8 @@ def fit_spectra(
         if s.sigma is not None and not (np.asarray(s.sigma) > 0).all():
             raise FitError(f"spectrum {name}: sigma must be positive everywhere")
     pols = [s.polarisation for s in spectra]
+    # lmfit names must be identifiers: per-spectrum parameters use a safe token of the name
+    tokens = {n: f"s{k}_" + re.sub(r"\W", "_", n) for k, n in enumerate(names)}
     params = lmfit.Parameters()
     iso_names = [n for n in bounds if n.startswith("percent_")]
     iso_start = {}
@@ -248,7 +251,7 @@ def fit_spectra(
         fr = isotope_fractions(cell.element, cell.isotope_percent)
         iso_start = {f"percent_{k}": 100 * v for k, v in fr.items()}
     for pname in bounds:
-        targets = [f"{pname}__{n}" for n in names] if pname in per_spectrum else [pname]
+        targets = [f"{pname}__{tokens[n]}" for n in names] if pname in per_spectrum else [pname]
         for k, target in enumerate(targets):
             pol = pols[k] if pname in per_spectrum else pols[0]
             start = _start_values(
@@ -278,7 +281,7 @@ def fit_spectra(
     def models(p):
         out = []
         for k, s in enumerate(spectra):
-            c, pol = _apply(cells0[k], pols[k], p, names[k], per_spectrum)
+            c, pol = _apply(cells0[k], pols[k], p, tokens[names[k]], per_spectrum)
             arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=steps[k])
             out.append(arr[s.quantity])
         return out
@@ -296,19 +299,26 @@ def fit_spectra(
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
     best = models(result.params)
-    free_names = [n for n, p in result.params.items() if p.vary]
-    values = {n: float(p.value) for n, p in result.params.items()}
+    public = {
+        f"{pname}__{tok}": f"{pname}__{n}" for n, tok in tokens.items() for pname in per_spectrum
+    }
+
+    def pub(n):
+        return public.get(n, n)
+
+    free_names = [pub(n) for n, p in result.params.items() if p.vary]
+    values = {pub(n): float(p.value) for n, p in result.params.items()}
     stderr = {
-        n: float(p.stderr) if p.stderr is not None else float("nan")
+        pub(n): float(p.stderr) if p.stderr is not None else float("nan")
         for n, p in result.params.items()
     }
     correl = {}
     for n, p in result.params.items():
         for other, c in (p.correl or {}).items():
-            if (other, n) not in correl:
-                correl[(n, other)] = float(c)
+            if (pub(other), pub(n)) not in correl:
+                correl[(pub(n), pub(other))] = float(c)
     rms = [float(np.sqrt(np.mean((b - s.data) ** 2))) for b, s in zip(best, spectra, strict=True)]
-    fitted_cell, _ = _apply(cell, pols[0], result.params, names[0], ())
+    fitted_cell, _ = _apply(cell, pols[0], result.params, tokens[names[0]], ())
     return FitResult(
         cell=fitted_cell,
         values=values,
