@@ -37,6 +37,11 @@ case "$cmd" in
   demo)
     setup
     .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@"
+    case " $* " in
+      *" --dry-run "*|*" -n "*) ;;
+      *) .venv/bin/snakemake --workflow-profile workflow/profiles/default --report results/report.html
+         echo "[run.sh] figures in results/figures/, summary in results/summary.csv, report: results/report.html" ;;
+    esac
     ;;
   test)
     setup

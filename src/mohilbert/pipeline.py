@@ -43,6 +43,7 @@ STAGE_MODULES: dict[str, list[str]] = {
 STAGE_MODULES["fit"] = STAGE_MODULES["calibrate"] + ["mohilbert.experiment", "mohilbert.fitting"]
 STAGE_MODULES["hilbert"] = STAGE_MODULES["fit"] + ["mohilbert.kramers_kronig"]
 STAGE_MODULES["summary"] = _COMMON + ["mohilbert.experiment"]
+STAGE_MODULES["figures"] = _COMMON + ["mohilbert.plotting"]
 
 
 def code_files(stage: str) -> list[str]:
@@ -51,6 +52,8 @@ def code_files(stage: str) -> list[str]:
     for name in STAGE_MODULES[stage]:
         module = importlib.import_module(name)
         paths.add(str(Path(module.__file__).resolve()))
+    if stage == "figures":  # the committed style file is part of the figures' code
+        paths.add(str(Path(importlib.import_module("mohilbert.plotting").STYLE).resolve()))
     return sorted(paths)
 
 

@@ -53,9 +53,32 @@ def experiment_records(wildcards):
     return {r: run_record(RUNS, r) for r in experiment_runs(wildcards.experiment)}
 
 
+def paper_figures():
+    """Every figure of the campaign (PDF and PNG)."""
+    return [
+        *expand(
+            "results/figures/experiment/{experiment}.{ext}",
+            experiment=EXPERIMENTS,
+            ext=("pdf", "png"),
+        ),
+        *expand(
+            "results/figures/group_index/{experiment}.{ext}",
+            experiment=EXPERIMENTS,
+            ext=("pdf", "png"),
+        ),
+        *expand(
+            "results/figures/calibration/{run}.{ext}",
+            run=RUNS.index,
+            ext=("pdf", "png"),
+        ),
+        *expand("results/figures/overview.{ext}", ext=("pdf", "png")),
+    ]
+
+
 def all_targets():
     return [
         *expand("results/calibrated/{run}.nc", run=RUNS.index),
         *expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
         "results/summary.csv",
+        *paper_figures(),
     ]

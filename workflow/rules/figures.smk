@@ -1,0 +1,99 @@
+rule figure_experiment:
+    """Paper-style comparison figure of one experiment."""
+    input:
+        hilbert="results/hilbert/{experiment}.nc",
+        fit="results/fits/{experiment}.nc",
+        calibrated=experiment_calibrated,
+        code=code_files("figures"),
+    output:
+        pdf="results/figures/experiment/{experiment}.pdf",
+        png=report(
+            "results/figures/experiment/{experiment}.png",
+            caption="../report/experiment.rst",
+            category="Comparison with theory",
+            labels={
+                "experiment": "{experiment}",
+                "figure": "transmission, index, rotation",
+            },
+        ),
+    log:
+        "results/logs/figures/experiment_{experiment}.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figures.py"
+
+
+rule figure_group_index:
+    """Group index and group delay of one experiment."""
+    input:
+        hilbert="results/hilbert/{experiment}.nc",
+        code=code_files("figures"),
+    output:
+        pdf="results/figures/group_index/{experiment}.pdf",
+        png=report(
+            "results/figures/group_index/{experiment}.png",
+            caption="../report/group_index.rst",
+            category="Group index",
+            labels={"experiment": "{experiment}", "figure": "group index"},
+        ),
+    log:
+        "results/logs/figures/group_index_{experiment}.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figures.py"
+
+
+rule figure_calibration:
+    """Calibration diagnostics of one run."""
+    input:
+        calibrated="results/calibrated/{run}.nc",
+        code=code_files("figures"),
+    output:
+        pdf="results/figures/calibration/{run}.pdf",
+        png=report(
+            "results/figures/calibration/{run}.png",
+            caption="../report/calibration.rst",
+            category="Calibration",
+            labels={"run": "{run}", "figure": "calibration diagnostics"},
+        ),
+    log:
+        "results/logs/figures/calibration_{run}.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figures.py"
+
+
+rule figure_overview:
+    """Fitted parameters of every experiment."""
+    input:
+        fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
+        code=code_files("figures"),
+    output:
+        pdf="results/figures/overview.pdf",
+        png=report(
+            "results/figures/overview.png",
+            caption="../report/overview.rst",
+            category="Campaign overview",
+            labels={"figure": "fitted parameters"},
+        ),
+    log:
+        "results/logs/figures/overview.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figures.py"
+
+
+rule paper:
+    """Every figure of the campaign (regenerates the paper's figures from raw data)."""
+    input:
+        paper_figures(),
+        report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="Campaign overview",
+            labels={"figure": "summary table"},
+        ),
