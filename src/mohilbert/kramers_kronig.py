@@ -39,9 +39,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 import xarray as xr
-from scipy.signal import savgol_filter
 
 from mohilbert.errors import AnalysisError
+from mohilbert.signal import fft_convolve, savgol_derivative
 
 C_LIGHT = 299792458.0
 
@@ -69,15 +69,13 @@ def hilbert_variance(sigma: np.ndarray) -> np.ndarray:
     ±2048 points and its remaining weight (8/π² Σ_{odd m>2048} 1/m² ≈ 2e-4) times the mean
     variance is added. White noise keeps its variance (Σ h_m² = 1).
     """
-    from scipy.signal import oaconvolve
-
     s2 = np.asarray(sigma, dtype=np.float64) ** 2
     half = min(_KERNEL_HALF, s2.size)
     m = np.arange(-half, half + 1)
     kernel = np.zeros(m.size)
     odd = (m % 2) != 0
     kernel[odd] = (2.0 / (np.pi * m[odd])) ** 2
-    var = oaconvolve(s2, kernel, mode="same")
+    var = fft_convolve(s2, kernel, mode="same")
     var += (1.0 - kernel.sum()) * s2.mean()
     return np.clip(var, 0, None)
 
@@ -188,7 +186,7 @@ def group_index(
     x = np.asarray(detuning_MHz, dtype=float)
     largest_odd = x.size if x.size % 2 else x.size - 1
     w = min(max(5, int(window) | 1), largest_odd)
-    deriv = savgol_filter(index, w, 3, deriv=1, delta=(x[1] - x[0]) * 1e6)
+    deriv = savgol_derivative(index, w, 3, (x[1] - x[0]) * 1e6)
     return 1 + index + (nu0_Hz + x * 1e6) * deriv
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ STAGE_MODULES: dict[str, list[str]] = {
     + ["mohilbert.io.scope", "mohilbert.io._table", "mohilbert.io.ingest", "mohilbert.runs"],
     "calibrate": _COMMON
     + [
+        "mohilbert.signal",
         "mohilbert.calibration.core",
         "mohilbert.calibration.fringes",
         "mohilbert.theory",
@@ -50,10 +52,11 @@ def code_files(stage: str) -> list[str]:
     """Source files of the library modules that ``stage`` runs (absolute paths, sorted)."""
     paths = set()
     for name in STAGE_MODULES[stage]:
-        module = importlib.import_module(name)
-        paths.add(str(Path(module.__file__).resolve()))
-    if stage == "figures":  # the committed style file is part of the figures' code
-        paths.add(str(Path(importlib.import_module("mohilbert.plotting").STYLE).resolve()))
+        # find the source without importing it: parsing the Snakefile stays fast
+        spec = importlib.util.find_spec(name)
+        paths.add(str(Path(spec.origin).resolve()))
+        if name == "mohilbert.plotting":  # the committed style file is part of the figures' code
+            paths.add(str(Path(spec.origin).with_name("mohilbert.mplstyle").resolve()))
     return sorted(paths)
 
 

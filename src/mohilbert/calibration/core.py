@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from numpy.polynomial import legendre as leg
-from scipy.ndimage import median_filter
 
 from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
 from mohilbert.errors import CalibrationError
+from mohilbert.signal import fft_convolve, running_median
 from mohilbert.theory import Cell, spectrum_arrays
 
 DEFAULTS = {
@@ -132,8 +132,6 @@ def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,
     The measured absorbance (as a function of relative frequency f·scale, either sweep
     direction) is slid along the theory absorbance; the best normalised correlation wins.
     """
-    from scipy.signal import fftconvolve
-
     step = 20.0
     order = np.argsort(f)
     span = f.max() - f.min()
@@ -147,9 +145,9 @@ def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,
         data = data - np.median(data)
         for sign in (1, -1):
             d = data if sign == 1 else data[::-1]
-            corr = fftconvolve(m, d[::-1], mode="valid")
+            corr = fft_convolve(m, d[::-1], mode="valid")
             norm = np.sqrt(
-                fftconvolve(m**2, np.ones(d.size), mode="valid").clip(1e-300)
+                fft_convolve(m**2, np.ones(d.size), mode="valid").clip(1e-300)
             ) * np.linalg.norm(d)
             score = corr / norm
             k = int(np.argmax(score))
@@ -299,7 +297,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     env = _upper_envelope(t, channel, 3)
     absorb = 1 - channel / env
     noise_abs = _white_noise(absorb)
-    smooth = median_filter(absorb, size=25, mode="nearest")
+    smooth = running_median(absorb, 25)
     if smooth.max() < 8 * noise_abs / np.sqrt(25) + 0.005:
         raise CalibrationError(
             f"run {run}: the {what} channel shows no absorption (max {smooth.max():.3g} against "

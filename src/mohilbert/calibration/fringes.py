@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.polynomial import Polynomial
-from scipy.ndimage import median_filter
-from scipy.signal import find_peaks
 
 from mohilbert.errors import CalibrationError
+from mohilbert.signal import peaks_above, running_median
 
 
 @dataclass
@@ -91,15 +90,13 @@ def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
             f"{snr:.1f}x the noise); check the etalon channel and that the laser was scanning"
         )
     period = _dominant_period(y)
-    # baseline under the fringes: a running low quantile over a few periods
+    # baseline under the fringes: a running median over a few periods
     win = int(max(5, min(n // 4, 3 * period)))
-    base = median_filter(y, size=win, mode="nearest")
+    base = running_median(y, win)
     z = y - base
-    peaks, props = find_peaks(
-        z,
-        prominence=0.35 * (np.percentile(z, 99.5) - np.median(z)),
-        distance=max(1, int(0.4 * period)),
-    )
+    level = np.median(z)
+    top = np.percentile(z, 99.5)
+    peaks = peaks_above(z, level + 0.35 * (top - level), min_distance=max(1, int(0.4 * period)))
     if peaks.size < 3:
         raise CalibrationError(
             f"run {run}: only {peaks.size} etalon fringe(s) found; the scan must cover at "
@@ -108,8 +105,8 @@ def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
     # sub-sample position: centroid of the fringe top (above half its prominence)
     times = np.empty(peaks.size)
     dt = t[1] - t[0]
-    for i, (p, prom) in enumerate(zip(peaks, props["prominences"], strict=True)):
-        half = z[p] - 0.5 * prom
+    for i, p in enumerate(peaks):
+        half = z[p] - 0.5 * (z[p] - level)
         lo = p
         while lo > 0 and z[lo - 1] > half and p - lo < period:
             lo -= 1
@@ -134,13 +131,13 @@ def segment_scan(
         raise CalibrationError(
             f"run {run}: too few etalon fringes ({times.size}) to linearise the scan"
         )
-    ref = median_filter(d, size=min(9, d.size | 1), mode="mirror")
+    ref = running_median(d, min(9, d.size | 1))
     ratio = d / ref
     # the second difference of the fringe times is smooth for a smooth sweep
     bad = np.abs(ratio - 1) > tolerance
     if d.size > 4:
         dd = np.abs(np.diff(d))
-        dd_ref = median_filter(dd, size=min(15, dd.size | 1), mode="mirror")
+        dd_ref = running_median(dd, min(15, dd.size | 1))
         jump = np.zeros(d.size, dtype=bool)
         jump[1:] |= dd > 6 * np.maximum(dd_ref, 1e-3 * np.median(d))
         bad |= jump

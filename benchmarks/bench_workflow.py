@@ -1,0 +1,67 @@
+"""Benchmark: the whole demo workflow from raw files to the report, cold, on this machine.
+
+Targets (issue 7): cold run <= 60 s (excluding environment set-up), no-op rerun <= 5 s.
+Also prints the peak memory (max RSS) and wall time of every job from Snakemake's
+benchmark files.
+
+    .venv/bin/python benchmarks/bench_workflow.py [cores]
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake(wd: Path, *args: str) -> float:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--workflow-profile",
+        "workflow/profiles/default",
+        *args,
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=wd, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main(cores: str = "2") -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wd = Path(tmp) / "wf"
+        wd.mkdir()
+        shutil.copy2(REPO / "Snakefile", wd)
+        for d in ("workflow", "config"):
+            shutil.copytree(REPO / d, wd / d)
+        shutil.copytree(
+            REPO / "data" / "raw" / "demo",
+            wd / "data" / "raw" / "demo",
+            ignore=shutil.ignore_patterns("truth"),
+        )
+        cold = snakemake(wd, "--cores", cores)
+        report = snakemake(wd, "--report", "results/report.html")
+        noop = snakemake(wd, "--cores", cores)
+        rows = []
+        for f in sorted((wd / "results" / "benchmarks").rglob("*.tsv")):
+            b = pd.read_csv(f, sep="\t")
+            rows.append((f.parent.name, f.stem, float(b["s"].iloc[0]), float(b["max_rss"].iloc[0])))
+    print(
+        f"demo workflow, {cores} cores: cold run {cold:.1f} s (target 60 s), report {report:.1f} s, "
+        f"no-op rerun {noop:.1f} s (target 5 s)"
+    )
+    print(f"{'rule':10s} {'job':14s} {'wall [s]':>9s} {'max RSS [MB]':>13s}")
+    for rule, job, s, rss in rows:
+        print(f"{rule:10s} {job:14s} {s:9.2f} {rss:13.0f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "2")

@@ -1,0 +1,81 @@
+"""Small signal-processing helpers (running median, peaks, Savitzky–Golay, FFT convolution).
+
+They replace the few ``scipy.signal``/``scipy.ndimage`` functions the pipeline needs: importing
+those modules costs over a second per workflow job, more than the work itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.fft as sfft
+
+
+def running_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median; the window shrinks at the ends (no padding artefacts)."""
+    return (
+        pd.Series(np.asarray(x, dtype=float))
+        .rolling(int(window), center=True, min_periods=1)
+        .median()
+        .to_numpy()
+    )
+
+
+def fft_convolve(a: np.ndarray, b: np.ndarray, mode: str = "full") -> np.ndarray:
+    """Linear convolution of real 1-D arrays by FFT (``mode`` full, same or valid)."""
+    n = a.size + b.size - 1
+    size = sfft.next_fast_len(n, real=True)
+    full = sfft.irfft(sfft.rfft(a, size) * sfft.rfft(b, size), size)[:n]
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (b.size - 1) // 2
+        return full[start : start + a.size]
+    if mode == "valid":
+        lo, hi = min(a.size, b.size), max(a.size, b.size)
+        return full[lo - 1 : hi]
+    raise ValueError(f"unknown mode {mode!r}")
+
+
+def peaks_above(y: np.ndarray, threshold: float, min_distance: int = 1) -> np.ndarray:
+    """Index of the maximum of every contiguous run of ``y > threshold``.
+
+    Runs closer than ``min_distance`` samples are merged (one peak per fringe even when noise
+    splits its top).
+    """
+    above = np.concatenate([[False], y > threshold, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    starts, stops = edges[0::2], edges[1::2]
+    if starts.size == 0:
+        return np.array([], dtype=int)
+    keep_s, keep_e = [starts[0]], [stops[0]]
+    for s, e in zip(starts[1:], stops[1:], strict=True):
+        if s - keep_e[-1] < min_distance:
+            keep_e[-1] = e
+        else:
+            keep_s.append(s)
+            keep_e.append(e)
+    return np.array(
+        [s + int(np.argmax(y[s:e])) for s, e in zip(keep_s, keep_e, strict=True)], dtype=int
+    )
+
+
+def savgol_derivative(y: np.ndarray, window: int, order: int, delta: float) -> np.ndarray:
+    """First derivative by a Savitzky–Golay filter (least-squares polynomial in a window).
+
+    The ends use the polynomial fitted to the first/last window, like scipy's ``mode='interp'``.
+    """
+    y = np.asarray(y, dtype=float)
+    half = window // 2
+    t = np.arange(-half, half + 1, dtype=float)
+    vander = np.vander(t, order + 1, increasing=True)
+    coeffs = np.linalg.pinv(vander)[1] / delta  # d/dx of the fitted polynomial at the centre
+    out = np.convolve(y, coeffs[::-1], mode="same")
+    for side, sl in (("lo", slice(0, window)), ("hi", slice(y.size - window, y.size))):
+        p = np.linalg.lstsq(vander, y[sl], rcond=None)[0]
+        dp = np.polynomial.polynomial.polyder(p)
+        if side == "lo":
+            out[:half] = np.polynomial.polynomial.polyval(t[:half], dp) / delta
+        else:
+            out[-half:] = np.polynomial.polynomial.polyval(t[-half:], dp) / delta
+    return out
