@@ -71,7 +71,14 @@ def rule_step(log_path: str | None, what: str) -> Iterator[None]:
             log.write(msg + "\n")
             log.flush()
 
-    say(f"{what}: start")
+    import os
+    import socket
+
+    job = os.environ.get("SLURM_JOB_ID")
+    say(
+        f"{what}: start on {socket.gethostname()}"
+        + (f" (slurm_job_id={job})" if job else " (local)")
+    )
     try:
         yield
     except MohilbertError as exc:
