@@ -156,7 +156,7 @@ def test_truncated_binary(tmp_path):
 def test_too_large_file_refused(tmp_path, monkeypatch):
     p = write_lecroy_csv(tmp_path / "C1--big.csv", 0.0, 1e-6, np.zeros(20000))
     monkeypatch.setenv("MOHILBERT_MAX_FILE_MB", "0.1")
-    with pytest.raises(InputError, match="above the 0 MB limit"):
+    with pytest.raises(InputError, match="above the 0.1 MB limit"):
         read_scope(p)
 
 

@@ -36,6 +36,26 @@ RUN_ATTRS = (
 )
 
 
+def clipped_samples(values: np.ndarray) -> tuple[int, float] | None:
+    """(count, level) when samples pile up at the channel's rail, else None.
+
+    A clipped (overdriven) ADC channel records its top or bottom code for many samples; a
+    noisy but unclipped channel has few samples at its extreme values. Flagged when at least
+    max(20, 0.5 %) of the samples sit at the extreme, five times more than at the next level.
+    """
+    n = values.size
+    for level, side in ((values.max(), values), (values.min(), -values)):
+        top = side.max()
+        at = int(np.count_nonzero(side == top))
+        if at < max(20, 0.005 * n):
+            continue
+        below = side[side < top]
+        nxt = int(np.count_nonzero(below == below.max())) if below.size else 0
+        if at > 5 * max(nxt, 1):
+            return at, float(level)
+    return None
+
+
 def _pick_channel(ds: xr.Dataset, channel: str | None, run: str, role: str, path: str) -> str:
     names = list(ds.data_vars)
     if not channel:
@@ -134,6 +154,13 @@ def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Datas
         for key in ("vertical_scale_per_div", "vertical_gain_V_per_code", "probe_attenuation"):
             if key in da.attrs:
                 attrs[key] = da.attrs[key]
+        clip = clipped_samples(np.asarray(da.values))
+        if clip is not None and role != "dark":
+            raise InputError(
+                f"run {run}: {role} channel {name} of {path} is clipped: {clip[0]} samples at the "
+                f"ADC limit {clip[1]:.6g} {da.attrs.get('units', 'V')}; record it again with a "
+                "larger vertical scale or less gain"
+            )
         pieces[role] = xr.DataArray(
             np.asarray(da.values, dtype=np.float64), dims=("time",), attrs=attrs
         )

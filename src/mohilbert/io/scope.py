@@ -108,7 +108,7 @@ def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset
     limit_mb = float(os.environ.get("MOHILBERT_MAX_FILE_MB", MAX_FILE_MB_DEFAULT))
     if size > limit_mb * 2**20:
         raise InputError(
-            f"{path}: file is {size / 2**20:.0f} MB, above the {limit_mb:.0f} MB limit for one "
+            f"{path}: file is {size / 2**20:.1f} MB, above the {limit_mb:g} MB limit for one "
             "export; split the record or raise MOHILBERT_MAX_FILE_MB if the machine has the memory"
         )
     fmt = detect_format(path) if format in (None, "", "auto") else format
