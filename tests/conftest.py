@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOHILBERT_SHARED", REPO.parent / "shared")).resolve()
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "runs.schema.yaml"
 
 
 def shared_path(*parts: str) -> Path:

@@ -587,9 +587,10 @@ def _rigolwfm(path: Path):
     # RigolWFM leaves its file handle to the garbage collector; collect it here, quietly.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        wfm = rwfm.Wfm.from_file(str(path), "auto")
-        gc.collect()
-    return wfm
+        try:
+            return rwfm.Wfm.from_file(str(path), "auto")
+        finally:  # also when it fails on a damaged file
+            gc.collect()
 
 
 def _from_rigolwfm(path: Path, vendor: str) -> _Parsed:
