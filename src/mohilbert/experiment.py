@@ -39,7 +39,7 @@ DEFAULTS = {
     "free": ["temperature_C", "field_T"],
     "per_run": ["shift_MHz"],
     "max_points_per_run": 3000,
-    "pad_factor": 8,
+    "pad_factor": 2,
     "edge_fraction": 0.05,
     "wing_subtraction": True,  # transform OD - OD_theory and add the theory's n - 1 back
 }

@@ -21,8 +21,9 @@ From the two eigenmodes: Faraday rotation
 :math:`\delta = kL\,\mathrm{Re}(n_\perp - n_\parallel)`; group index
 :math:`n_g = n + \nu\, dn/d\nu` and group delay relative to vacuum :math:`L(n_g-1)/c`.
 
-Numerics: the transform is a product with −i·sign(f) in the Fourier domain of the record
-zero-padded ``pad_factor`` times (no circular wrap-around); optionally the theory's optical
+Numerics: the transform is the linear convolution with the discrete Hilbert kernel over the
+whole record, by FFT with at least two-fold zero padding, so there is no circular wrap-around
+(the analytic-signal FFT method approaches this only as its padding grows); optionally the theory's optical
 depth is subtracted first and its exact ``n − 1`` added back (model-wing subtraction), so only
 the small, local residual is transformed. Saturated points (transmission at the noise floor)
 are filled from the model and flagged; points near the window edges are flagged.
@@ -36,6 +37,8 @@ Briscoe, Pizzey, Wrathmall, Hughes, arXiv:2403.00950 (2024).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.fft as sfft
 import xarray as xr
@@ -46,16 +49,32 @@ from mohilbert.signal import fft_convolve, savgol_derivative
 C_LIGHT = 299792458.0
 
 
-def hilbert_transform(x: np.ndarray, pad_factor: int = 8, workers: int = 1) -> np.ndarray:
-    """H[x] with zero padding (scipy.signal.hilbert convention: H[cos] = sin)."""
+@lru_cache(maxsize=8)
+def _kernel_spectrum(n: int, size: int) -> np.ndarray:
+    """rFFT of the discrete Hilbert kernel h_m = 2/(πm) (odd m), |m| < n, wrapped to ``size``."""
+    k = np.zeros(size)
+    m = np.arange(1, n, 2)
+    h = 2.0 / (np.pi * m)
+    k[m] = h
+    k[size - m] = -h
+    spec = sfft.rfft(k)
+    spec.setflags(write=False)
+    return spec
+
+
+def hilbert_transform(x: np.ndarray, pad_factor: int = 2, workers: int = 1) -> np.ndarray:
+    """Discrete Hilbert transform H[x] (scipy.signal.hilbert convention: H[cos] = sin).
+
+    Computed as the *linear* convolution of x with the discrete Hilbert kernel
+    h_m = 2/(πm), odd m, over every offset the record needs (|m| < N). An FFT of length
+    ≥ 2N makes that exact: no circular wrap-around, which is what the analytic-signal FFT
+    method only approaches as its zero padding grows (it tends to this result as pad → ∞).
+    ``pad_factor`` sets the FFT length in units of N (≥ 2).
+    """
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     size = sfft.next_fast_len(max(2 * n, int(pad_factor) * n), real=True)
-    spec = sfft.rfft(x, size, workers=workers)
-    spec *= -1j
-    spec[0] = 0.0
-    if size % 2 == 0:
-        spec[-1] = 0.0
+    spec = sfft.rfft(x, size, workers=workers) * _kernel_spectrum(n, size)
     return sfft.irfft(spec, size, workers=workers)[:n]
 
 
@@ -90,7 +109,7 @@ def index_from_od(
     model_od: np.ndarray | None = None,
     model_index: np.ndarray | None = None,
     saturated: np.ndarray | None = None,
-    pad_factor: int = 8,
+    pad_factor: int = 2,
     edge_fraction: float = 0.05,
     workers: int = 1,
 ) -> dict[str, np.ndarray]:
@@ -116,7 +135,7 @@ def index_from_od(
     saturated
         Boolean mask of points whose OD is noise-limited: filled from the model (required).
     pad_factor
-        Zero padding factor of the FFT (≥ 2; 4–8 recommended).
+        FFT length in record lengths (≥ 2; 2 is already exact, see :func:`hilbert_transform`).
     edge_fraction
         Fraction of the window at each end flagged as unreliable.
     workers
@@ -278,7 +297,7 @@ def index_dataset(
     *,
     model_od=None,
     model_index=None,
-    pad_factor: int = 8,
+    pad_factor: int = 2,
     edge_fraction: float = 0.05,
 ) -> xr.Dataset:
     """xarray wrapper: calibrated run (``optical_depth`` on ``detuning``) → index, group index."""
