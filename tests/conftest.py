@@ -66,3 +66,21 @@ def run_snakemake(workdir: Path, *args: str, env: dict | None = None, timeout: f
     return subprocess.run(
         cmd, cwd=workdir, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def demo_workspace(dest: Path, runs: tuple[str, ...] | None = None) -> Path:
+    """A copy of the workflow with the demo campaign (without ground truth); with ``runs``,
+    the runs sheet keeps only those rows."""
+    import shutil
+
+    wd = copy_workflow(dest)
+    shutil.copytree(
+        REPO / "data" / "raw" / "demo",
+        wd / "data" / "raw" / "demo",
+        ignore=shutil.ignore_patterns("truth"),
+    )
+    if runs is not None:
+        lines = (REPO / "config" / "runs.tsv").read_text().splitlines()
+        keep = [lines[0]] + [ln for ln in lines[1:] if ln.split("\t")[0] in runs]
+        (wd / "config" / "runs.tsv").write_text("\n".join(keep) + "\n")
+    return wd

@@ -4,7 +4,6 @@ uninterrupted run: no half-written file is ever taken for a finished one."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 
 import pytest
 import xarray as xr
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import demo_workspace, run_snakemake
 
 from mohilbert.io import load_dataset
 
@@ -22,16 +21,7 @@ TARGETS = [f"results/calibrated/{r}.nc" for r in RUNS]
 
 
 def _workspace(dest):
-    wd = copy_workflow(dest)
-    shutil.copytree(
-        REPO / "data" / "raw" / "demo",
-        wd / "data" / "raw" / "demo",
-        ignore=shutil.ignore_patterns("truth"),
-    )
-    lines = (REPO / "config" / "runs.tsv").read_text().splitlines()
-    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split("\t")[0] in RUNS]
-    (wd / "config" / "runs.tsv").write_text("\n".join(keep) + "\n")
-    return wd
+    return demo_workspace(dest, RUNS)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import sys
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import REPO, demo_workspace, run_snakemake
 
 from mohilbert.io import load_dataset
 
@@ -87,16 +87,7 @@ def cluster():
 
 
 def _campaign(dest):
-    wd = copy_workflow(dest)
-    shutil.copytree(
-        REPO / "data" / "raw" / "demo",
-        wd / "data" / "raw" / "demo",
-        ignore=shutil.ignore_patterns("truth"),
-    )
-    lines = (REPO / "config" / "runs.tsv").read_text().splitlines()
-    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split("\t")[0] in RUNS]
-    (wd / "config" / "runs.tsv").write_text("\n".join(keep) + "\n")
-    return wd, [f"results/calibrated/{r}.nc" for r in RUNS]
+    return demo_workspace(dest, RUNS), [f"results/calibrated/{r}.nc" for r in RUNS]
 
 
 def test_workflow_on_slurm_matches_local(cluster, tmp_path, capsys):

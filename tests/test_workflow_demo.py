@@ -4,12 +4,11 @@ byte-identical figures, whatever the number of cores; the paper target; the HTML
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import demo_workspace, run_snakemake
 
 from mohilbert.io import load_dataset
 
@@ -20,12 +19,7 @@ pytestmark = pytest.mark.slow
 def two_runs(tmp_path_factory):
     dirs = []
     for cores in ("1", "2"):
-        wd = copy_workflow(tmp_path_factory.mktemp(f"demo{cores}") / "wf")
-        shutil.copytree(
-            REPO / "data" / "raw" / "demo",
-            wd / "data" / "raw" / "demo",
-            ignore=shutil.ignore_patterns("truth"),
-        )
+        wd = demo_workspace(tmp_path_factory.mktemp(f"demo{cores}") / "wf")
         res = run_snakemake(wd, "--cores", cores, timeout=1200)
         assert res.returncode == 0, res.stderr[-4000:]
         dirs.append(wd)
