@@ -19,7 +19,6 @@ import xarray as xr
 from mohilbert.atoms.constants import get_line
 from mohilbert.calibration.core import signal_model
 from mohilbert.errors import AnalysisError, FitError
-from mohilbert.fitting import FitSpectrum, fit_spectra
 from mohilbert.kramers_kronig import (
     agreement,
     faraday_rotation_direct,
@@ -56,6 +55,11 @@ def fit_experiment(
     cal: dict[str, xr.Dataset], records: dict[str, dict], config: dict | None = None
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``."""
+    from mohilbert.fitting import (
+        FitSpectrum,
+        fit_spectra,
+    )  # lmfit: only the fit rule pays its import
+
     cfg = {**DEFAULTS, **(config or {})}
     if not cal:
         raise FitError("no calibrated runs to fit")

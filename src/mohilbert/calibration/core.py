@@ -22,6 +22,8 @@ Steps (each recorded in the output so that a physicist can check it):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
 from numpy.polynomial import legendre as leg
@@ -163,56 +165,94 @@ def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,
     return best[1], best[2], best[0], best[3]
 
 
+@dataclass
+class AxisFit:
+    """Result of the absolute-axis fit: values, standard errors, reduced chi-square."""
+
+    values: dict[str, float]
+    stderr: dict[str, float]
+    redchi: float
+
+
 def _fit_axis(
     t, v, f, cell, pol, free, rec_run, degree, max_points, sign, offset, what, fit_scale, scale0
-):
-    """Least-squares refinement of offset, scale and physical parameters with a linear baseline."""
-    import lmfit
+) -> AxisFit:
+    """Least-squares refinement of offset, scale and physical parameters, with the baseline
+    polynomial solved linearly at every step (variable projection). scipy's bounded
+    trust-region least squares; standard errors from the Jacobian at the minimum."""
+    from scipy.optimize import least_squares
+
+    from mohilbert.atoms.constants import isotope_fractions
 
     idx = np.linspace(0, t.size - 1, min(max_points, t.size)).astype(int)
     ts, vs, fs = t[idx], v[idx], f[idx]
     a = _legendre_design(ts, degree, (t[0], t[-1]))
-    params = lmfit.Parameters()
-    params.add("offset_MHz", value=offset, min=offset - 500, max=offset + 500)
-    params.add("scale", value=scale0, min=0.75, max=1.25, vary=bool(fit_scale))
+    start_pct = {
+        f"percent_{k}": 100 * x
+        for k, x in isotope_fractions(cell.element, cell.isotope_percent).items()
+    }
     bounds = {
+        "offset_MHz": (offset - 500, offset + 500),
+        "scale": (0.75, 1.25),
         "temperature_C": (cell.temperature_C - 60, cell.temperature_C + 60),
         "field_T": (max(0.0, cell.field_T * 0.7), cell.field_T * 1.3 + 1e-3),
         "field_theta_deg": (0.0, 180.0),
         "shift_MHz": (-500.0, 500.0),
     }
-    from mohilbert.atoms.constants import isotope_fractions
-
-    start_pct = {
-        f"percent_{k}": 100 * v
-        for k, v in isotope_fractions(cell.element, cell.isotope_percent).items()
-    }
+    names = ["offset_MHz"] + (["scale"] if fit_scale else []) + list(free)
+    start = {"offset_MHz": offset, "scale": scale0}
     for name in free:
         if name.startswith("percent_"):
-            params.add(
-                name, value=min(max(start_pct.get(name, 1.0), 0.5), 99.5), min=0.0, max=100.0
-            )
-            continue
-        lo, hi = bounds.get(name, (None, None))
-        params.add(name, value=getattr(cell, name), min=lo, max=hi)
+            bounds[name] = (0.0, 100.0)
+            start[name] = min(max(start_pct.get(name, 1.0), 0.5), 99.5)
+        else:
+            start[name] = getattr(cell, name)
+            bounds.setdefault(name, (-np.inf, np.inf))
+    lo = np.array([bounds[n][0] for n in names])
+    hi = np.array([bounds[n][1] for n in names])
+    x0 = np.clip([start[n] for n in names], lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
 
-    def model_t(p):
-        c = _with_params(cell, {n: p[n].value for n in free})
-        nu = p["offset_MHz"].value + sign * p["scale"].value * fs
-        return spectrum_arrays(nu, c, pol)["S0"]
-
-    def residual(p):
-        m = model_t(p)
+    def residual(x):
+        vals = dict(zip(names, x, strict=True))
+        c = _with_params(cell, {n: vals[n] for n in free})
+        nu = vals["offset_MHz"] + sign * vals.get("scale", scale0) * fs
+        m = spectrum_arrays(nu, c, pol)["S0"]
         design = a * m[:, None]
         coef, *_ = np.linalg.lstsq(design, vs, rcond=None)
         return vs - design @ coef
 
-    start_cost = float(np.sum(residual(params) ** 2))
-    result = lmfit.minimize(residual, params, method="leastsq", epsfcn=1e-10, max_nfev=400)
-    # MINPACK also stops with "tolerance too small" at a good minimum: judge by the cost
-    if not np.isfinite(result.chisqr) or (not result.success and result.chisqr > start_cost):
-        raise CalibrationError(f"run {rec_run}: the {what} fit did not converge ({result.message})")
-    return result
+    start_cost = float(np.sum(residual(x0) ** 2))
+    steps = {"offset_MHz": 0.05, "scale": 1e-6, "temperature_C": 1e-3, "field_T": 1e-6}
+    diff = np.array(
+        [steps.get(n, 1e-6 * max(abs(v0), 1.0)) for n, v0 in zip(names, x0, strict=True)]
+    )
+    try:
+        res = least_squares(
+            residual,
+            x0,
+            bounds=(lo, hi),
+            method="trf",
+            x_scale="jac",
+            diff_step=diff / np.maximum(np.abs(x0), 1e-12),
+            max_nfev=400,
+        )
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise CalibrationError(f"run {rec_run}: the {what} fit failed ({exc})") from None
+    cost = float(np.sum(res.fun**2))
+    if not np.isfinite(cost) or cost > start_cost * (1 + 1e-9):
+        raise CalibrationError(f"run {rec_run}: the {what} fit did not converge ({res.message})")
+    dof = max(res.fun.size - len(names) - a.shape[1], 1)
+    redchi = cost / dof
+    try:
+        cov = np.linalg.inv(res.jac.T @ res.jac) * redchi
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        err = np.full(len(names), np.nan)
+    values = dict(zip(names, (float(x) for x in res.x), strict=True))
+    values.setdefault("scale", float(scale0))
+    stderr = dict(zip(names, (float(e) for e in err), strict=True))
+    stderr.setdefault("scale", 0.0)
+    return AxisFit(values=values, stderr=stderr, redchi=float(redchi))
 
 
 def _with_params(cell: Cell, values: dict) -> Cell:
@@ -327,9 +367,8 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         fit_scale,
         scale0,
     )
-    p = fit.params
-    nu = p["offset_MHz"].value + sign * p["scale"].value * f
-    fitted = {n: float(p[n].value) for n in free}
+    nu = fit.values["offset_MHz"] + sign * fit.values["scale"] * f
+    fitted = {n: fit.values[n] for n in free}
     if mode == "self":
         cell = _with_params(cell, fitted)
 
@@ -559,10 +598,10 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             "absolute_method": mode,
             "absolute_correlation": score,
             "axis_sign": int(sign),
-            "axis_offset_MHz": float(p["offset_MHz"].value),
-            "axis_offset_stderr_MHz": float(p["offset_MHz"].stderr or np.nan),
-            "axis_scale": float(p["scale"].value),
-            "axis_scale_stderr": float(p["scale"].stderr or np.nan),
+            "axis_offset_MHz": fit.values["offset_MHz"],
+            "axis_offset_stderr_MHz": fit.stderr["offset_MHz"],
+            "axis_scale": fit.values["scale"],
+            "axis_scale_stderr": fit.stderr["scale"],
             "axis_scale_fitted": int(bool(fit_scale)),
             "absolute_fit_redchi": float(fit.redchi),
             "baseline": base_desc,
@@ -573,7 +612,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     for name, value in fitted.items():
         key = f"{'reference_' if mode == 'reference' else 'self_fit_'}{name}"
         attrs[key] = value
-        attrs[key + "_stderr"] = float(p[name].stderr or np.nan)
+        attrs[key + "_stderr"] = fit.stderr[name]
     ds.attrs.update(
         {k: (int(v2) if isinstance(v2, (bool, np.bool_)) else v2) for k, v2 in attrs.items()}
     )
