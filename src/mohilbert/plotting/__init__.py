@@ -276,34 +276,20 @@ def calibration_figure(cal: xr.Dataset) -> plt.Figure:
         )
         x_ghz = cal["detuning"].values / 1e3
         if "reference_transmission" in cal:
-            axes[1].plot(
-                x_ghz,
-                cal["reference_transmission"].values,
-                color=PALETTE[1],
-                lw=DATA_LW,
-                alpha=0.8,
-                label="reference cell (measured)",
-            )
-            axes[1].plot(
-                x_ghz, cal["reference_model"].values, **THEORY, label="reference theory (fit)"
-            )
+            measured, model = cal["reference_transmission"], cal["reference_model"]
+            names = ("reference cell (measured)", "reference theory (fit)")
             what = f"reference fit: T_ref = {a.get('reference_temperature_C', np.nan):.2f} °C"
         else:
-            axes[1].plot(
-                x_ghz,
-                cal["transmission"].values,
-                color=PALETTE[1],
-                lw=DATA_LW,
-                alpha=0.8,
-                label="signal (measured)",
+            measured, model = cal["transmission"], cal["model_transmission"]
+            names = ("signal (measured)", "signal theory (self-calibration fit)")
+            what = (
+                f"self-calibration: T = {a.get('self_fit_temperature_C', np.nan):.2f} °C, "
+                f"B = {a.get('self_fit_field_T', np.nan):.4f} T"
             )
-            axes[1].plot(
-                x_ghz,
-                cal["model_transmission"].values,
-                **THEORY,
-                label="signal theory (self-calibration fit)",
-            )
-            what = f"self-calibration: T = {a.get('self_fit_temperature_C', np.nan):.2f} °C, B = {a.get('self_fit_field_T', np.nan):.4f} T"
+        axes[1].plot(
+            x_ghz, measured.values, color=PALETTE[1], lw=DATA_LW, alpha=0.8, label=names[0]
+        )
+        axes[1].plot(x_ghz, model.values, **THEORY, label=names[1])
         axes[1].set_title(
             f"absolute detuning: offset {a['axis_offset_MHz']:.1f} MHz, scale {a['axis_scale']:.5f}\n{what}"
         )
