@@ -67,20 +67,13 @@ def _jobs(result, rule):
 def test_incremental_reanalysis(tmp_path):
     wd = _setup(tmp_path, ["a", "b", "c"], with_src=True)
     env = {"PYTHONPATH": str(wd / "src")}
-    targets = _sheet(
-        wd,
-        [
-            _row("a"),
-            _row(
-                "b",
-                file="multi.csv",
-                signal="CH1",
-                signal_file="",
-                etalon="CH2",
-                etalon_fsr_MHz=1500,
-            ),
-        ],
-    )
+    rows = [
+        _row("a"),
+        _row(
+            "b", file="multi.csv", signal="CH1", signal_file="", etalon="CH2", etalon_fsr_MHz=1500
+        ),
+    ]
+    targets = _sheet(wd, rows)
     first = run_snakemake(wd, *targets, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     assert _jobs(first, "ingest") == 2
@@ -93,21 +86,7 @@ def test_incremental_reanalysis(tmp_path):
     assert noop.returncode == 0 and _jobs(noop, "ingest") == 0, noop.stderr[-2000:]
 
     # one run added: only its ingest job runs
-    targets = _sheet(
-        wd,
-        [
-            _row("a"),
-            _row(
-                "b",
-                file="multi.csv",
-                signal="CH1",
-                signal_file="",
-                etalon="CH2",
-                etalon_fsr_MHz=1500,
-            ),
-            _row("c"),
-        ],
-    )
+    targets = _sheet(wd, [*rows, _row("c")])
     second = run_snakemake(wd, *targets, env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert _jobs(second, "ingest") == 1

@@ -317,19 +317,13 @@ def spectrum(
             arr["retardance"],
             {"units": "rad", "long_name": "Voigt retardance kL Re(n_perp - n_par)"},
         )
-    attrs = {f"cell_{k}": _attr(v) for k, v in asdict(cell).items() if v is not None}
+    attrs = {f"cell_{k}": v for k, v in asdict(cell).items() if v is not None}
     attrs["geometry"] = cell.geometry()
     attrs["polarisation"] = (
         polarisation if isinstance(polarisation, str) else str(list(jones_vector(polarisation)))
     )
     attrs["model"] = f"mohilbert {__version__} weak-probe theory ({cell.conventions} conventions)"
     return xr.Dataset(data, coords=coords, attrs=attrs)
-
-
-def _attr(v):
-    if isinstance(v, (int, float, str)):
-        return v
-    return str(v)
 
 
 # ------------------------------------------------------------------------- ElecSus drop-in

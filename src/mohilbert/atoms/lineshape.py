@@ -22,7 +22,6 @@ with 4-point Lagrange weights, so the error falls as the fourth power of the gri
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 from scipy.special import wofz
 
 _SQRT_PI = np.sqrt(np.pi)
@@ -97,15 +96,3 @@ def lagrange_interp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     for offset, c in zip((0, 1, 2), coeffs[1:], strict=True):
         out += values[..., i0 + offset] * c
     return out
-
-
-def convolve_sticks(sticks: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Σ_k sticks[..., k] kernel[i − k + n − 1] for i in 0..n−1 (linear, via FFT).
-
-    ``sticks`` has shape (..., n); ``kernel`` has 2n − 1 samples at offsets −(n−1)..(n−1)
-    (or shape (..., 2n − 1) to use one kernel per leading index).
-    """
-    n = sticks.shape[-1]
-    size = sfft.next_fast_len(2 * n - 1)
-    spec = sfft.fft(sticks, size, axis=-1) * sfft.fft(kernel, size, axis=-1)
-    return sfft.ifft(spec, axis=-1)[..., n - 1 : 2 * n - 1]

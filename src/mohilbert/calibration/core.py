@@ -613,7 +613,5 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         key = f"{'reference_' if mode == 'reference' else 'self_fit_'}{name}"
         attrs[key] = value
         attrs[key + "_stderr"] = fit.stderr[name]
-    ds.attrs.update(
-        {k: (int(v2) if isinstance(v2, (bool, np.bool_)) else v2) for k, v2 in attrs.items()}
-    )
+    ds.attrs.update(attrs)
     return ds

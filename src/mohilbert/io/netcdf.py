@@ -45,6 +45,19 @@ def _check_attrs(ds: xr.Dataset, path: Path) -> None:
         raise ValueError(f"{path}: variables without units/long_name attrs: {missing}")
 
 
+def _attr_value(v):
+    """A value netCDF can store: bools as 0/1, numbers and strings as they are, else str."""
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (int, float, str, np.integer, np.floating)):
+        return v
+    return str(v)
+
+
+def _clean(attrs: dict) -> dict:
+    return {k: _attr_value(v) for k, v in attrs.items() if v is not None}
+
+
 def _split_complex(ds: xr.Dataset) -> xr.Dataset:
     out = ds.copy()
     for name in list(ds.data_vars):
@@ -114,7 +127,9 @@ def save_dataset(
     path = Path(path)
     _check_attrs(ds, path)
     out = _split_complex(ds)
-    out.attrs = dict(ds.attrs)
+    out.attrs = _clean(ds.attrs)
+    for var in list(out.data_vars.values()) + list(out.coords.values()):
+        var.attrs = _clean(var.attrs)
     out.attrs.setdefault("Conventions", "CF-1.10")
     if title:
         out.attrs["title"] = title

@@ -249,17 +249,9 @@ def _assemble(path: Path, fmt: str, p: _Parsed) -> xr.Dataset:
         "n_samples": int(n),
         "time_axis": p.time_axis,
     }
-    attrs.update({k: _attr_value(v) for k, v in p.attrs.items() if v not in (None, "")})
+    attrs.update({k: v for k, v in p.attrs.items() if v not in (None, "")})
     ds.attrs.update(attrs)
     return ds
-
-
-def _attr_value(v):
-    if isinstance(v, (bool, np.bool_)):
-        return int(v)
-    if isinstance(v, (int, float, str, np.integer, np.floating)):
-        return v
-    return str(v)
 
 
 def _var_name(name: str) -> str:
