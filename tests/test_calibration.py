@@ -70,7 +70,7 @@ def test_demo_against_ground_truth(demo, run):
     assert 0.6 < np.std(pull) < 2.0
 
 
-def _hip_record(power: str) -> dict:
+def _hip_record(power: str, dark_power: str | None = None) -> dict:
     raw = shared_path("data", "real", "hip-elecsus-2mm-0.6T-faraday", "raw")
     return dict(
         run=f"hip_{power}",
@@ -89,7 +89,7 @@ def _hip_record(power: str) -> dict:
         etalon="C2",
         etalon_path=str(raw / f"C2--{power}.csv"),
         dark="C4",
-        dark_path=str(raw / f"C4--{power}-baseline.csv"),
+        dark_path=str(raw / f"C4--{dark_power or power}-baseline.csv"),
     )
 
 
@@ -100,35 +100,48 @@ HIP_CONFIG = {"self_fit": ["temperature_C", "field_T", "percent_85Rb"]}
 def test_real_hip_data_fully_automatic(power):
     """No reference cell: the axis comes from the signal's own theory. The fit finds the
     authors' 62 °C and 0.6 T (and an 87Rb-enriched cell, whose line pattern the data show)."""
-    rec = _hip_record(power)
-    ds = calibrate_run(ingest_run(rec), rec, HIP_CONFIG)
+    ds = _calibrated_hip(power)
     a = ds.attrs
     assert a["absolute_method"] == "self"
     assert a["self_fit_temperature_C"] == pytest.approx(62.0, abs=2.0)
     assert a["self_fit_field_T"] == pytest.approx(0.6, abs=0.01)
     assert a["self_fit_percent_85Rb"] < 10
     assert a["absolute_correlation"] > 0.85
-    # compare with the authors' hand-processed spectrum after aligning the axes
+    # against the authors' hand processing (HIP-ElecSus paper_figures/preprocess_data.py),
+    # like with like: their script subtracts the dark trace of the lowest power (0.32 uW) from
+    # every power. The 0.56 uW dark sits 0.027 mV higher (1.5 % of the 1.8 mV signal), which
+    # alone makes their lines shallower by up to 0.006, so compare with the same dark input.
+    # Measured: 0.32 uW within 0.003 at every line, 0.56 uW within 0.0065 (with its own dark:
+    # within 0.012, and within 0.001 of the fitted theory at the line that differs most)
+    same = ds if power == "0.32uW" else _calibrated_hip(power, dark_power="0.32uW")
+    where, excess = _depth_excess_vs_authors(same, power)
+    assert excess.size >= 8  # the same lines
+    assert (excess <= 0.01).all(), [
+        (float(a), round(float(b), 4)) for a, b in zip(where, excess, strict=True)
+    ]
+    _, excess_own_dark = _depth_excess_vs_authors(ds, power)
+    assert (excess_own_dark <= 0.015).all()
+
+
+def _calibrated_hip(power, dark_power=None):
+    rec = _hip_record(power, dark_power)
+    return calibrate_run(ingest_run(rec), rec, HIP_CONFIG)
+
+
+def _depth_excess_vs_authors(ds, power):
+    """Line centres and how far our line depths lie outside the range of the authors' three
+    hand-picked baselines (poly3/5/7) at each line (<= 0 inside)."""
     x, t = ds.detuning.values, ds.transmission.values
     smooth = np.convolve(t, np.ones(5) / 5, "same")
     peaks, _ = find_peaks(-smooth, prominence=0.05)
-    assert len(peaks) >= 8  # the same lines
-    depths = {}
+    depths = []
     for poly in ("poly3", "poly5", "poly7"):
         theirs, scale = _authors_on_our_grid(x, t, power, poly)
         assert abs(scale - 1) < 0.02  # same frequency scale
-        depths[poly] = np.array([np.nanmean(theirs[p - 2 : p + 3]) for p in peaks])
-    lo = np.min(list(depths.values()), axis=0)
-    hi = np.max(list(depths.values()), axis=0)
+        depths.append([np.nanmean(theirs[p - 2 : p + 3]) for p in peaks])
+    lo, hi = np.min(depths, axis=0), np.max(depths, axis=0)
     ours = smooth[peaks]
-    # against the authors' hand processing (the range of their three baseline choices).
-    # Measured: 0.32 uW within 0.0095 at every line; 0.56 uW median 0.008, but 0.012-0.016 at
-    # the 10.2 and 15.6 GHz lines, where the automatic baseline and the hand-picked ones part
-    excess = np.maximum(lo - ours, ours - hi)
-    assert np.median(excess) <= 0.01
-    assert (excess <= (0.01 if power == "0.32uW" else 0.02)).all(), [
-        (float(a), round(float(b), 4)) for a, b in zip(x[peaks], excess, strict=True)
-    ]
+    return x[peaks], np.maximum(lo - ours, ours - hi)
 
 
 def _authors_on_our_grid(x, t, power, poly):

@@ -59,9 +59,15 @@ def test_demo_end_to_end_against_truth(demo_results, exp):
         ok = valid[i]
         peak = np.abs(true_index).max()
         assert np.abs(measured - true_index)[ok].max() < 0.03 * peak, mode
-        coverage = np.mean(np.abs(measured - true_index)[ok] <= sigma[ok])
-        # measured: 0.85-0.89 (Faraday), 0.70-0.77 (Voigt)
-        assert coverage >= 0.68, (mode, coverage)
+        pull = ((measured - true_index) / sigma)[ok]
+        coverage = np.mean(np.abs(pull) <= 1)
+        # the errors of neighbouring points are correlated (the transform is non-local, the
+        # baseline is shared), so one record holds only tens of independent samples: its 1-sigma
+        # coverage scatters by about +-0.07 around 0.68 even for an exact uncertainty.
+        # Measured: RMS pull 0.71-0.82 and coverage 0.77-0.84, except Voigt perpendicular
+        # (RMS pull 1.14, coverage 0.60)
+        assert 0.5 < np.sqrt(np.mean(pull**2)) < 1.5, mode
+        assert coverage >= 0.55, (mode, coverage)
     qty = "rotation" if exp == "faraday" else "retardance"
     metrics = json.loads(hil.attrs["metrics_json"])
     for pair in (
@@ -106,7 +112,7 @@ def test_real_hip_single_polarisation(power):
     assert list(hil.mode.values) == ["sigma_plus"]
     assert "rotation_indirect" not in hil
     m = json.loads(hil.attrs["metrics_json"])["index_sigma_plus"]
-    # measured: RMS deviation 2.0-2.2 % of the peak |n - 1|, RMS pull 1.3-1.4
+    # measured: RMS deviation 1.6-2.0 % of the peak |n - 1|, RMS pull 0.85-0.98
     assert m["rms_over_peak"] < 0.05
     assert m["rms_pull"] < 3.0
     # the kept scan (3.6-19.7 GHz) reaches transparent regions at both ends, so the plain

@@ -39,7 +39,7 @@ DEFAULTS = {
     "linearisation_degree": "auto",
     "absolute": "auto",  # auto | reference | self
     "baseline_degree": "auto",  # or an int; auto: blocked cross-validation over degrees 1..8
-    "od_threshold": 0.02,
+    "od_threshold": 0.01,
     "mask_iterations": 4,
     "self_fit": ["temperature_C", "field_T"],
     "max_fit_points": 3000,
@@ -92,12 +92,6 @@ def _cv_degree(t: np.ndarray, v: np.ndarray, mask: np.ndarray, span, max_degree:
     1/f drifts in the wings and bow under the lines.
     """
     tm, vm = t[mask], v[mask]
-    # a polynomial is only constrained where there are points: no more than one degree per
-    # separate off-resonant region (regions split by gaps > 10 % of the scan), plus one
-    gaps = np.diff(tm) > 0.1 * (span[1] - span[0])
-    sizes = np.diff(np.concatenate([[0], np.flatnonzero(gaps) + 1, [tm.size]]))
-    regions = int(np.sum(sizes > 0.02 * tm.size))
-    max_degree = max(1, min(max_degree, regions + 1))
     blocks = np.minimum((np.arange(tm.size) * 10) // tm.size, 9)
     best, best_err = 1, np.inf
     for d in range(1, max_degree + 1):
@@ -391,14 +385,17 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         base_desc = "monitor channel scaled to the off-resonant median"
     else:
         degree = cfg["baseline_degree"]
+        # light level seen through the off-resonant points: the signal with the model's small
+        # residual absorption there (OD < od_threshold, far wings) divided out
+        light = v / model_t
         for _ in range(int(cfg["mask_iterations"])):
             if cfg["baseline_degree"] == "auto":
-                degree = _cv_degree(t, v, mask, span)
+                degree = _cv_degree(t, light, mask, span)
             a = _legendre_design(t, int(degree), span)
-            coef, *_ = np.linalg.lstsq(a[mask], v[mask], rcond=None)
+            coef, *_ = np.linalg.lstsq(a[mask], light[mask], rcond=None)
             baseline = a @ coef
             # standard error of the baseline from the fit scatter (includes drifts in the wings)
-            scatter = np.std(v[mask] - baseline[mask])
+            scatter = np.std(light[mask] - baseline[mask])
             cov = scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
             stat = np.sqrt(np.einsum("ij,jk,ik->i", a, cov, a))
             # model uncertainty of the interpolation under the lines: spread of the
@@ -407,12 +404,16 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             for other in (int(degree) - 1, int(degree) + 1):
                 if other >= 1:
                     ao = _legendre_design(t, other, span)
-                    co, *_ = np.linalg.lstsq(ao[mask], v[mask], rcond=None)
+                    co, *_ = np.linalg.lstsq(ao[mask], light[mask], rcond=None)
                     spread = np.maximum(spread, np.abs(ao @ co - baseline))
             baseline_sigma = np.hypot(stat, spread)
-            trans = v / baseline
-            # refine: drop points that absorb beyond noise although the model says they do not
-            excess = (1 - trans) > 4 * sigma_v / baseline
+            # refine: drop points that absorb although the model says they do not. "Absorb" is
+            # judged against the robust scatter of the off-resonant points about the baseline
+            # (white noise and slow drifts together): a white-noise threshold would drop every
+            # point a drift pushes below the baseline and walk the baseline up to the envelope
+            r = light / baseline - 1
+            scatter_r = 1.4826 * np.median(np.abs(r[mask] - np.median(r[mask])))
+            excess = -r > 4 * max(scatter_r, sigma_v / np.median(baseline))
             new_mask = (od_model < cfg["od_threshold"]) & ~excess
             if new_mask.sum() < 50 or np.array_equal(new_mask, mask):
                 break
