@@ -12,9 +12,11 @@ Steps (each recorded in the output so that a physicist can check it):
    one, the signal's own theory with its physical parameters (temperature, field) free.
    In the least squares the slowly varying baseline (laser power × gain) is a polynomial in
    time solved linearly at every step (variable projection).
-4. **Normalisation**: the signal minus dark is divided by a polynomial baseline fitted through
-   off-resonant points only; the off-resonance mask is where the theory's optical depth is
-   negligible, refined iteratively by excluding points the data show to absorb. With a
+4. **Normalisation**: the signal minus dark is divided by a polynomial baseline (degree by
+   blocked cross-validation) fitted through off-resonant points only, where the theory's
+   optical depth is below ``od_threshold``; the model's small absorption there is divided out
+   first. The mask is refined iteratively by excluding points that absorb by more than four
+   times the robust scatter of the off-resonant points (white noise and drifts). With a
    ``monitor`` channel the signal is divided by the monitor instead.
 5. **Resampling** onto a uniform detuning grid (bin averages), with a per-point noise estimate
    from the white-noise level of the trace.
