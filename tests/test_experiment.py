@@ -43,10 +43,14 @@ def test_demo_end_to_end_against_truth(demo_results, exp):
     acqs, _ = load_campaign(REPO / "data" / "raw" / "demo" / "campaign.yaml")
     truth_cell = Cell(**next(a for a in acqs if a.experiment == exp).cell)
     values = dict(zip(fit.parameter.values.tolist(), fit.value.values.tolist(), strict=True))
-    errors = dict(zip(fit.parameter.values.tolist(), fit.stderr.values.tolist(), strict=True))
-    assert abs(values["temperature_C"] - truth_cell.temperature_C) < max(
-        4 * errors["temperature_C"], 0.1
-    )
+    stat = dict(zip(fit.parameter.values.tolist(), fit.stderr.values.tolist(), strict=True))
+    total = dict(zip(fit.parameter.values.tolist(), fit.stderr_total.values.tolist(), strict=True))
+    # the fit's statistical error (0.0013 °C) does not see the normalisation error shared by
+    # all points; the systematic part does. Measured: errors 0.017 and 0.030 °C, total
+    # uncertainty 0.047 and 0.048 °C
+    assert total["temperature_C"] > 10 * stat["temperature_C"]
+    assert abs(values["temperature_C"] - truth_cell.temperature_C) < 2 * total["temperature_C"]
+    assert total["temperature_C"] < 0.2
     assert abs(values["field_T"] - truth_cell.field_T) < 1e-3
     x = hil.detuning.values
     true = spectrum(x, truth_cell, "x")
@@ -88,6 +92,8 @@ def test_summary_table(demo_results):
     assert {
         "temperature_C",
         "temperature_C_stderr",
+        "temperature_C_stderr_systematic",
+        "temperature_C_stderr_total",
         "field_T",
         "index_sigma_plus_rms_over_peak",
         "rotation_indirect_vs_direct_rms_pull",

@@ -69,6 +69,9 @@ def test_joint_fit_shares_temperature_and_field_with_per_run_offsets(tmp_path):
     assert list(back.parameter.values) == list(r.values)
     np.testing.assert_allclose(back.value.values, list(r.values.values()))
     assert back.correlation.shape == (4, 4)
+    # without a systematic estimate the total uncertainty is the statistical one
+    np.testing.assert_array_equal(back.stderr_total.values, back.stderr.values)
+    assert (back.stderr_systematic.values == 0).all()
     np.testing.assert_allclose(back.fit_sp.values, r.best_fit[0])
 
 

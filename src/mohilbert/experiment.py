@@ -11,6 +11,7 @@ results of all experiments into one table (``results/summary.csv``).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -51,10 +52,25 @@ def _valid(ds: xr.Dataset) -> np.ndarray:
     return ok
 
 
+def _correlated_transmission_sigma(ds: xr.Dataset) -> np.ndarray:
+    """The part of the transmission uncertainty shared by all points of a run (baseline,
+    drifts), from the calibrated dataset; zero when the calibration did not record it."""
+    if "optical_depth_uncertainty_correlated" not in ds:
+        return np.zeros(ds.sizes["detuning"])
+    t = ds["transmission"].values
+    floor = np.maximum(t, ds["transmission_uncertainty"].values)
+    return ds["optical_depth_uncertainty_correlated"].values * floor
+
+
 def fit_experiment(
     cal: dict[str, xr.Dataset], records: dict[str, dict], config: dict | None = None
 ) -> xr.Dataset:
-    """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``."""
+    """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
+
+    Per parameter: ``value``, ``stderr`` (statistical, from the fit), ``stderr_systematic``
+    (the normalisation: the fit repeated with every transmission moved by ± its correlated
+    calibration uncertainty) and ``stderr_total`` (both in quadrature).
+    """
     from mohilbert.fitting import (
         FitSpectrum,
         fit_spectra,
@@ -65,7 +81,7 @@ def fit_experiment(
         raise FitError("no calibrated runs to fit")
     runs = sorted(cal)
     cell, _ = signal_model(records[runs[0]])
-    spectra = []
+    spectra, correlated = [], []
     for run in runs:
         ds, rec = cal[run], records[run]
         ok = _valid(ds)
@@ -85,11 +101,33 @@ def fit_experiment(
                 name=run,
             )
         )
+        correlated.append(_correlated_transmission_sigma(ds)[idx])
     free = {name: None for name in cfg["free"]}
     for p in cfg["per_run"]:
         free[p] = (-100.0, 100.0)
-    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
+    per_run = tuple(cfg["per_run"])
+    result = fit_spectra(spectra, cell, free, per_spectrum=per_run)
     out = result.to_dataset()
+    # systematic part: the fit's standard errors treat every point as independent, but the
+    # normalisation error (baseline, drifts) is shared by all points of a run. Repeat the fit
+    # with every transmission moved coherently by + and - its correlated uncertainty.
+    names = out["parameter"].values.tolist()
+    shifted = []
+    for sign in (1.0, -1.0):
+        moved = [
+            replace(sp, data=sp.data + sign * sc)
+            for sp, sc in zip(spectra, correlated, strict=True)
+        ]
+        refit = fit_spectra(moved, result.cell, free, per_spectrum=per_run)
+        shifted.append(np.array([refit.values[n] for n in names]))
+    best = out["value"].values
+    systematic = 0.5 * (np.abs(shifted[0] - best) + np.abs(shifted[1] - best))
+    out["stderr_systematic"].values = systematic
+    out["stderr_systematic"].attrs["long_name"] = (
+        "systematic uncertainty from the normalisation (fit repeated with the transmission "
+        "moved by +- its correlated calibration uncertainty)"
+    )
+    out["stderr_total"].values = np.hypot(out["stderr"].values, systematic)
     out.attrs.update(
         title=f"joint theory fit of experiment {records[runs[0]]['experiment']}",
         experiment=records[runs[0]]["experiment"],
@@ -121,10 +159,11 @@ def fitted_cell(records: dict[str, dict], fit: xr.Dataset) -> tuple[Cell, dict[s
 
 
 def _stderr(fit: xr.Dataset, name: str) -> float:
+    """Total 1-sigma uncertainty of a fitted parameter (0 when absent or undefined)."""
     names = fit["parameter"].values.tolist()
     if name not in names:
         return 0.0
-    value = float(fit["stderr"].values[names.index(name)])
+    value = float(fit["stderr_total"].values[names.index(name)])
     return value if np.isfinite(value) else 0.0
 
 
@@ -379,17 +418,17 @@ def hilbert_experiment(
 
 
 def summary_table(fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset]) -> pd.DataFrame:
-    """One row per experiment: fitted parameters ± standard errors and agreement metrics."""
+    """One row per experiment: fitted parameters with their statistical, systematic and total
+    uncertainties, and agreement metrics."""
     rows = []
     for exp in sorted(set(fits) | set(hilberts)):
         row: dict = {"experiment": exp}
         fit = fits.get(exp)
         if fit is not None:
-            for name, value, err in zip(
-                fit["parameter"].values, fit["value"].values, fit["stderr"].values, strict=True
-            ):
-                row[name] = value
-                row[f"{name}_stderr"] = err
+            for k, name in enumerate(fit["parameter"].values):
+                row[name] = fit["value"].values[k]
+                for var in ("stderr", "stderr_systematic", "stderr_total"):
+                    row[f"{name}_{var}"] = fit[var].values[k]
             row["fit_redchi"] = fit.attrs.get("redchi")
             row["fit_runs"] = fit.attrs.get("runs")
         hil = hilberts.get(exp)

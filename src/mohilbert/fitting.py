@@ -119,7 +119,8 @@ class FitResult:
     lmfit_result: object = None
 
     def to_dataset(self) -> xr.Dataset:
-        """Fitted parameters (value, stderr, correlation matrix) and best-fit curves."""
+        """Fitted parameters (value, statistical stderr, systematic and total uncertainty,
+        correlation matrix) and best-fit curves."""
         names = list(self.values)
         coords = {
             "parameter": ("parameter", names, {"units": "1", "long_name": "fit parameter name"}),
@@ -138,7 +139,21 @@ class FitResult:
             "stderr": (
                 "parameter",
                 [self.stderr.get(n, np.nan) for n in names],
-                {"units": "see parameter_units", "long_name": "standard error (1 sigma)"},
+                {
+                    "units": "see parameter_units",
+                    "long_name": "statistical standard error of the fit (1 sigma)",
+                },
+            ),
+            # systematic parts are estimated by the caller that knows them (fit_experiment)
+            "stderr_systematic": (
+                "parameter",
+                np.zeros(len(names)),
+                {"units": "see parameter_units", "long_name": "systematic uncertainty"},
+            ),
+            "stderr_total": (
+                "parameter",
+                [self.stderr.get(n, np.nan) for n in names],
+                {"units": "see parameter_units", "long_name": "total uncertainty (1 sigma)"},
             ),
             "vary": (
                 "parameter",

@@ -189,7 +189,7 @@ def experiment_figure(hil: xr.Dataset, cal: dict[str, xr.Dataset], fit: xr.Datas
             zip(fit["parameter"].values.tolist(), fit["value"].values.tolist(), strict=True)
         )
         errs = dict(
-            zip(fit["parameter"].values.tolist(), fit["stderr"].values.tolist(), strict=True)
+            zip(fit["parameter"].values.tolist(), fit["stderr_total"].values.tolist(), strict=True)
         )
         fig.suptitle(
             f"experiment {hil.attrs['experiment']} ({hil.attrs['geometry']} geometry)\nfit: T = "
@@ -302,14 +302,16 @@ def calibration_figure(cal: xr.Dataset) -> plt.Figure:
         axes[2].plot(
             x_ghz, cal["baseline"].values * 1e3, color=PALETTE[1], lw=1.0, label="baseline"
         )
+        # the baseline is fitted to the off-resonant light level: the signal with the model's
+        # small residual absorption there divided out
         mask = cal["off_resonance"].values > 0
         axes[2].plot(
             x_ghz[mask],
-            cal["signal"].values[mask] * 1e3,
+            (cal["signal"].values / cal["model_transmission"].values)[mask] * 1e3,
             ".",
             color=PALETTE[2],
             ms=1.0,
-            label="off-resonance points",
+            label="off-resonance points / model",
         )
         axes[2].set_ylabel("signal [mV]")
         axes[2].set_xlabel("detuning [GHz]")
@@ -330,12 +332,14 @@ def overview_figure(fits: dict[str, xr.Dataset]) -> plt.Figure:
             for n in names:
                 p = fits[n]["parameter"].values.tolist()
                 vals.append(float(fits[n]["value"].values[p.index(par)]) if par in p else np.nan)
-                errs.append(float(fits[n]["stderr"].values[p.index(par)]) if par in p else np.nan)
+                errs.append(
+                    float(fits[n]["stderr_total"].values[p.index(par)]) if par in p else np.nan
+                )
             ax.errorbar(range(len(names)), vals, yerr=errs, fmt="o", color=PALETTE[0], capsize=3)
             ax.set_xticks(range(len(names)), names)
             ax.set_ylabel(text)
             ax.set_xlim(-0.5, len(names) - 0.5)
-        fig.suptitle("fitted parameters per experiment (±1σ)")
+        fig.suptitle("fitted parameters per experiment (±1σ, statistical and systematic)")
         return fig
 
 
