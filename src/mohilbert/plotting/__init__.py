@@ -295,7 +295,7 @@ def calibration_figure(cal: xr.Dataset) -> plt.Figure:
         )
         axes[1].set_ylabel("transmission")
         axes[1].set_xlabel("detuning [GHz]")
-        axes[1].legend(loc="lower left")
+        axes[1].legend(loc="best")
         axes[2].plot(
             x_ghz, cal["signal"].values * 1e3, color=PALETTE[0], lw=0.6, label="signal − dark"
         )
@@ -315,7 +315,10 @@ def calibration_figure(cal: xr.Dataset) -> plt.Figure:
         )
         axes[2].set_ylabel("signal [mV]")
         axes[2].set_xlabel("detuning [GHz]")
-        axes[2].legend(loc="lower right", ncols=3)
+        # headroom above the trace for the legend
+        lo, hi = axes[2].get_ylim()
+        axes[2].set_ylim(lo, hi + 0.25 * (hi - lo))
+        axes[2].legend(loc="upper center", ncols=3)
         axes[2].set_title(a.get("baseline", ""))
         return fig
 
