@@ -379,6 +379,8 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     # normalisation through off-resonant points (mask from theory, refined by the data)
     span = (t[0], t[-1])
     model_t = spectrum_arrays(nu, cell, pol)["S0"]
+    # optically thick lines can underflow to T = 0 in double precision
+    model_t = np.maximum(model_t, np.finfo(float).tiny)
     od_model = -np.log(model_t)
     mask = od_model < cfg["od_threshold"]
     if mask.sum() < 50:
@@ -397,7 +399,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         degree = cfg["baseline_degree"]
         # light level seen through the off-resonant points: the signal with the model's small
         # residual absorption there (OD < od_threshold, far wings) divided out
-        light = v / model_t
+        light = v / np.where(od_model < cfg["od_threshold"], model_t, 1.0)
         for _ in range(int(cfg["mask_iterations"])):
             if cfg["baseline_degree"] == "auto":
                 degree = _cv_degree(t, light, mask, span)
