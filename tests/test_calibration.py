@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import REPO, shared_path
+from conftest import HIP_FREE, REPO, hip_record, shared_path
 from scipy.optimize import least_squares
 from scipy.signal import find_peaks
 
@@ -70,37 +70,14 @@ def test_demo_against_ground_truth(demo, run):
     assert 0.6 < np.std(pull) < 2.0
 
 
-def _hip_record(power: str, dark_power: str | None = None) -> dict:
-    raw = shared_path("data", "real", "hip-elecsus-2mm-0.6T-faraday", "raw")
-    return dict(
-        run=f"hip_{power}",
-        experiment="hip",
-        geometry="faraday",
-        polarisation="sigma_plus",
-        element="Rb",
-        line="D2",
-        cell_length_m=0.002,
-        temperature_C=55.0,
-        field_T=0.6,
-        etalon_fsr_MHz=360.0,
-        isotope_percent="85Rb:5",
-        signal="C4",
-        signal_path=str(raw / f"C4--{power}.csv"),
-        etalon="C2",
-        etalon_path=str(raw / f"C2--{power}.csv"),
-        dark="C4",
-        dark_path=str(raw / f"C4--{dark_power or power}-baseline.csv"),
-    )
-
-
-HIP_CONFIG = {"self_fit": ["temperature_C", "field_T", "percent_85Rb"]}
+HIP_CONFIG = {"self_fit": HIP_FREE}
 
 
 @pytest.mark.parametrize("power", ["0.32uW", "0.56uW"])
 def test_real_hip_data_fully_automatic(power):
     """No reference cell: the axis comes from the signal's own theory. The fit finds the
     authors' 62 °C and 0.6 T (and an 87Rb-enriched cell, whose line pattern the data show)."""
-    ds = _calibrated_hip(power)
+    ds = _calibrated_hip(f"hip_{power}")
     a = ds.attrs
     assert a["absolute_method"] == "self"
     assert a["self_fit_temperature_C"] == pytest.approx(62.0, abs=2.0)
@@ -113,7 +90,7 @@ def test_real_hip_data_fully_automatic(power):
     # alone makes their lines shallower by up to 0.006, so compare with the same dark input.
     # Measured: 0.32 uW within 0.003 at every line, 0.56 uW within 0.0065 (with its own dark:
     # within 0.012, and within 0.001 of the fitted theory at the line that differs most)
-    same = ds if power == "0.32uW" else _calibrated_hip(power, dark_power="0.32uW")
+    same = ds if power == "0.32uW" else _calibrated_hip("hip_0.56uW_dark0.32uW")
     where, excess = _depth_excess_vs_authors(same, power)
     assert excess.size >= 8  # the same lines
     assert (excess <= 0.01).all(), [
@@ -123,8 +100,8 @@ def test_real_hip_data_fully_automatic(power):
     assert (excess_own_dark <= 0.015).all()
 
 
-def _calibrated_hip(power, dark_power=None):
-    rec = _hip_record(power, dark_power)
+def _calibrated_hip(run):
+    rec = hip_record(run)
     return calibrate_run(ingest_run(rec), rec, HIP_CONFIG)
 
 

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import HIP_FREE, REPO, hip_record
 
 from mohilbert.calibration.core import calibrate_run
 from mohilbert.experiment import fit_experiment, hilbert_experiment, summary_table
@@ -106,12 +106,12 @@ def test_real_hip_single_polarisation(power):
     """One circular trace only: its index from the Hilbert transform against the theory at the
     fitted parameters. The scan (≈ 3.6-19.7 GHz) cuts through the line wings, so the theory's
     wings are subtracted before the transform (model-wing subtraction)."""
-    from test_calibration import HIP_CONFIG, _hip_record
+    from test_calibration import HIP_CONFIG
 
-    rec = _hip_record(power)
+    rec = hip_record(f"hip_{power}")
     cal = {rec["run"]: calibrate_run(ingest_run(rec), rec, HIP_CONFIG)}
     records = {rec["run"]: rec}
-    fit = fit_experiment(cal, records, {"free": ["temperature_C", "field_T", "percent_85Rb"]})
+    fit = fit_experiment(cal, records, {"free": HIP_FREE})
     values = dict(zip(fit.parameter.values.tolist(), fit.value.values.tolist(), strict=True))
     assert values["temperature_C"] == pytest.approx(62.0, abs=2.0)
     hil = hilbert_experiment(cal, records, fit)
@@ -126,3 +126,20 @@ def test_real_hip_single_polarisation(power):
     plain = hilbert_experiment(cal, records, fit, {"wing_subtraction": False})
     m_plain = json.loads(plain.attrs["metrics_json"])["index_sigma_plus"]
     assert abs(m_plain["rms_over_peak"] - m["rms_over_peak"]) < 0.005
+
+
+def test_two_runs_of_one_polarisation_are_refused():
+    """Two sigma+ scans in one experiment: the joint fit uses both, the Hilbert analysis
+    refuses to pick one silently."""
+    from test_calibration import HIP_CONFIG
+
+    from mohilbert.errors import AnalysisError
+
+    recs = {}
+    for run in ("hip_0.32uW", "hip_0.56uW"):
+        recs[run] = {**hip_record(run), "experiment": "hip"}
+    cal = {r: calibrate_run(ingest_run(rec), rec, HIP_CONFIG) for r, rec in recs.items()}
+    fit = fit_experiment(cal, recs, {"free": HIP_FREE})
+    assert {"shift_MHz__hip_0.32uW", "shift_MHz__hip_0.56uW"} <= set(fit.parameter.values)
+    with pytest.raises(AnalysisError, match="hip_0.32uW and hip_0.56uW are both sigma_plus"):
+        hilbert_experiment(cal, recs, fit)

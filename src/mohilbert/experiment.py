@@ -199,7 +199,14 @@ def hilbert_experiment(
     for run in runs:
         pol = "isotropic" if geometry == "zero_field" else records[run]["polarisation"]
         if pol in names and "polarimeter" not in cal[run]:
-            mode_runs.setdefault(pol, run)
+            if pol in mode_runs:
+                # never drop a run silently: which one is "the" spectrum is the user's call
+                raise AnalysisError(
+                    f"experiment {exp}: runs {mode_runs[pol]} and {run} are both {pol}; the "
+                    "Hilbert analysis takes one run per eigen-polarisation: put repeated or "
+                    "other-power scans in experiments of their own (column 'experiment')"
+                )
+            mode_runs[pol] = run
     if not mode_runs:
         raise AnalysisError(
             f"experiment {exp}: no eigen-polarisation run ({' or '.join(names) or 'faraday/voigt geometry'}); "

@@ -1,0 +1,52 @@
+"""The whole workflow on real raw data: the HIP-ElecSus LeCroy exports in ../shared, named by
+a user's runs sheet (rows in conftest.HIP_SHEET), one single-polarisation experiment per probe
+power, nothing clicked by hand."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import HIP_FREE, HIP_RUNS, copy_workflow, hip_raw_dir, hip_sheet, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_workflow_on_real_hip_data(tmp_path):
+    raw = hip_raw_dir()
+    before = _digests(raw)
+    wd = copy_workflow(tmp_path / "wf")
+    hip_sheet(wd / "config" / "runs.tsv", HIP_RUNS)
+    cfg_path = wd / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["data_root"] = str(raw)
+    cfg["calibrate"]["self_fit"] = HIP_FREE
+    cfg["fit"]["free"] = HIP_FREE
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    res = run_snakemake(wd, timeout=1200)
+    assert res.returncode == 0, res.stderr[-4000:]
+    summary = pd.read_csv(wd / "results" / "summary.csv").set_index("experiment")
+    assert set(summary.index) == set(HIP_RUNS)
+    for exp in HIP_RUNS:
+        row = summary.loc[exp]
+        # measured: 61.8 +- 0.7 and 62.6 +- 0.4 °C (total), 0.6023-0.6025 T; index vs theory
+        # 1.6-2.0 % RMS of the peak
+        assert abs(row["temperature_C"] - 62.0) < 2.0
+        assert row["temperature_C_stderr_total"] > row["temperature_C_stderr"]
+        assert abs(row["field_T"] - 0.6) < 0.01
+        assert row["index_sigma_plus_rms_over_peak"] < 0.05
+        for kind in ("experiment", "group_index"):
+            assert (wd / "results" / "figures" / kind / f"{exp}.png").stat().st_size > 10_000
+        assert (wd / "results" / "figures" / "calibration" / f"{exp}.png").exists()
+    # the two powers agree within their total uncertainties (their statistical errors alone,
+    # 0.02 °C, would call a 0.8 °C difference 30 sigma)
+    a, b = (summary.loc[e] for e in HIP_RUNS)
+    combined = (a["temperature_C_stderr_total"] ** 2 + b["temperature_C_stderr_total"] ** 2) ** 0.5
+    assert abs(a["temperature_C"] - b["temperature_C"]) < 2 * combined
+    assert _digests(raw) == before  # raw data never modified
