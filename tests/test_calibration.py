@@ -262,3 +262,35 @@ def test_detect_dips_and_peaks():
     for sign in (1, -1):
         fr = detect_fringes(t, sign * airy + np.random.default_rng(0).normal(0, 1e-3, t.size))
         assert fr.sign == sign and 58 <= fr.times.size <= 61
+
+
+def test_dark_uncertainty_is_a_correlated_transmission_error():
+    """The two dark recordings of the HIP session differ by 0.027 mV (1.5 % of the 0.56 uW
+    signal): stated as dark_uncertainty_V it widens the correlated error by (1 - T) sigma / B,
+    most in the deepest lines, and the fit's systematic uncertainty with it."""
+    from mohilbert.experiment import fit_experiment
+
+    rec = hip_record("hip_0.56uW")
+    raw = ingest_run(rec)
+    plain = calibrate_run(raw, rec, HIP_CONFIG)
+    stated = calibrate_run(raw, {**rec, "dark_uncertainty_V": 2.7e-5}, HIP_CONFIG)
+    assert stated.attrs["dark_uncertainty_V"] == 2.7e-5
+    np.testing.assert_array_equal(stated.transmission.values, plain.transmission.values)
+
+    def corr_t(ds):
+        t = ds.transmission.values
+        return ds.optical_depth_uncertainty_correlated.values * np.maximum(
+            t, ds.transmission_uncertainty.values
+        )
+
+    expected = np.abs(1 - plain.transmission.values) * 2.7e-5 / plain.baseline.values
+    added = np.sqrt(np.clip(corr_t(stated) ** 2 - corr_t(plain) ** 2, 0, None))
+    np.testing.assert_allclose(added, expected, rtol=1e-6, atol=1e-9)
+    deep = plain.transmission.values < 0.7
+    assert added[deep].min() > 0.004  # (1 - 0.65) * 1.5 %
+    fits = [
+        fit_experiment({rec["run"]: ds}, {rec["run"]: rec}, {"free": HIP_FREE})
+        for ds in (plain, stated)
+    ]
+    i = list(fits[0].parameter.values).index("temperature_C")
+    assert fits[1].stderr_systematic.values[i] > 1.2 * fits[0].stderr_systematic.values[i]

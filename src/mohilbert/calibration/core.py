@@ -4,7 +4,8 @@ Steps (each recorded in the output so that a physicist can check it):
 
 1. **Segmentation and linearisation** (:mod:`.fringes`): etalon fringes → the regular part of
    the scan and a smooth map t → relative frequency f(t) [MHz].
-2. **Dark level**: median of the dark trace, or the configured ``dark_level_V``.
+2. **Dark level**: median of the dark trace, or the configured ``dark_level_V``; its standard
+   uncertainty ``dark_uncertainty_V`` (sheet, default 0) is carried as a correlated error.
 3. **Absolute detuning**: ν = ν_off + s·κ·f(t) with sign s = ±1 (the etalon cannot tell the
    sweep direction), scale correction κ ≈ 1 and offset ν_off, found by cross-correlating the
    measured absorbance with the theory and refined by least squares. The theory is the
@@ -474,6 +475,9 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
         excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
         sigma_corr = np.hypot(sigma_corr, excess)  # additive (detector drifts): grows in OD as 1/T
+    # dark level error δ: T = (S - D) / (B - D) moves by δ (T - 1) / (B - D) at every point
+    dark_sigma = float(rec.get("dark_uncertainty_V") or 0.0)
+    sigma_corr = np.hypot(sigma_corr, np.abs(1 - t_grid) * dark_sigma / base_grid)
     sigma_t = np.hypot(sigma_white, sigma_corr)
     saturated = t_grid < 3 * sigma_t
     od = -np.log(np.maximum(t_grid, sigma_t))
@@ -606,6 +610,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             "linearisation_max_MHz": lin.max_MHz,
             "dark_level_V": dark,
             "dark_source": dark_src,
+            "dark_uncertainty_V": dark_sigma,
             "white_noise_V": sigma_v,
             "correlated_noise_relative": excess,
             "absolute_method": mode,
