@@ -46,26 +46,44 @@ def copy_workflow(dest: Path, *, with_src: bool = False) -> Path:
     return dest
 
 
-def run_snakemake(workdir: Path, *args: str, env: dict | None = None, timeout: float = 600):
-    """Run ``python -m snakemake`` in ``workdir`` with the default profile; return the result."""
-    import subprocess
+def snakemake_cmd(*args: str, cores: str = "2") -> list[str]:
+    """The ``python -m snakemake`` command line with the default profile."""
     import sys
 
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    cmd = [
+    return [
         sys.executable,
         "-m",
         "snakemake",
         "--workflow-profile",
         "workflow/profiles/default",
         "--cores",
-        "2",
+        cores,
         *args,
     ]
+
+
+def run_snakemake(workdir: Path, *args: str, env: dict | None = None, timeout: float = 600):
+    """Run ``python -m snakemake`` in ``workdir`` with the default profile; return the result."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    cmd = snakemake_cmd(*args)
     return subprocess.run(
         cmd, cwd=workdir, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def demo_campaign(root: Path):
+    """Regenerate the demo campaign (raw exports and ground truth) under ``root/demo`` and
+    return its runs sheet resolved against ``root``."""
+    from mohilbert.runs import load_runs
+    from mohilbert.simulate import write_campaign
+
+    write_campaign(
+        REPO / "data" / "raw" / "demo" / "campaign.yaml", root / "demo", sheet_prefix="demo/"
+    )
+    return load_runs(REPO / "config" / "runs.tsv", SCHEMA_PATH, data_root=root)
 
 
 def demo_workspace(dest: Path, runs: tuple[str, ...] | None = None) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import HIP_FREE, REPO, hip_record, shared_path
+from conftest import HIP_FREE, demo_campaign, hip_record, shared_path
 from scipy.optimize import least_squares
 from scipy.signal import find_peaks
 
@@ -13,10 +13,9 @@ from mohilbert.calibration.core import calibrate_run
 from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
 from mohilbert.errors import CalibrationError
 from mohilbert.io.ingest import ingest_run
-from mohilbert.runs import load_runs, run_record
-from mohilbert.simulate import Acquisition, simulate_acquisition, write_campaign
+from mohilbert.runs import run_record
+from mohilbert.simulate import Acquisition, simulate_acquisition
 
-SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
 DEMO_RUNS = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
 
 
@@ -24,11 +23,7 @@ DEMO_RUNS = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp
 def demo(tmp_path_factory):
     """The demo campaign regenerated with its ground truth, and its runs sheet."""
     root = tmp_path_factory.mktemp("data")
-    write_campaign(
-        REPO / "data" / "raw" / "demo" / "campaign.yaml", root / "demo", sheet_prefix="demo/"
-    )
-    runs = load_runs(REPO / "config" / "runs.tsv", SCHEMA, data_root=root)
-    return root, runs
+    return root, demo_campaign(root)
 
 
 @pytest.mark.parametrize("run", DEMO_RUNS)

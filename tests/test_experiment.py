@@ -7,26 +7,21 @@ import json
 
 import numpy as np
 import pytest
-from conftest import HIP_FREE, REPO, hip_record
+from conftest import HIP_FREE, REPO, demo_campaign, hip_record
 
 from mohilbert.calibration.core import calibrate_run
 from mohilbert.experiment import fit_experiment, hilbert_experiment, summary_table
 from mohilbert.io.ingest import ingest_run
-from mohilbert.runs import load_runs, run_record
-from mohilbert.simulate import load_campaign, write_campaign
+from mohilbert.runs import run_record
+from mohilbert.simulate import load_campaign
 from mohilbert.theory import Cell, spectrum
 
-SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
 KL = 2 * np.pi / 780.2413272e-9 * 2e-3
 
 
 @pytest.fixture(scope="module")
 def demo_results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_campaign(
-        REPO / "data" / "raw" / "demo" / "campaign.yaml", root / "demo", sheet_prefix="demo/"
-    )
-    runs = load_runs(REPO / "config" / "runs.tsv", SCHEMA, data_root=root)
+    runs = demo_campaign(tmp_path_factory.mktemp("data"))
     out = {}
     for exp in ("faraday", "voigt"):
         names = [r for r in runs.index if runs.loc[r, "experiment"] == exp]

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import xarray as xr
-from conftest import demo_workspace, run_snakemake
+from conftest import demo_workspace, run_snakemake, snakemake_cmd
 
 from mohilbert.io import load_dataset
 
@@ -35,16 +34,7 @@ def reference(tmp_path_factory):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_kill_mid_job_then_rerun(reference, tmp_path, sig):
     wd = _workspace(tmp_path / "wf")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--workflow-profile",
-        "workflow/profiles/default",
-        "--cores",
-        "1",
-        *TARGETS,
-    ]
+    cmd = snakemake_cmd(*TARGETS, cores="1")
     proc = subprocess.Popen(
         cmd, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
