@@ -33,7 +33,7 @@ from numpy.polynomial import legendre as leg
 
 from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
 from mohilbert.errors import CalibrationError
-from mohilbert.signal import fft_convolve, running_median
+from mohilbert.signal import fft_convolve, running_median, white_noise_rms
 from mohilbert.theory import Cell, spectrum_arrays
 
 DEFAULTS = {
@@ -76,9 +76,8 @@ def signal_model(rec: dict) -> tuple[Cell, str]:
 
 
 def _white_noise(v: np.ndarray) -> float:
-    """Per-sample white-noise rms from the median absolute second difference."""
-    d2 = np.diff(v, 2)
-    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6))
+    """Per-sample white-noise rms (second differences; robust to ADC quantisation)."""
+    return white_noise_rms(v, order=2)
 
 
 def _legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np.ndarray:

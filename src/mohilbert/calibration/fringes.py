@@ -16,7 +16,7 @@ import numpy as np
 from numpy.polynomial import Polynomial
 
 from mohilbert.errors import CalibrationError
-from mohilbert.signal import peaks_above, running_median
+from mohilbert.signal import peaks_above, running_median, white_noise_rms
 
 
 @dataclass
@@ -81,10 +81,15 @@ def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
     # Airy fringes are narrow: the side with the larger excursion from the median is the fringe
     sign = 1 if (np.percentile(x, 99.5) - med) >= (med - np.percentile(x, 0.5)) else -1
     y = sign * (x - med)
-    noise = 1.4826 * np.median(np.abs(np.diff(y))) / np.sqrt(2)
+    noise = white_noise_rms(y, order=1)
     height = np.percentile(y, 99.5) - np.median(y)
-    snr = height / noise if noise > 0 else np.inf
-    if not np.isfinite(snr) or snr < 8:
+    if height <= 0 or noise <= 0:
+        raise CalibrationError(
+            f"run {run}: no etalon fringes found (the etalon channel is constant at "
+            f"{med:.4g} V); check that the etalon photodiode is connected and the laser was scanning"
+        )
+    snr = height / noise
+    if snr < 8:
         raise CalibrationError(
             f"run {run}: no etalon fringes found (fringe height {height:.3g} V is only "
             f"{snr:.1f}x the noise); check the etalon channel and that the laser was scanning"
