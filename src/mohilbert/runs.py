@@ -177,7 +177,7 @@ def _resolve(sheet: Path, lineno: int, row, role: str, root: Path, check: bool) 
     if name is None:
         raise SheetError(
             f"{sheet}: row {lineno} (run {row['run']!r}), column {file_col!r}: role {role!r} "
-            "names a channel but no file (fill 'file' or '{role}_file')"
+            f"names a channel but no file (fill 'file' or '{role}_file')"
         )
     path = Path(name)
     if not path.is_absolute():

@@ -17,7 +17,15 @@ import pandas as pd
 
 from mohilbert.errors import FormatError, InputError
 
+UTF8_BOM = b"\xef\xbb\xbf"
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A short, printable excerpt of file content for a message (quoted, at most ``limit``
+    characters, non-printable characters replaced by '?')."""
+    clean = "".join(c if c.isprintable() else "?" for c in text.strip())
+    return repr(clean[:limit] + ("..." if len(clean) > limit else ""))
 
 
 def read_lines(path: Path, n: int) -> list[str]:
@@ -25,6 +33,8 @@ def read_lines(path: Path, n: int) -> list[str]:
     lines: list[str] = []
     with open(path, "rb") as fh:
         for raw in fh:
+            if not lines:
+                raw = raw.removeprefix(UTF8_BOM)  # a byte-order mark would hide the first cell
             lines.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
             if len(lines) >= n:
                 break
@@ -116,12 +126,12 @@ def _diagnose(path: Path, skiprows: int, usecols: list[int], sep: str, exc: Exce
             if len(fields) < need:
                 if ";" in line or "\t" in line:
                     return InputError(
-                        f"{path}: line {lineno} is not '{sep}'-separated ({line[:40]!r}); "
+                        f"{path}: line {lineno} is not '{sep}'-separated ({excerpt(line)}); "
                         "wrong delimiter: export with commas or set the format explicitly"
                     )
                 if any(_DECIMAL_COMMA.match(f) for f in fields):
                     return InputError(
-                        f"{path}: line {lineno} uses a decimal comma ({line[:40]!r}); "
+                        f"{path}: line {lineno} uses a decimal comma ({excerpt(line)}); "
                         "export with a decimal point (set the scope/PC locale to English)"
                     )
                 return InputError(
@@ -135,12 +145,12 @@ def _diagnose(path: Path, skiprows: int, usecols: list[int], sep: str, exc: Exce
                 except ValueError:
                     if _DECIMAL_COMMA.match(cell.replace(" ", "")):
                         return InputError(
-                            f"{path}: line {lineno} uses a decimal comma ({cell!r}); export "
+                            f"{path}: line {lineno} uses a decimal comma ({excerpt(cell, 30)}); export "
                             "with a decimal point (set the scope/PC locale to English)"
                         )
                     if cell == "":
                         continue
                     return InputError(
-                        f"{path}: line {lineno}, column {col + 1}: {cell[:30]!r} is not a number"
+                        f"{path}: line {lineno}, column {col + 1}: {excerpt(cell, 30)} is not a number"
                     )
     return FormatError(f"{path}: cannot read the numeric table from line {skiprows + 1}: {exc}")

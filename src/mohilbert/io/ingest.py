@@ -154,7 +154,17 @@ def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Datas
         for key in ("vertical_scale_per_div", "vertical_gain_V_per_code", "probe_attenuation"):
             if key in da.attrs:
                 attrs[key] = da.attrs[key]
-        clip = clipped_samples(np.asarray(da.values))
+        values = np.asarray(da.values)
+        levels = np.unique(values)
+        if levels.size <= 3 and role != "dark":
+            unit = da.attrs.get("units", "V")
+            raise InputError(
+                f"run {run}: {role} channel {name} of {path} carries no signal (only "
+                f"{levels.size} level(s), {levels.min():.6g} to {levels.max():.6g} {unit}, in "
+                f"{values.size} samples); check that its photodiode is connected and the channel "
+                "is switched on"
+            )
+        clip = clipped_samples(values)
         if clip is not None and role != "dark":
             raise InputError(
                 f"run {run}: {role} channel {name} of {path} is clipped: {clip[0]} samples at the "

@@ -19,11 +19,13 @@ way from a least-squares fit (``time_axis`` attribute says which).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
 import re
 import struct
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.errors import FormatError, InputError
-from mohilbert.io._table import numeric_table, read_lines
+from mohilbert.io._table import UTF8_BOM, excerpt, numeric_table, read_lines
 
 #: Largest raw file read in one piece. A bigger file is refused with a clear message rather
 #: than risking an out-of-memory kill; override with MOHILBERT_MAX_FILE_MB.
@@ -60,6 +62,8 @@ class _Parsed:
     t0: float | None = None
     dt: float | None = None
     time: np.ndarray | None = None
+    #: the printed time column when the axis is rebuilt from the header's t0/dt (checked)
+    time_column: np.ndarray | None = None
     units: dict[str, str] = field(default_factory=dict)
     channel_attrs: dict[str, dict] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
@@ -111,18 +115,62 @@ def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset
             f"{path}: file is {size / 2**20:.1f} MB, above the {limit_mb:g} MB limit for one "
             "export; split the record or raise MOHILBERT_MAX_FILE_MB if the machine has the memory"
         )
-    fmt = detect_format(path) if format in (None, "", "auto") else format
-    if fmt not in FORMATS:
-        raise FormatError(f"{path}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    try:
-        parsed = _PARSERS[fmt](path)
-    except (InputError, FormatError):
-        raise
-    except Exception as exc:  # a vendor library failing on a damaged file
-        raise FormatError(
-            f"{path}: cannot be read as {fmt} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
-        ) from None
+    with _locale_normalised(path) as (src, locale):
+        try:
+            fmt = detect_format(src) if format in (None, "", "auto") else format
+            if fmt not in FORMATS:
+                raise FormatError(f"{src}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+            try:
+                parsed = _PARSERS[fmt](src)
+            except (InputError, FormatError):
+                raise
+            except Exception as exc:  # a vendor library failing on a damaged file
+                raise FormatError(
+                    f"{src}: cannot be read as {fmt} ({type(exc).__name__}: "
+                    f"{excerpt(str(exc), 120)})"
+                ) from None
+        except (InputError, FormatError) as exc:
+            if src == path:
+                raise
+            raise type(exc)(str(exc).replace(str(src), f"{path} ({locale})")) from None
+    if locale:
+        parsed.attrs["locale"] = locale
     return _assemble(path, fmt, parsed)
+
+
+_EURO_NUMBER = re.compile(r"^[-+]?\d+(,\d+)?([eE][-+]?\d+)?$")
+
+
+def _european_row(line: str) -> bool:
+    """A data row written in a European locale: ';'-separated numbers, decimal commas."""
+    if ";" not in line or "." in line:
+        return False
+    cells = [c.strip() for c in line.rstrip(";").split(";") if c.strip()]
+    return all(_EURO_NUMBER.match(c) for c in cells) and any("," in c for c in cells)
+
+
+@contextlib.contextmanager
+def _locale_normalised(path: Path):
+    """Yield (file to parse, locale note). A text export written in a European locale (';'
+    between fields, decimal commas) is translated into a temporary copy with ',' and '.'; the
+    raw file itself is never changed. Detected from the last lines of the file's head, which
+    are data rows in every text format."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if _looks_binary(head):
+        yield path, ""
+        return
+    lines = [ln.strip() for ln in head.decode("utf-8", errors="replace").splitlines()[1:-1]]
+    rows = [ln for ln in lines[-10:] if ln]
+    if not rows or not all(_european_row(ln) for ln in rows):
+        yield path, ""
+        return
+    with tempfile.TemporaryDirectory(prefix="mohilbert-locale-") as tmp:
+        out = Path(tmp) / path.name
+        with open(path, "rb") as fin, open(out, "wb") as fout:
+            for raw in fin:
+                fout.write(raw.replace(b",", b".").replace(b";", b","))
+        yield out, "read as ';'-separated with decimal commas"
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -132,6 +180,7 @@ def detect_format(path: str | os.PathLike) -> str:
         head = fh.read(4096)
     if not head:
         raise InputError(f"{path}: file is empty (0 bytes)")
+    head = head.removeprefix(UTF8_BOM)
     if b"WAVEDESC" in head[:64]:
         return "lecroy_trc"
     if head[:2] in (b"\x0f\x0f", b"\xf0\xf0") and head[2:7] == b":WFM#":
@@ -148,9 +197,8 @@ def detect_format(path: str | os.PathLike) -> str:
         if head[:4] in (b"RG03", b"\x02\x00\x00\x00"):
             return "rigol_wfm"
         raise FormatError(
-            f"{path}: unknown binary format (first bytes {head[:8].hex()}); supported: , ".join(
-                BINARY_FORMATS
-            )
+            f"{path}: unknown binary format (first bytes {head[:8].hex()}); supported: "
+            + ", ".join(BINARY_FORMATS)
         )
     text = head.decode("utf-8", errors="replace")
     lines = [ln.strip() for ln in text.splitlines()]
@@ -178,7 +226,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if _generic_header(lines) is not None:
         return "generic_csv"
     raise FormatError(
-        f"{path}: unknown format (first line {first[:60]!r}); pass the format explicitly or "
+        f"{path}: unknown format (first line {excerpt(first, 40)}); pass the format explicitly or "
         "export as CSV with a header row such as 'time,CH1,CH2'"
     )
 
@@ -216,6 +264,8 @@ def _assemble(path: Path, fmt: str, p: _Parsed) -> xr.Dataset:
             raise InputError(f"{path}: the file states no usable sample interval ({p.dt})")
         dt = float(p.dt)
         time = float(p.t0 or 0.0) + np.arange(n, dtype=np.float64) * dt
+        if p.time_column is not None:
+            _check_time_column(path, p.time_column, dt)
     coords = {"time": ("time", time, {"units": "s", "long_name": "time since trigger"})}
     data_vars = {}
     for name, values in p.channels.items():
@@ -267,7 +317,7 @@ def _regularise_time(path: Path, t: np.ndarray) -> tuple[np.ndarray, float, str]
         i = int(np.flatnonzero(steps <= 0)[0])
         raise InputError(
             f"{path}: time column is not increasing at data row {i + 2} "
-            f"({t[i]!r} then {t[i + 1]!r}); is the file two records concatenated?"
+            f"({_fmt(t[i])} then {_fmt(t[i + 1])}); is the file two records concatenated?"
         )
     idx = np.arange(n, dtype=np.float64)
     dt, t0 = np.polyfit(idx, t, 1)
@@ -275,6 +325,44 @@ def _regularise_time(path: Path, t: np.ndarray) -> tuple[np.ndarray, float, str]
     if resid.max() <= 0.5 * dt:
         return t0 + idx * dt, float(dt), "t0 + i*dt fitted to the printed time column"
     return t.astype(np.float64), float(np.median(steps)), "as printed (non-uniform sampling)"
+
+
+def _check_time_column(path: Path, t: np.ndarray, dt: float) -> None:
+    """A printed time (or sample index) column must increase and agree with the header's
+    sample interval; two records pasted into one file break both."""
+    steps = np.diff(t)
+    if (steps < 0).any():
+        i = int(np.flatnonzero(steps < 0)[0])
+        raise InputError(
+            f"{path}: time column goes back at data row {i + 2} ({_fmt(t[i])} then "
+            f"{_fmt(t[i + 1])}); is the file two records concatenated?"
+        )
+    span, want = float(t[-1] - t[0]), (t.size - 1) * dt
+    if abs(span - want) > 0.01 * want + 2 * dt:
+        raise InputError(
+            f"{path}: time column spans {_fmt(span)} but {t.size} samples at the header's "
+            f"sample interval {_fmt(dt)} s span {_fmt(want)}; is the file two records "
+            "concatenated?"
+        )
+
+
+def _fmt(x: float) -> str:
+    """A number for a message: 6 significant digits, never a numpy repr."""
+    return f"{float(x):.6g}"
+
+
+def _check_record_length(path: Path, rows: int, announced: float | None, key: str) -> None:
+    if announced is None:
+        return
+    if rows < int(announced):
+        raise InputError(
+            f"{path}: {rows} samples but {key!r} says {int(announced)}: the file is truncated"
+        )
+    if rows > int(announced):
+        raise InputError(
+            f"{path}: {rows} samples but {key!r} says {int(announced)}; is the file two records "
+            "concatenated?"
+        )
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -339,10 +427,7 @@ def _parse_tek_tds(path: Path) -> _Parsed:
     dt = _num(meta.get("Sample Interval", ""))
     source = meta.get("Source", "CH1") or "CH1"
     data = numeric_table(path, 0, [3, 4])
-    if n is not None and data.shape[0] < int(n):
-        raise InputError(
-            f"{path}: {data.shape[0]} samples but 'Record Length' says {int(n)}: the file is truncated"
-        )
+    _check_record_length(path, data.shape[0], n, "Record Length")
     units = {source: meta.get("Vertical Units", "V") or "V"}
     attrs = {
         "vendor": "Tektronix",
@@ -363,6 +448,7 @@ def _parse_tek_tds(path: Path) -> _Parsed:
         channels={source: data[:, 1]},
         t0=float(t[0]),
         dt=dt,
+        time_column=t,
         units=units,
         channel_attrs=ch_attrs,
         attrs=attrs,
@@ -387,11 +473,7 @@ def _parse_tek_mso(path: Path) -> _Parsed:
         )
     names = [c.strip() for c in head[title].split(",")[1:] if c.strip()]
     data = numeric_table(path, title + 1, list(range(len(names) + 1)))
-    n = _num(meta.get("Record Length", ""))
-    if n is not None and data.shape[0] < int(n):
-        raise InputError(
-            f"{path}: {data.shape[0]} samples but 'Record Length' says {int(n)}: the file is truncated"
-        )
+    _check_record_length(path, data.shape[0], _num(meta.get("Record Length", "")), "Record Length")
     dt = _num(meta.get("Sample Interval", ""))
     zero = _num(meta.get("Zero Index", ""))
     t0 = -zero * dt if (zero is not None and dt) else float(data[0, 0])
@@ -414,6 +496,7 @@ def _parse_tek_mso(path: Path) -> _Parsed:
         channels={nm: data[:, i + 1] for i, nm in enumerate(names)},
         t0=t0,
         dt=dt,
+        time_column=data[:, 0],
         units=dict.fromkeys(names, vunits),
         channel_attrs=ch_attrs,
         attrs=attrs,
@@ -466,6 +549,7 @@ def _parse_rigol_seq(path: Path) -> _Parsed:
         channels={nm: data[:, i + 1] for i, nm in enumerate(names)},
         t0=t_start + index0 * dt,
         dt=dt,
+        time_column=data[:, 0] * dt,
         units=units,
         attrs={"vendor": "Rigol", "model": "DS1000Z/DS2000/DS4000", "first_index": index0},
     )
@@ -517,6 +601,7 @@ def _parse_rigol_ultrascope(path: Path) -> _Parsed:
         channels={nm: data[:, i + 1] for i, nm in enumerate(names)},
         t0=float(data[0, 0]),
         dt=dt,
+        time_column=data[:, 0],
         channel_attrs=ch_attrs,
         attrs={
             "vendor": "Rigol",
