@@ -2,6 +2,9 @@
 # Run with the documented command (README), which always passes --workflow-profile.
 from snakemake.utils import min_version, validate
 
+from mohilbert.config import check_config
+from mohilbert.errors import SheetError, one_line
+
 min_version("9.0")
 
 
@@ -11,6 +14,10 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+try:
+    check_config(config, "workflow/schemas/config.schema.yaml", "config/config.yaml")
+except SheetError as exc:
+    raise WorkflowError(one_line(exc)) from None
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -138,6 +138,19 @@ SHEET_CASES = {
     ),
     "duplicate": (None, r"duplicate run id 'faraday_sp' in rows 2 and 3, column 'run'"),
     "missing_sheet": ("nosheet", r"runs sheet does not exist"),
+    "outside_data_root": (
+        {"signal_file": "/etc/passwd"},
+        r"column 'signal_file': file '/etc/passwd' is outside data_root \(.*\); move it under "
+        r"data_root, point data_root at its folder, or set allow_paths_outside_data_root: true",
+    ),
+    "config_typo": (
+        {"config": {"fitt": {"free": ["temperature_C"]}}},
+        r"config/config.yaml: unknown key 'fitt' \(did you mean 'fit'\?\); known keys: runs,",
+    ),
+    "config_nested_typo": (
+        {"config": {"calibrate": {"grid_step_MHz": 10.0, "od_treshold": 0.02}}},
+        r"unknown key 'calibrate.od_treshold' \(did you mean 'od_threshold'\?\)",
+    ),
 }
 
 
@@ -152,9 +165,14 @@ def test_sheet_level_cases_stop_before_any_job(tmp_path, name):
         cfg = yaml.safe_load((wd / "config" / "config.yaml").read_text())
         cfg["runs"] = "config/missing.tsv"
         (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    elif "config" in change:
+        cfg = yaml.safe_load((wd / "config" / "config.yaml").read_text())
+        cfg.update(change["config"])
+        (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
     else:
         _write_sheet(wd, header, [dict(good, **change)])
     res = run_snakemake(wd)
     assert res.returncode != 0
     assert re.search(expect, res.stderr), res.stderr[-2000:]
+    assert "root:x:0:0" not in res.stderr + res.stdout  # no file content echoed
     assert not (wd / "results").exists()  # no job started

@@ -98,8 +98,32 @@ def test_absolute_paths_and_comments(data, tmp_path):
     )
     p = sheet(data, [row])
     p.write_text("# a comment line\n" + p.read_text())
-    runs = load_runs(p, SCHEMA, data_root="/nonexistent")
+    runs = load_runs(p, SCHEMA, data_root="/nonexistent", allow_outside=True)
     assert runs.loc["l1", "signal_path"] == str(data / "C4--a.csv")
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
+def test_paths_outside_data_root_refused(data, tmp_path, how):
+    """A sheet cannot make the workflow read files outside data_root (issue 14: /etc/passwd
+    passed the sheet checks and its first line was echoed) unless the config allows it."""
+    root = tmp_path / "root"
+    root.mkdir()
+    if how == "absolute":
+        name = "/etc/passwd"
+    elif how == "dotdot":
+        name = "../secret.csv"
+        (tmp_path / "secret.csv").write_text("x")
+    else:
+        (root / "link.csv").symlink_to("/etc/passwd")
+        name = "link.csv"
+    p = sheet(data, [dict(GOOD_LECROY, signal_file=name)])
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=root)
+    assert str(info.value) == (
+        f"{p}: row 2 (run 'l1'), column 'signal_file': file {name!r} is outside data_root "
+        f"({root.resolve()}); move it under data_root, point data_root at its folder, or set "
+        "allow_paths_outside_data_root: true in the config"
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,8 +161,12 @@ def test_duplicate_run_ids(data):
 
 
 def test_unknown_column(data):
-    with pytest.raises(SheetError, match=r"unknown column\(s\) \['colour'\]"):
+    with pytest.raises(SheetError, match=r"unknown column\(s\) \['colour'\]; known columns"):
         load_runs(sheet(data, [GOOD_MULTI], header=HEADER + ["colour"]), SCHEMA, data_root=data)
+    with pytest.raises(SheetError, match=r"\['temprature_C'\] \(did you mean 'temperature_C'\?\)"):
+        load_runs(
+            sheet(data, [GOOD_MULTI], header=HEADER + ["temprature_C"]), SCHEMA, data_root=data
+        )
 
 
 def test_sheet_missing_or_unreadable(tmp_path):
@@ -186,3 +214,14 @@ def test_ingest_mismatched_time_axes(data):
         InputError, match=r"run l1: time axes differ: etalon .*C2--short.csv: 300 samples"
     ):
         ingest_run(run_record(runs, "l1"))
+
+
+def test_channel_without_file_names_the_role_column(data):
+    row = dict(GOOD_LECROY, dark="C1", dark_file="")
+    p = sheet(data, [row])
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=data)
+    assert str(info.value) == (
+        f"{p}: row 2 (run 'l1'), column 'dark_file': role 'dark' names a channel but no file "
+        "(fill 'file' or 'dark_file')"
+    )

@@ -15,6 +15,7 @@ import jsonschema
 import pandas as pd
 import yaml
 
+from mohilbert.config import nearest
 from mohilbert.errors import SheetError
 
 ROLES = ("signal", "etalon", "reference", "dark", "monitor", "polarimeter")
@@ -48,6 +49,7 @@ def load_runs(
     data_root: str | Path = ".",
     *,
     check_files: bool = True,
+    allow_outside: bool = False,
 ) -> pd.DataFrame:
     """Read, validate and complete the runs sheet.
 
@@ -62,6 +64,10 @@ def load_runs(
     check_files
         Check that every named file exists (a missing file is reported at parse time,
         naming the row and column, before any job starts).
+    allow_outside
+        Accept files outside ``data_root`` (absolute paths, ``..``, symbolic links that lead
+        out). Off by default, so that a sheet cannot make the workflow read arbitrary files
+        (``/etc/passwd``); the workflow sets it from ``allow_paths_outside_data_root``.
 
     Returns
     -------
@@ -89,8 +95,8 @@ def load_runs(
     unknown = [c for c in frame.columns if c not in props]
     if unknown:
         raise SheetError(
-            f"{sheet}: unknown column(s) {unknown}; known columns: {', '.join(props)} "
-            "(see config/README.md)"
+            f"{sheet}: unknown column(s) {unknown}{nearest(unknown[0], props)}; known columns: "
+            f"{', '.join(props)} (see config/README.md)"
         )
     validator = jsonschema.Draft202012Validator(schema)
     rows = []
@@ -129,7 +135,9 @@ def load_runs(
     root = Path(data_root)
     for i, row in enumerate(rows):
         for role in ROLES:
-            row[f"{role}_path"] = _resolve(sheet, i + 2, row, role, root, check_files)
+            row[f"{role}_path"] = _resolve(
+                sheet, i + 2, row, role, root, check_files, allow_outside
+            )
     runs = pd.DataFrame(rows)
     runs = runs.astype(object).where(runs.notna(), None)
     return runs.set_index("run", drop=False)
@@ -165,7 +173,9 @@ def _check_row(sheet: Path, lineno: int, row: dict) -> None:
         )
 
 
-def _resolve(sheet: Path, lineno: int, row, role: str, root: Path, check: bool) -> str | None:
+def _resolve(
+    sheet: Path, lineno: int, row, role: str, root: Path, check: bool, allow_outside: bool
+) -> str | None:
     channel = row.get(role)
     file_col = f"{role}_file"
     name = row.get(file_col) or None
@@ -183,6 +193,12 @@ def _resolve(sheet: Path, lineno: int, row, role: str, root: Path, check: bool) 
     if not path.is_absolute():
         path = root / path
     path = path.resolve()
+    if not allow_outside and not path.is_relative_to(root.resolve()):
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column {used_col!r}: file {name!r} is "
+            f"outside data_root ({root.resolve()}); move it under data_root, point data_root "
+            "at its folder, or set allow_paths_outside_data_root: true in the config"
+        )
     if check and not path.is_file():
         raise SheetError(
             f"{sheet}: row {lineno} (run {row['run']!r}), column {used_col!r}: file {name!r} "

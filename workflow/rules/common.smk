@@ -10,6 +10,7 @@ try:
         config["runs"],
         workflow.source_path("../schemas/runs.schema.yaml"),
         data_root=config["data_root"],
+        allow_outside=config["allow_paths_outside_data_root"],
     )
 except SheetError as exc:
     raise WorkflowError(one_line(exc)) from None
