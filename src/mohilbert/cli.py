@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mohilbert.errors import MohilbertError, one_line
+from mohilbert.errors import MohilbertError, OutputError, one_line
 
 
 def _grid(text: str) -> np.ndarray:
@@ -159,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest":
             return _run_ingest(args)
         return args.run(args)
-    except (MohilbertError, ValueError) as exc:
+    except OutputError as exc:  # the machine's fault (full disk, permissions): status 1
+        print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except (MohilbertError, ValueError) as exc:  # the input's fault: status 2
         print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)
         return 2
 

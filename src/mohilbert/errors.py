@@ -20,6 +20,14 @@ class FormatError(InputError):
     """A file's format is unknown, or the file does not follow the format it claims."""
 
 
+class OutputError(MohilbertError, OSError):
+    """An output file cannot be written (no space left on the device, no permission, ...)."""
+
+
+class DamagedFileError(InputError):
+    """A pipeline file (results/...) is unreadable or was not written by mohilbert."""
+
+
 class SheetError(MohilbertError, ValueError):
     """The runs sheet or the configuration is invalid (names the row and column)."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -48,6 +49,44 @@ STAGE_MODULES["summary"] = _COMMON + ["mohilbert.experiment"]
 STAGE_MODULES["figures"] = _COMMON + ["mohilbert.plotting"]
 
 
+#: the pipeline's netCDF outputs, checked before every workflow run
+RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert")
+
+
+def quarantine_damaged(results: str | Path = "results") -> list[str]:
+    """Move damaged pipeline files aside so that the workflow rebuilds them.
+
+    Every ``results/{raw,calibrated,fits,hilbert}/*.nc`` gets the cheap superblock check of
+    :func:`mohilbert.io.netcdf.quick_file_problem` (a truncated or overwritten file). A
+    damaged one is moved (never deleted) to ``results/damaged/<stage>/``; Snakemake then
+    finds it missing and rebuilds it (and reruns what is made from it) as soon as a target
+    needs it (calibrated and Hilbert files are default targets). Returns one line per file
+    moved, for the console.
+    """
+    from mohilbert.io.netcdf import quick_file_problem
+
+    results = Path(results)
+    lines = []
+    for stage in RESULT_DIRS:
+        folder = results / stage
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.nc")):
+            problem = quick_file_problem(path)
+            if problem is None:
+                continue
+            dest = results / "damaged" / stage / path.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.exists():
+                dest = dest.with_name(f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}.nc")
+            path.replace(dest)
+            lines.append(
+                f"mohilbert: {path} is damaged ({problem}); moved it to {dest}: the workflow "
+                "rebuilds it when a target needs it"
+            )
+    return lines
+
+
 def code_files(stage: str) -> list[str]:
     """Source files of the library modules that ``stage`` runs (absolute paths, sorted)."""
     paths = set()
@@ -60,34 +99,122 @@ def code_files(stage: str) -> list[str]:
     return sorted(paths)
 
 
+class _Log:
+    """The job's log file; a log that cannot be written (full disk) never hides the error."""
+
+    def __init__(self, path: str | None):
+        self.fh = None
+        if path:
+            try:
+                self.fh = open(path, "a")
+            except OSError:
+                self.fh = None
+
+    def say(self, msg: str) -> None:
+        if self.fh is None:
+            return
+        try:
+            self.fh.write(msg + "\n")
+            self.fh.flush()
+        except OSError:
+            self.close()
+
+    def close(self) -> None:
+        if self.fh is not None:
+            try:
+                self.fh.close()
+            except OSError:
+                pass
+            self.fh = None
+
+
 @contextlib.contextmanager
 def rule_step(log_path: str | None, what: str) -> Iterator[None]:
-    """Run one rule's work: log start/end, one-line errors, non-zero exit on failure."""
-    log = open(log_path, "a") if log_path else None
-    start = time.perf_counter()
+    """Run one rule's work: log start/end, one-line errors, non-zero exit on failure.
 
-    def say(msg: str) -> None:
-        if log:
-            log.write(msg + "\n")
-            log.flush()
-
-    import os
+    A :class:`~mohilbert.errors.MohilbertError` becomes one line ``mohilbert: <what>:
+    <Error>: ...`` on stderr and in the log, and exit status 1. Any other exception (a bug)
+    is logged as failed and shows its traceback. While the job runs, a watchdog ends it if
+    the Snakemake process that started it dies (see :func:`watch_parent`).
+    """
     import socket
 
+    log = _Log(log_path)
+    start = time.perf_counter()
     job = os.environ.get("SLURM_JOB_ID")
-    say(
+    log.say(
         f"{what}: start on {socket.gethostname()}"
         + (f" (slurm_job_id={job})" if job else " (local)")
     )
+    watch_parent()
     try:
         yield
     except MohilbertError as exc:
         line = f"mohilbert: {what}: {one_line(exc)}"
-        say(line)
+        log.say(line)
         print(line, file=sys.stderr, flush=True)
-        if log:
-            log.close()
-        raise SystemExit(1) from None
-    say(f"{what}: done in {time.perf_counter() - start:.2f} s")
-    if log:
         log.close()
+        raise SystemExit(1) from None
+    except BaseException as exc:
+        log.say(f"{what}: failed after {time.perf_counter() - start:.2f} s ({type(exc).__name__})")
+        log.close()
+        raise
+    log.say(f"{what}: done in {time.perf_counter() - start:.2f} s")
+    log.close()
+
+
+def _snakemake_ancestor() -> int | None:
+    """PID of the nearest ancestor process running Snakemake (Linux /proc), else None."""
+    pid = os.getppid()
+    for _ in range(8):
+        if pid <= 1:
+            return None
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        if b"snakemake" in cmd:
+            return pid
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4: ppid
+    return None
+
+
+def watch_parent(interval_s: float = 0.5) -> bool:
+    """End this job if the Snakemake process that started it dies.
+
+    Snakemake runs a rule script as ``snakemake -> bash -> python``; when Snakemake is killed
+    with SIGKILL, its jobs would run on as orphans and write outputs after the fact. A daemon
+    thread polls the Snakemake ancestor and, when it is gone, ends this process before it can
+    write (outputs are renamed into place only at the very end, so nothing half-written is
+    left). Returns whether a Snakemake ancestor was found and is watched.
+    """
+    import threading
+
+    pid = _snakemake_ancestor()
+    if pid is None:
+        return False
+    try:
+        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return False
+
+    def alive() -> bool:
+        try:
+            now = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        except OSError:
+            return False
+        return now == start  # the same process, not a new one with a reused pid
+
+    def poll() -> None:
+        while alive():
+            time.sleep(interval_s)
+        print(
+            f"mohilbert: Snakemake (pid {pid}) is gone; stopping this job without writing",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(1)
+
+    threading.Thread(target=poll, name="mohilbert-watch-parent", daemon=True).start()
+    return True

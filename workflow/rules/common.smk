@@ -1,8 +1,9 @@
 # Loading and validating the runs sheet; target helpers. No rules here.
 import re
+import sys
 
 from mohilbert.errors import SheetError, one_line
-from mohilbert.pipeline import code_files
+from mohilbert.pipeline import code_files, quarantine_damaged
 from mohilbert.runs import load_runs, run_record
 
 try:
@@ -14,6 +15,12 @@ try:
     )
 except SheetError as exc:
     raise WorkflowError(one_line(exc)) from None
+
+
+# a truncated or overwritten pipeline file is moved aside and rebuilt (not in cluster jobs)
+if workflow.is_main_process:
+    for line in quarantine_damaged("results"):
+        print(line, file=sys.stderr)
 
 
 wildcard_constraints:

@@ -5,9 +5,8 @@ from mohilbert.io.netcdf import load_dataset, save_dataset
 from mohilbert.pipeline import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-raw = load_dataset(sm.input.raw)
-with rule_step(
-    sm.log[0], f"calibrate {sm.wildcards.run} ({raw.attrs.get('source', sm.input.raw)})"
-):
+files = sorted({v for k, v in sm.params.run.items() if k.endswith("_path") and v})
+with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(files)})"):
+    raw = load_dataset(sm.input.raw)
     ds = calibrate_run(raw, sm.params.run, sm.params.calibrate)
     save_dataset(ds, sm.output[0], step="calibrate", inputs=sm.input.raw)

@@ -8,8 +8,12 @@
   ``long_name`` (checked here, so no file without them can be written); global ``Conventions``,
   ``title``, ``source`` and a ``history`` line per step (UTC time, step, package version,
   inputs).
-* Atomic: written to a temporary file in the target directory, flushed, then renamed, so an
-  interrupted job never leaves a half-written file that looks complete.
+* Atomic: serialised in memory, written to a temporary file in the target directory, flushed,
+  then renamed, so an interrupted job or a full disk never leaves a half-written file that
+  looks complete (and a previous version stays as it was).
+* Checked on reading: :func:`load_dataset` turns an unreadable file, or one without the
+  ``mohilbert_version`` marker, into one :class:`~mohilbert.errors.DamagedFileError` line;
+  :func:`file_problem` is the check the workflow runs on every pipeline file before it starts.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 import xarray as xr
 
 from mohilbert import __version__
-from mohilbert.io.atomic import atomic_path
+from mohilbert.errors import DamagedFileError
+from mohilbert.io.atomic import write_bytes_atomic
 
 ENGINE = "h5netcdf"
 
@@ -138,17 +143,106 @@ def save_dataset(
     if step:
         prev = out.attrs.get("history", "")
         out.attrs["history"] = (prev + "\n" if prev else "") + history_line(step, inputs)
-    out.attrs["mohilbert_version"] = __version__
+    out.attrs[MARKER] = __version__
     encoding = {}
     for name, var in out.data_vars.items():
         if np.issubdtype(var.dtype, np.floating) and var.ndim > 0 and var.size > 16:
             encoding[name] = {"zlib": True, "complevel": 4}
-    with atomic_path(path) as tmp:
-        out.to_netcdf(tmp, engine=ENGINE, encoding=encoding, invalid_netcdf=False)
+    # Serialised in memory, then written with plain writes: HDF5 itself must never meet a
+    # full disk (h5py crashes with SIGSEGV there), and a failed write leaves nothing behind.
+    payload = out.to_netcdf(None, engine=ENGINE, encoding=encoding, invalid_netcdf=False)
+    write_bytes_atomic(path, bytes(payload))
     return path
 
 
+#: the global attribute every file written by :func:`save_dataset` carries
+MARKER = "mohilbert_version"
+
+
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not a complete netCDF file written by mohilbert, or ``None`` if it is.
+
+    Opens the HDF5 file (which detects truncation: the stored end of file is past the real
+    one), checks the mohilbert marker attribute and reads every variable (which detects
+    damaged compressed chunks). Costs a few milliseconds per file.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            if MARKER not in fh.attrs:
+                return "not written by mohilbert (no mohilbert_version attribute)"
+            for obj in fh.values():
+                if isinstance(obj, h5py.Dataset):
+                    obj[()]
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())
+        return text.split("(", 1)[-1].rstrip(")") if "truncated" in text else text[:100]
+    return None
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def quick_file_problem(path: str | os.PathLike) -> str | None:
+    """A cheap check (no HDF5 library, ~20 µs): is ``path`` an HDF5 file of its full length?
+
+    Reads the superblock: the signature (a file overwritten by anything else has none) and
+    the stored end-of-file address (a truncated file is shorter than it says). Returns the
+    problem in words, or ``None``. :func:`load_dataset` finds everything else.
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(48)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        return f"cannot be opened: {exc.strerror}"
+    if not head.startswith(_HDF5_SIGNATURE):
+        return "not a netCDF-4/HDF5 file: the file was overwritten or is not a mohilbert output"
+    version = head[8] if len(head) > 8 else -1
+    if version in (0, 1) and len(head) >= 14:
+        n_off = head[13]
+        at = 24 + 2 * n_off + (4 if version == 1 else 0)
+    elif version in (2, 3) and len(head) >= 10:
+        n_off = head[9]
+        at = 12 + 2 * n_off
+    else:
+        return f"unknown HDF5 superblock version {version}"
+    if n_off != 8 or len(head) < at + 8:
+        return "damaged HDF5 superblock"
+    eof = struct.unpack_from("<Q", head, at)[0]
+    if eof > size:
+        return f"truncated file: {size} of {eof} bytes"
+    return None
+
+
+def damaged_message(path: str | os.PathLike, problem: str) -> str:
+    return (
+        f"{path} is damaged ({problem}); rerun the workflow (bash run.sh demo): it moves "
+        "damaged files to results/damaged/ and rebuilds them"
+    )
+
+
 def load_dataset(path: str | os.PathLike) -> xr.Dataset:
-    """Read a file written by :func:`save_dataset` eagerly (no handle outlives the call)."""
-    ds = xr.load_dataset(path, engine=ENGINE)
+    """Read a file written by :func:`save_dataset` eagerly (no handle outlives the call).
+
+    Raises
+    ------
+    mohilbert.errors.DamagedFileError
+        The file is unreadable (truncated, overwritten, ...) or was not written by mohilbert;
+        the message names the file and how to rebuild it.
+    """
+    try:
+        ds = xr.load_dataset(path, engine=ENGINE)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # h5py/h5netcdf raise OSError, ValueError, KeyError, ...
+        problem = quick_file_problem(path) or file_problem(path) or " ".join(str(exc).split())[:100]
+        raise DamagedFileError(damaged_message(path, problem)) from None
+    if MARKER not in ds.attrs:
+        raise DamagedFileError(
+            damaged_message(path, "not written by mohilbert (no mohilbert_version attribute)")
+        )
     return _join_complex(ds)
