@@ -202,3 +202,90 @@ def test_full_disk_workflow(small_tmpfs, tmp_path):
     (results / "filler").unlink()
     res = run_snakemake(wd, "results/calibrated/faraday_sp.nc")
     assert res.returncode == 0, res.stderr[-3000:]
+
+
+# ------------------------------------------------------------------ process hygiene (item 8)
+
+
+def _processes_in(wd: Path) -> list[str]:
+    """Command lines of live processes whose working directory is ``wd``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(proc / "cwd").resolve() == wd.resolve():
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if cmd.strip():
+                    found.append(cmd)
+        except OSError:
+            continue
+    return found
+
+
+def test_jobs_stop_when_snakemake_is_killed(faraday_done, tmp_path):
+    """kill -9 of Snakemake mid-fit: the fit job notices, stops and writes nothing (it ran on
+    as an orphan and wrote its output later)."""
+    import os
+    import signal
+    import time
+
+    from conftest import snakemake_cmd
+
+    src, _ = faraday_done
+    wd = tmp_path / "wf"
+    shutil.copytree(src, wd, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    (wd / "results/fits/faraday.nc").unlink()
+    log = wd / "results/logs/fit/faraday.log"
+    log.unlink()
+    proc = subprocess.Popen(
+        snakemake_cmd("results/fits/faraday.nc"),
+        cwd=wd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and "start" in log.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "fit never started"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while _processes_in(wd) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_in(wd) == []
+        time.sleep(8)  # longer than the fit takes: an orphan would have written by now
+        assert not (wd / "results/fits/faraday.nc").exists()
+        assert not list((wd / "results").rglob("*.tmp"))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_prune_removes_results_of_rows_no_longer_in_the_sheet(faraday_done, tmp_path):
+    src, _ = faraday_done
+    wd = tmp_path / "wf"
+    shutil.copytree(src, wd, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    sheet = wd / "config/runs.tsv"
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(ln for ln in lines if not ln.startswith("faraday_pol\t")) + "\n")
+    owned = sorted(
+        p.relative_to(wd).as_posix() for p in (wd / "results").rglob("*faraday_pol*") if p.is_file()
+    )
+    assert "results/calibrated/faraday_pol.nc" in owned and "results/raw/faraday_pol.nc" in owned
+    cmd = [sys.executable, "-m", "mohilbert.cli", "prune"]
+    dry = subprocess.run([*cmd, "--dry-run"], cwd=wd, capture_output=True, text=True, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert [ln.split(" ", 2)[2] for ln in dry.stdout.splitlines()[:-1]] == owned
+    assert (wd / "results/raw/faraday_pol.nc").exists()
+    res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert (
+        res.stdout.splitlines()[-1]
+        == f"{len(owned)} file(s) of runs or experiments not in config/runs.tsv"
+    )
+    assert not list((wd / "results").rglob("*faraday_pol*"))
+    assert (wd / "results/calibrated/faraday_sp.nc").exists()
+    assert (wd / "results/fits/faraday.nc").exists()

@@ -92,3 +92,23 @@ def test_noop_rerun_runs_nothing(two_runs):
     res = run_snakemake(a, "--dry-run")
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_every_result_file_is_known_to_prune(two_runs):
+    """Every file a full run writes under results/ is either campaign-wide or owned by one run
+    or experiment of the sheet (the table `mohilbert prune` uses cannot drift from the rules),
+    and nothing of the current sheet counts as stale."""
+    from mohilbert.pipeline import CAMPAIGN_FILES, result_owner, stale_results
+
+    a, _ = two_runs
+    results = a / "results"
+    unknown = [
+        rel
+        for p in results.rglob("*")
+        if p.is_file()
+        and (rel := p.relative_to(results).as_posix()) not in CAMPAIGN_FILES
+        and result_owner(rel) is None
+    ]
+    assert unknown == []
+    runs = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
+    assert stale_results(results, runs, ["faraday", "voigt"]) == []

@@ -144,11 +144,49 @@ def _run_ingest(args) -> int:
     return 0
 
 
+def _add_prune(sub) -> None:
+    p = sub.add_parser(
+        "prune",
+        help="remove results of runs and experiments that are no longer in the runs sheet",
+    )
+    p.add_argument("--config", default="config/config.yaml", help="the workflow configuration")
+    p.add_argument("--results", default="results", help="the results folder")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+
+
+def _run_prune(args) -> int:
+    import yaml
+
+    from mohilbert.pipeline import stale_results
+    from mohilbert.runs import load_runs
+
+    with open(args.config) as fh:
+        cfg = yaml.safe_load(fh) or {}
+    schema = Path("workflow/schemas/runs.schema.yaml")  # run from the workflow's folder
+    if not schema.exists():
+        raise ValueError(f"{schema} not found: run mohilbert prune in the workflow's folder")
+    runs = load_runs(
+        cfg.get("runs", "config/runs.tsv"),
+        schema,
+        data_root=cfg.get("data_root", "data/raw"),
+        check_files=False,
+        allow_outside=True,
+    )
+    stale = stale_results(args.results, runs.index, runs["experiment"].unique())
+    for path in stale:
+        print(f"{'would remove' if args.dry_run else 'removed'} {path}")
+        if not args.dry_run:
+            path.unlink()
+    print(f"{len(stale)} file(s) of runs or experiments not in {cfg.get('runs', 'the sheet')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mohilbert", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_theory(sub)
     _add_ingest(sub)
+    _add_prune(sub)
     from mohilbert import simulate
 
     simulate.add_cli(sub)
@@ -158,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_theory(args)
         if args.command == "ingest":
             return _run_ingest(args)
+        if args.command == "prune":
+            return _run_prune(args)
         return args.run(args)
     except OutputError as exc:  # the machine's fault (full disk, permissions): status 1
         print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)

@@ -87,6 +87,67 @@ def quarantine_damaged(results: str | Path = "results") -> list[str]:
     return lines
 
 
+#: every per-run and per-experiment file the workflow writes under results/ (the rules'
+#: outputs, logs and benchmarks); test_workflow_demo checks that a full run writes no other
+RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("run", "raw/{}.nc"),
+    ("run", "calibrated/{}.nc"),
+    ("run", "figures/calibration/{}.pdf"),
+    ("run", "figures/calibration/{}.png"),
+    ("run", "logs/ingest/{}.log"),
+    ("run", "logs/calibrate/{}.log"),
+    ("run", "logs/figures/calibration_{}.log"),
+    ("run", "benchmarks/ingest/{}.tsv"),
+    ("run", "benchmarks/calibrate/{}.tsv"),
+    ("experiment", "fits/{}.nc"),
+    ("experiment", "hilbert/{}.nc"),
+    ("experiment", "figures/experiment/{}.pdf"),
+    ("experiment", "figures/experiment/{}.png"),
+    ("experiment", "figures/group_index/{}.pdf"),
+    ("experiment", "figures/group_index/{}.png"),
+    ("experiment", "logs/fit/{}.log"),
+    ("experiment", "logs/hilbert/{}.log"),
+    ("experiment", "logs/figures/experiment_{}.log"),
+    ("experiment", "logs/figures/group_index_{}.log"),
+    ("experiment", "benchmarks/fit/{}.tsv"),
+    ("experiment", "benchmarks/hilbert/{}.tsv"),
+)
+#: files of the whole campaign (not tied to one run or experiment)
+CAMPAIGN_FILES = (
+    "summary.csv",
+    "report.html",
+    "figures/overview.pdf",
+    "figures/overview.png",
+    "logs/summary.log",
+    "logs/figures/overview.log",
+)
+
+
+def result_owner(rel: str) -> tuple[str, str] | None:
+    """("run" | "experiment", id) of a file under results/ (relative path), or None."""
+    for kind, pattern in RESULT_PATTERNS:
+        head, tail = pattern.split("{}")
+        if rel.startswith(head) and rel.endswith(tail) and "/" not in rel[len(head) :]:
+            return kind, rel[len(head) : len(rel) - len(tail)]
+    return None
+
+
+def stale_results(results: str | Path, runs, experiments) -> list[Path]:
+    """Files under ``results`` that belong to runs or experiments no longer in the sheet
+    (sorted). Campaign-wide files, damaged files kept aside and anything unknown are never
+    listed."""
+    results = Path(results)
+    keep = {"run": set(runs), "experiment": set(experiments)}
+    stale = []
+    for path in sorted(results.rglob("*")):
+        if not path.is_file():
+            continue
+        owner = result_owner(path.relative_to(results).as_posix())
+        if owner is not None and owner[1] not in keep[owner[0]]:
+            stale.append(path)
+    return stale
+
+
 def code_files(stage: str) -> list[str]:
     """Source files of the library modules that ``stage`` runs (absolute paths, sorted)."""
     paths = set()
@@ -163,6 +224,16 @@ def rule_step(log_path: str | None, what: str) -> Iterator[None]:
     log.close()
 
 
+def _is_snakemake(argv: list[bytes]) -> bool:
+    """Is this command line Snakemake itself (not a shell or script it started)?"""
+    for i, arg in enumerate(argv[:4]):
+        if arg.endswith((b"/snakemake", b"snakemake/__main__.py")) or arg == b"snakemake":
+            return True
+        if arg == b"-m" and i + 1 < len(argv) and argv[i + 1] == b"snakemake":
+            return True
+    return False
+
+
 def _snakemake_ancestor() -> int | None:
     """PID of the nearest ancestor process running Snakemake (Linux /proc), else None."""
     pid = os.getppid()
@@ -170,11 +241,11 @@ def _snakemake_ancestor() -> int | None:
         if pid <= 1:
             return None
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ")
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             return None
-        if b"snakemake" in cmd:
+        if _is_snakemake(cmd.split(b" ")):
             return pid
         pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4: ppid
     return None
