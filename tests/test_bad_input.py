@@ -56,6 +56,7 @@ def _hashes(root):
 def corpus_run(tmp_path_factory):
     wd = _workspace(tmp_path_factory.mktemp("corpus") / "wf")
     cases = corpus.build(wd / "data" / "raw" / "demo", wd / "data" / "raw" / "corpus")
+    corpus.build_readable(wd / "data" / "raw" / "demo", wd / "data" / "raw" / "corpus")
     header, good = _good_row()
     rows = corpus.sheet_rows(good, cases)
     _write_sheet(wd, header, rows)
@@ -69,6 +70,8 @@ def test_workflow_fails_but_finishes_the_good_run(corpus_run):
     wd, cases, res, before = corpus_run
     assert res.returncode != 0
     assert (wd / "results" / "calibrated" / f"{corpus.GOOD}.nc").exists()
+    for name in corpus.READABLE:  # read, not refused (issue 14: European-locale exports)
+        assert (wd / "results" / "calibrated" / f"{name}.nc").exists(), res.stderr[-3000:]
     assert _hashes(wd / "data" / "raw") == before  # raw data never touched
     assert not list((wd / "results").rglob("*.tmp"))  # no half-written files
 
@@ -79,7 +82,6 @@ def test_workflow_fails_but_finishes_the_good_run(corpus_run):
         "empty",
         "truncated",
         "nonnumeric",
-        "decimalcomma",
         "delimiter",
         "nan",
         "clipped",
@@ -87,6 +89,7 @@ def test_workflow_fails_but_finishes_the_good_run(corpus_run):
         "nofringes",
         "darkabove",
         "huge",
+        "constant",
     ],
 )
 def test_corpus_case(corpus_run, name):

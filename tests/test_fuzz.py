@@ -151,3 +151,53 @@ def test_repo_sheet_still_parses():
         len(load_runs(REPO / "config" / "runs.tsv", SCHEMA_PATH, data_root=REPO / "data" / "raw"))
         == 6
     )
+
+
+def _text_export(kind: str, tmp_path, values):
+    if kind == "lecroy":
+        return write_lecroy_csv(tmp_path / "C1--v.csv", -1e-3, 1e-6, values)
+    if kind == "tek_mso":
+        return write_tek_mso_csv(tmp_path / "mso.csv", -1e-3, 1e-6, {"CH1": values, "CH2": -values})
+    return write_tek_tds_csv(tmp_path / "tds.csv", 0.0, 1e-6, values)
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["lecroy", "tek_mso", "tek_tds"]),
+    bits=st.none() | st.integers(3, 12),
+    european=st.booleans(),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    concatenate=st.booleans(),
+)
+def test_messy_but_valid_text_exports(tmp_path, kind, bits, european, bom, crlf, concatenate):
+    """Quantised samples, European locale, a byte-order mark and CRLF line ends are read with
+    the same samples; two records pasted together are refused as such; nothing else escapes."""
+    v = np.sin(np.linspace(0, 20, 300)) * 0.3
+    if bits is not None:
+        q = 0.8 / (2**bits - 1)
+        v = np.round(v / q) * q
+    p = _text_export(kind, tmp_path, v)
+    reference = read_scope(p)
+    lines = p.read_text().splitlines()
+    if concatenate and kind == "tek_tds":  # header and data share the rows
+        lines = lines + lines
+    elif concatenate:
+        first = next(i for i, ln in enumerate(lines) if ln and ln[0] in "-0123456789")
+        lines = lines + lines[first:]
+    text = ("\r\n" if crlf else "\n").join(lines) + "\n"
+    if european:
+        text = text.replace(",", ";").replace(".", ",")
+    out = tmp_path / f"C1--messy-{kind}.csv"
+    out.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    try:
+        ds = read_scope(out)
+    except MohilbertError as exc:
+        assert "\n" not in str(exc)
+        assert concatenate and "two records concatenated?" in str(exc), str(exc)
+        return
+    assert not concatenate, "two records read as one"
+    name = list(reference.data_vars)[0]
+    np.testing.assert_array_equal(ds[name].values, reference[name].values)
+    np.testing.assert_allclose(ds.time.values, reference.time.values)
+    assert ds.attrs.get("model") == reference.attrs.get("model")

@@ -658,20 +658,40 @@ def _parse_generic(path: Path) -> _Parsed:
 # --------------------------------------------------------------------------- binary formats
 
 
-def _rigolwfm(path: Path):
+def _rigolwfm(path: Path, extract):
+    """Open ``path`` with RigolWFM and return ``extract(wfm)``, with every file handle closed.
+
+    RigolWFM (Kaitai structs) keeps its file open in the parsed object and reads lazily, so
+    a damaged file can fail while ``extract`` reads channels. The handle is left to the garbage
+    collector: it is collected here, quietly, after the exception (whose traceback keeps the
+    handle alive) has been reduced to text and dropped; otherwise its ResourceWarning escapes
+    later, anywhere.
+    """
     import RigolWFM.wfm as rwfm  # imported lazily: pulls matplotlib and requests
 
-    # RigolWFM leaves its file handle to the garbage collector; collect it here, quietly.
+    failure = result = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            return rwfm.Wfm.from_file(str(path), "auto")
-        finally:  # also when it fails on a damaged file
-            gc.collect()
+            result = extract(rwfm.Wfm.from_file(str(path), "auto"))
+        except (InputError, FormatError) as exc:
+            failure = exc.with_traceback(None)
+        except Exception as exc:
+            failure = FormatError(
+                f"{path}: cannot be read by RigolWFM ({type(exc).__name__}: "
+                f"{excerpt(str(exc), 120)})"
+            )
+        gc.collect()
+    if failure is not None:
+        raise failure
+    return result
 
 
 def _from_rigolwfm(path: Path, vendor: str) -> _Parsed:
-    w = _rigolwfm(path)
+    return _rigolwfm(path, lambda w: _extract_rigolwfm(w, vendor))
+
+
+def _extract_rigolwfm(w, vendor: str) -> _Parsed:
     chans, units, ch_attrs = {}, {}, {}
     t0 = dt = None
     for c in w.channels:
