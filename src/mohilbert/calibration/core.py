@@ -440,7 +440,8 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     grid = np.arange(np.ceil(nu_s[0] / step) * step, nu_s[-1], step)
     if grid.size < 10:
         raise CalibrationError(
-            f"run {run}: the calibrated scan spans only {nu_s[-1] - nu_s[0]:.0f} MHz"
+            f"run {run}: the calibrated scan spans {nu_s[-1] - nu_s[0]:.0f} MHz, fewer than 10 "
+            f"grid steps of {step:g} MHz; lower calibrate.grid_step_MHz"
         )
     edges = np.concatenate([grid - step / 2, [grid[-1] + step / 2]])
     which = np.digitize(nu_s, edges) - 1

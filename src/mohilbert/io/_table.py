@@ -21,11 +21,12 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
 
 
-def excerpt(text: str, limit: int = 40) -> str:
-    """A short, printable excerpt of file content for a message (quoted, at most ``limit``
-    characters, non-printable characters replaced by '?')."""
-    clean = "".join(c if c.isprintable() else "?" for c in text.strip())
-    return repr(clean[:limit] + ("..." if len(clean) > limit else ""))
+def excerpt(text: str, limit: int = 40, *, quote: bool = True) -> str:
+    """A short, printable excerpt of file content for a message (at most ``limit``
+    characters, non-printable characters replaced by '?', quoted unless ``quote=False``)."""
+    clean = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
+    short = clean[:limit] + ("..." if len(clean) > limit else "")
+    return repr(short) if quote else short
 
 
 def read_lines(path: Path, n: int) -> list[str]:
@@ -70,12 +71,12 @@ def numeric_table(
             on_bad_lines="error",
             low_memory=False,
         )
-    except (ValueError, pd.errors.ParserError, IndexError) as exc:
-        raise _diagnose(path, skiprows, usecols, sep, exc) from None
-    except pd.errors.EmptyDataError:
+    except pd.errors.EmptyDataError:  # a ValueError too: caught first
         raise InputError(
             f"{path}: no data rows after the header (line {skiprows + 1} on)"
         ) from None
+    except (ValueError, pd.errors.ParserError, IndexError) as exc:
+        raise _diagnose(path, skiprows, usecols, sep, exc) from None
     data = frame.to_numpy(dtype=np.float64)
     # trailing lines made of delimiters only (',,' as UltraScope writes) are not data
     while data.shape[0] and np.isnan(data[-1]).all():

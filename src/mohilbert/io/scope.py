@@ -127,7 +127,7 @@ def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset
             except Exception as exc:  # a vendor library failing on a damaged file
                 raise FormatError(
                     f"{src}: cannot be read as {fmt} ({type(exc).__name__}: "
-                    f"{excerpt(str(exc), 120)})"
+                    f"{excerpt(str(exc), 120, quote=False)})"
                 ) from None
         except (InputError, FormatError) as exc:
             if src == path:
@@ -679,7 +679,7 @@ def _rigolwfm(path: Path, extract):
         except Exception as exc:
             failure = FormatError(
                 f"{path}: cannot be read by RigolWFM ({type(exc).__name__}: "
-                f"{excerpt(str(exc), 120)})"
+                f"{excerpt(str(exc), 120, quote=False)})"
             )
         gc.collect()
     if failure is not None:
