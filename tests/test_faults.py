@@ -100,27 +100,24 @@ def test_damaged_intermediates_are_rebuilt(faraday_done, tmp_path):
         xr.testing.assert_allclose(a, b)
 
 
-def test_foreign_intermediate_is_one_line(faraday_done):
+def test_foreign_intermediate_is_one_line(faraday_done, tmp_path):
     """A readable netCDF that mohilbert did not write (e.g. copied in by hand): the consumer
     stops with one line naming the file and the fix, not a traceback (the calibrate script
     read its input outside the error handler)."""
-    wd, _ = faraday_done
-    raw = wd / "results/raw/faraday_pol.nc"
-    shutil.copy2(raw, raw.with_suffix(".bak"))
-    try:
-        _small_dataset().to_netcdf(raw, engine="h5netcdf")
-        res = run_snakemake(wd, "results/calibrated/faraday_pol.nc")
-        assert res.returncode != 0
-        lines = [ln for ln in res.stderr.splitlines() if ln.startswith("mohilbert: calibrate")]
-        assert len(lines) == 1, res.stderr[-3000:]
-        assert lines[0].endswith(
-            "DamagedFileError: results/raw/faraday_pol.nc is damaged (not written by mohilbert "
-            "(no mohilbert_version attribute)); rerun the workflow (bash run.sh demo): it moves "
-            "damaged files to results/damaged/ and rebuilds them"
-        ), lines
-        assert "Traceback" not in res.stderr
-    finally:
-        shutil.move(raw.with_suffix(".bak"), raw)
+    src, _ = faraday_done
+    wd = tmp_path / "wf"
+    shutil.copytree(src, wd, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    _small_dataset().to_netcdf(wd / "results/raw/faraday_pol.nc", engine="h5netcdf")
+    res = run_snakemake(wd, "results/calibrated/faraday_pol.nc")
+    assert res.returncode != 0
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("mohilbert: calibrate")]
+    assert len(lines) == 1, res.stderr[-3000:]
+    assert lines[0].endswith(
+        "DamagedFileError: results/raw/faraday_pol.nc is damaged (not written by mohilbert "
+        "(no mohilbert_version attribute)); rerun the workflow (bash run.sh demo): it moves "
+        "damaged files to results/damaged/ and rebuilds them"
+    ), lines
+    assert "Traceback" not in res.stderr
 
 
 # ----------------------------------------------------------------------- full disk (item 2)
