@@ -298,3 +298,36 @@ def test_unknown_text_format_shows_a_short_printable_excerpt(tmp_path):
     msg = str(info.value)
     assert "(first line 'root:x:0:0:root:/root:/bin/bash?[31m and...')" in msg
     assert "secrets" not in msg and "\x1b" not in msg
+
+
+@pytest.mark.parametrize(
+    ("name", "header_lines"),
+    [
+        ("rigol_DS1054Z-A.csv", 2),  # Rigol Start/Increment: sample-index column
+        ("rigol_DS4024-A.csv", 2),
+        ("rigol_DS1102E-D.csv", 2),  # Rigol DS1000E time column
+        ("rigol_DS1204B-F.csv", 2),
+        ("rigol_DS1052E.csv", None),  # UltraScope: header up to the '"Time (s)"' row
+        ("keysight_scope_0.csv", 2),
+        ("tek_MSO64_analog_waveform.csv", None),  # header up to the TIME row
+    ],
+)
+def test_every_reader_refuses_two_records(tmp_path, name, header_lines):
+    """The data rows of a real export pasted twice: every text reader checks the time (or
+    sample-index) column it is given and says so (issue 14, item 4)."""
+    from conftest import shared_path
+
+    src = shared_path("data", "scope-samples", name)
+    lines = src.read_text(errors="replace").splitlines()
+    if header_lines is None:
+        header_lines = 1 + next(
+            i for i, ln in enumerate(lines) if ln.startswith(('"Time (', "TIME,"))
+        )
+    data = [ln for ln in lines[header_lines:] if ln.strip(" ,")]
+    p = tmp_path / name
+    p.write_text("\n".join(lines[:header_lines] + data + data) + "\n")
+    read_scope(src)  # the original is fine
+    with pytest.raises(InputError) as info:
+        read_scope(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}: ") and msg.endswith("is the file two records concatenated?"), msg
