@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import wofz
 
+from mohilbert.atoms.constants import C_LIGHT
+
 _SQRT_PI = np.sqrt(np.pi)
 #: |z| above which the asymptotic series of w(z) replaces wofz (relative error < 1e-10)
 _ASYMPTOTIC_R = 12.0
@@ -63,6 +65,33 @@ def complex_voigt(delta: np.ndarray, ku: float, gamma: float) -> np.ndarray:
     if ku <= 0:
         return -0.5 / (delta + 0.5j * gamma)
     return 1j * _SQRT_PI / (2 * ku) * faddeeva((delta + 0.5j * gamma) / ku)
+
+
+def elecsus_voigt(delta: np.ndarray, ku: float, gamma: float, k0: float) -> np.ndarray:
+    """ElecSus's complex line shape [s]: :func:`complex_voigt` with the Doppler width taken at
+    the wavenumber of the light, k = k0 + Δ/c, instead of k0.
+
+    The width still depends only on the detuning from the line, Δ = ω_laser − ω_line, so this
+    is a convolution kernel like the Voigt profile: the FFT line sum uses it exactly.
+
+    Parameters
+    ----------
+    delta
+        Angular detuning from the line [rad/s].
+    ku
+        Doppler width parameter k0·u [rad/s] at the line's wavenumber ``k0``.
+    gamma
+        Lorentzian FWHM Γ [rad/s].
+    k0
+        Wavenumber of the line reference [rad/m].
+
+    References
+    ----------
+    ElecSus 3.0.8, ``libs/spectra.py`` (Zentile et al., Comput. Phys. Commun. 189, 162 (2015)).
+    """
+    delta = np.asarray(delta, dtype=np.float64)
+    kku = ku * (1 + delta / (C_LIGHT * k0))  # (k0 + Δ/c) u
+    return 1j * _SQRT_PI / (2 * kku) * faddeeva((delta + 0.5j * gamma) / kku)
 
 
 def _lagrange4(positions: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
