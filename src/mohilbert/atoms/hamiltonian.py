@@ -85,11 +85,38 @@ class LineList:
         return self.ground_energy_MHz.size
 
 
-def hamiltonians(isotope: str, line: str, field_G: float, constants: str = "mohilbert"):
-    """Ground and excited Hamiltonians [MHz] (real symmetric) of ``isotope`` on ``line``."""
+@dataclass(frozen=True)
+class _Structure:
+    """The field-independent part of one isotope's line: H = H0 + b·Z [MHz], b = μ_B·B, and
+    the blocks of conserved m used to diagonalise it."""
+
+    h0_g: np.ndarray
+    z_g: np.ndarray
+    h0_e: np.ndarray
+    z_e: np.ndarray
+    m_g: np.ndarray
+    m_e: np.ndarray
+    blocks_g: tuple
+    blocks_e: tuple
+
+
+def _m_blocks(m: np.ndarray) -> tuple:
+    """Index blocks of equal m, ascending in m, grouped by size: ((size, idx (k, size),
+    first columns (k,)), ...) so that each size is one batched eigh."""
+    col, per_size = 0, {}
+    for mval in np.unique(m):
+        idx = np.flatnonzero(np.isclose(m, mval))
+        per_size.setdefault(idx.size, ([], []))
+        per_size[idx.size][0].append(idx)
+        per_size[idx.size][1].append(col)
+        col += idx.size
+    return tuple((n, np.array(ix), np.array(cols)) for n, (ix, cols) in sorted(per_size.items()))
+
+
+@lru_cache(maxsize=64)
+def _structure(isotope: str, line: str, constants: str = "mohilbert") -> _Structure:
     iso = ISOTOPES[isotope]
     exc = excited_state(isotope, line, constants)
-    b = MU_B_MHZ_PER_G * field_G
     i_spin = iso.nuclear_spin
     sz, sp = _jz_jp(0.5)
     iz, ip = _jz_jp(i_spin)
@@ -102,7 +129,7 @@ def hamiltonians(isotope: str, line: str, field_G: float, constants: str = "mohi
     giz, gip = _kron(e_s, iz), _kron(e_s, ip)
     h_g = iso.A_ground_MHz * _dot(giz, gip, gsz, gsp)
     h_g += exc.isotope_shift_MHz * np.eye(2 * n_i)
-    h_g += b * (G_S * gsz + iso.g_I * giz)
+    z_g = G_S * gsz + iso.g_I * giz
 
     # excited: L ⊗ S ⊗ I
     elz, elp = _kron(lz, e_s, e_i), _kron(lp, e_s, e_i)
@@ -119,27 +146,44 @@ def hamiltonians(isotope: str, line: str, field_G: float, constants: str = "mohi
             6 * i_spin * (2 * i_spin - 1)
         )
         h_e += exc.B_MHz * q_op
-    h_e += b * (G_L * elz + G_S * esz + iso.g_I * eiz)
-    return h_g, h_e
+    z_e = G_L * elz + G_S * esz + iso.g_I * eiz
+    m_i = np.arange(i_spin, -i_spin - 1, -1)
+    m_g = (np.array([0.5, -0.5])[:, None] + m_i[None, :]).ravel()
+    m_e = (np.array([1.0, 0.0, -1.0])[:, None] + m_g[None, :]).ravel()
+    for arr in (h_g, z_g, h_e, z_e, m_g, m_e):
+        arr.setflags(write=False)
+    return _Structure(h_g, z_g, h_e, z_e, m_g, m_e, _m_blocks(m_g), _m_blocks(m_e))
 
 
-def _eigh_by_m(h: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hamiltonians(isotope: str, line: str, field_G: float, constants: str = "mohilbert"):
+    """Ground and excited Hamiltonians [MHz] (real symmetric) of ``isotope`` on ``line``.
+
+    The field-free part and the Zeeman operators are computed once per isotope and line
+    (cached); a new field costs one scaled sum.
+    """
+    st = _structure(isotope, line, constants)
+    b = MU_B_MHZ_PER_G * field_G
+    return st.h0_g + b * st.z_g, st.h0_e + b * st.z_e
+
+
+def _eigh_by_m(h: np.ndarray, m: np.ndarray, blocks: tuple | None = None):
     """Diagonalise ``h`` block by block of the conserved total m (field along z).
 
     The field is the quantisation axis, so H commutes with F_z: every eigenvector has a
     definite m, even where levels are degenerate (B = 0, or g_F = 0 as for Cs 6P3/2 F' = 3),
     and the line list does not depend on how LAPACK picks vectors in a degenerate subspace.
-    Returns eigenvalues ascending and the matching eigenvectors (columns).
+    Blocks of one size are diagonalised in one batched call. Returns eigenvalues ascending
+    and the matching eigenvectors (columns).
     """
+    if blocks is None:
+        blocks = _m_blocks(m)
     values = np.empty(h.shape[0])
     vectors = np.zeros_like(h)
-    col = 0
-    for mval in np.unique(m):
-        idx = np.flatnonzero(np.isclose(m, mval))
-        w, v = np.linalg.eigh(h[np.ix_(idx, idx)])
-        values[col : col + idx.size] = w
-        vectors[idx, col : col + idx.size] = v
-        col += idx.size
+    for size, idx, cols in blocks:
+        w, v = np.linalg.eigh(h[idx[:, :, None], idx[:, None, :]])  # (k, size[, size])
+        target = cols[:, None] + np.arange(size)[None, :]  # (k, size) columns
+        values[target] = w
+        vectors[idx[:, :, None], target[:, None, :]] = v
     order = np.argsort(values, kind="stable")
     return values[order], vectors[:, order]
 
@@ -163,14 +207,11 @@ def line_list(
         Truncate line frequencies toward zero to whole MHz, as ElecSus does (compatibility).
     """
     iso = ISOTOPES[isotope]
+    st = _structure(isotope, line, constants)
     h_g, h_e = hamiltonians(isotope, line, field_G, constants)
     n_i = int(round(2 * iso.nuclear_spin + 1))
-    m_i = np.arange(iso.nuclear_spin, -iso.nuclear_spin - 1, -1)
-    m_s = np.array([0.5, -0.5])
-    m_g = (m_s[:, None] + m_i[None, :]).ravel()
-    m_e = (np.array([1.0, 0.0, -1.0])[:, None] + m_g[None, :]).ravel()
-    e_g, v_g = _eigh_by_m(h_g, m_g)
-    e_e, v_e = _eigh_by_m(h_e, m_e)
+    e_g, v_g = _eigh_by_m(h_g, st.m_g, st.blocks_g)
+    e_e, v_e = _eigh_by_m(h_e, st.m_e, st.blocks_e)
     d_g = h_g.shape[0]
     if line == "D1":
         sel = slice(0, d_g)
