@@ -15,13 +15,16 @@ import numpy as np
 
 sys.path.insert(0, sys.argv[1])  # ../shared/peers/elecsus-3.0.8
 from elecsus.elecsus_methods import calculate, fit_data
+from elecsus.libs.spectra import p_dict_defaults
 
 
 def main() -> None:
+    answer, sys.stdout = sys.stdout, sys.stderr  # ElecSus prints progress: keep stdout for us
     for line in sys.stdin:
         req = json.loads(line)
         x = np.linspace(*req["x"][:2], int(req["x"][2]))
-        e_in = np.array([complex(*c) for c in req["E_in"]])
+        # spectra take a Jones vector; fits take ElecSus's [E_x, [E_y, E_phase]]
+        e_in = req["E_in"] if req["op"] == "fit" else np.array([complex(*c) for c in req["E_in"]])
         if req["op"] == "spectrum":
             t0 = time.perf_counter()
             calculate(x, e_in, req["p_dict"], outputs=["S0", "S1", "S2", "S3"])
@@ -29,15 +32,19 @@ def main() -> None:
         else:
             y = np.asarray(req["y"])
             t0 = time.perf_counter()
+            # every parameter needs a start value (current lmfit sets missing ones to -inf)
+            p_dict = {**p_dict_defaults, **req["p_dict"], "E_x": 1.0, "E_y": 0.0, "E_phase": 0.0}
+            if "DoppTemp" not in req["p_dict"]:
+                p_dict["DoppTemp"] = p_dict["T"]
             best, rms, result = fit_data(
-                (x, y), req["p_dict"], req["p_dict_bools"], E_in=e_in, data_type="S0"
+                (x, y), p_dict, req["p_dict_bools"], E_in=e_in, data_type="S0"
             )
             out = {
                 "seconds": time.perf_counter() - t0,
                 "values": {k: float(best[k]) for k in ("T", "Bfield")},
                 "nfev": int(getattr(result, "nfev", -1)),
             }
-        print(json.dumps(out), flush=True)
+        print(json.dumps(out), file=answer, flush=True)
 
 
 if __name__ == "__main__":

@@ -68,12 +68,13 @@ class ElecSus:
         ]
 
     def fit(self, x: tuple, y, e_in, p_dict: dict, free: dict) -> dict:
+        """ElecSus's ML fit; ``e_in`` in its fit form [E_x, [E_y, E_phase]]."""
         return self._ask(
             {
                 "op": "fit",
                 "x": list(x),
                 "y": list(map(float, y)),
-                "E_in": _pairs(e_in),
+                "E_in": e_in,
                 "p_dict": p_dict,
                 "p_dict_bools": free,
             }

@@ -54,7 +54,7 @@ def median(xs):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=11)
     ap.add_argument("--no-fit", action="store_true")
     args = ap.parse_args()
     why = elecsus_missing()
@@ -93,25 +93,37 @@ def main() -> None:
     cell = Cell(length_m=2e-3, temperature_C=80, field_T=0.6)
     y = get_spectra(xf, [1, 0, 0], P_DICT, outputs=["S0"])[0]
     y = y + np.random.default_rng(0).normal(0, 2e-3, xf.size)
-    start = {**P_DICT, "T": 70.0, "Bfield": 5500.0}
+    start = {**P_DICT, "T": 75.0, "Bfield": 5900.0}  # the same start for both programs
     free = {"T": True, "Bfield": True}
-    t_es = (
-        peer.fit((-20000, 20000, 5000), y, [1, 0, 0], start, free)["seconds"]
-        if peer
-        else float("nan")
-    )
+    es = peer.fit((-20000, 20000, 5000), y, [1, [0, 0]], start, free) if peer else None
+    t_es = es["seconds"] if es else float("nan")
     spec = [FitSpectrum(xf, y, "S0", "x", sigma=np.full(xf.size, 2e-3))]
-    t_de = cold(
-        lambda: fit_spectra(
-            spec, cell.with_(temperature_C=70, field_T=0.55), ["temperature_C", "field_T"]
+    found = {}
+
+    def fit(conventions):
+        found[conventions] = fit_spectra(
+            spec,
+            cell.with_(temperature_C=75, field_T=0.59, conventions=conventions),
+            ["temperature_C", "field_T"],
         )
-    )
-    es_cell = cell.with_(temperature_C=70, field_T=0.55, conventions="elecsus")
-    t_gs = cold(lambda: fit_spectra(spec, es_cell, ["temperature_C", "field_T"]))
+
+    t_de = cold(lambda: fit("textbook"))
+    t_gs = cold(lambda: fit("elecsus"))
     print(
         f"{'fit T, B, 5000 pts':22s} {t_es:8.2f}s {t_de:8.3f}s {t_es / t_de:6.0f}x {'':>5}"
         f" {t_gs:10.3f}s {t_es / t_gs:6.0f}x {50:>5}"
     )
+    print("  fits from T = 75 degC, B = 0.59 T to data made at 80 degC, 0.6 T (ElecSus mode):")
+    if es:
+        print(
+            f"  ElecSus: T = {es['values']['T']:.3f} degC, B = {es['values']['Bfield'] / 1e4:.5f} T"
+            f" ({es['nfev']} evaluations)"
+        )
+    for conv, r in found.items():
+        print(
+            f"  mohilbert ({conv}): T = {r.values['temperature_C']:.3f} degC, "
+            f"B = {r.values['field_T']:.5f} T ({r.nfev} evaluations)"
+        )
     if peer:
         peer.close()
 

@@ -99,6 +99,7 @@ RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("run", "logs/figures/calibration_{}.log"),
     ("run", "benchmarks/ingest/{}.tsv"),
     ("run", "benchmarks/calibrate/{}.tsv"),
+    ("run", "benchmarks/figures/calibration_{}.tsv"),
     ("experiment", "fits/{}.nc"),
     ("experiment", "hilbert/{}.nc"),
     ("experiment", "figures/experiment/{}.pdf"),
@@ -111,6 +112,8 @@ RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("experiment", "logs/figures/group_index_{}.log"),
     ("experiment", "benchmarks/fit/{}.tsv"),
     ("experiment", "benchmarks/hilbert/{}.tsv"),
+    ("experiment", "benchmarks/figures/experiment_{}.tsv"),
+    ("experiment", "benchmarks/figures/group_index_{}.tsv"),
 )
 #: files of the whole campaign (not tied to one run or experiment)
 CAMPAIGN_FILES = (
@@ -120,6 +123,7 @@ CAMPAIGN_FILES = (
     "figures/overview.png",
     "logs/summary.log",
     "logs/figures/overview.log",
+    "benchmarks/figures/overview.tsv",
 )
 
 

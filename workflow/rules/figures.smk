@@ -18,6 +18,8 @@ rule figure_experiment:
         ),
     log:
         "results/logs/figures/experiment_{experiment}.log",
+    benchmark:
+        "results/benchmarks/figures/experiment_{experiment}.tsv"
     conda:
         "../envs/mohilbert.yaml"
     script:
@@ -39,6 +41,8 @@ rule figure_group_index:
         ),
     log:
         "results/logs/figures/group_index_{experiment}.log",
+    benchmark:
+        "results/benchmarks/figures/group_index_{experiment}.tsv"
     conda:
         "../envs/mohilbert.yaml"
     script:
@@ -60,6 +64,8 @@ rule figure_calibration:
         ),
     log:
         "results/logs/figures/calibration_{run}.log",
+    benchmark:
+        "results/benchmarks/figures/calibration_{run}.tsv"
     conda:
         "../envs/mohilbert.yaml"
     script:
@@ -81,6 +87,8 @@ rule figure_overview:
         ),
     log:
         "results/logs/figures/overview.log",
+    benchmark:
+        "results/benchmarks/figures/overview.tsv"
     conda:
         "../envs/mohilbert.yaml"
     script:
