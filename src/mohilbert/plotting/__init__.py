@@ -42,13 +42,18 @@ def label(da: xr.DataArray, name: str | None = None) -> str:
 
 
 def save_figure(fig, pdf: str | Path, png: str | Path | None = None) -> None:
-    """Write PDF (vector) and PNG with fixed metadata (byte-identical for identical input)."""
+    """Write PDF (vector) and PNG with fixed metadata (byte-identical for identical input).
+
+    The layout is computed once, while the PDF is drawn, and then frozen: the PNG reuses
+    it instead of running the layout engine (and its extra draw) again.
+    """
     with atomic_path(pdf) as tmp:
         fig.savefig(
             tmp,
             format="pdf",
             metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
         )
+    fig.set_layout_engine("none")
     if png is not None:
         with atomic_path(png) as tmp:
             fig.savefig(tmp, format="png", metadata={"Software": None})
