@@ -336,3 +336,18 @@ def test_quantised_demo_calibrates(demo, bits, span):
     assert rms_nu <= 5.0
     assert np.sqrt(np.mean(resid**2)) <= 5e-3
     assert 0.6 < np.std(pull) < 2.0
+
+
+def test_dark_level_applies_to_the_reference_too(demo):
+    """dark_level_V in the sheet instead of a dark trace: the reference channel is corrected
+    by the same level as the signal (issue 16, item 4: it was not corrected at all), so the
+    run calibrates exactly as with a dark trace of that median."""
+    root, runs = demo
+    rec = run_record(runs, "faraday_sp")
+    raw = ingest_run(rec)
+    level = float(np.median(raw.dark.values))
+    with_trace = calibrate_run(raw, rec)
+    with_level = calibrate_run(raw.drop_vars("dark"), {**rec, "dark_level_V": level})
+    for key in ("reference_temperature_C", "axis_offset_MHz", "axis_scale"):
+        assert with_level.attrs[key] == pytest.approx(with_trace.attrs[key], rel=1e-9), key
+    np.testing.assert_allclose(with_level.transmission.values, with_trace.transmission.values)

@@ -331,9 +331,8 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             length_m=float(rec.get("reference_length_m") or 0.075),
             temperature_C=float(rec.get("reference_temperature_C") or 20.0),
         )
-        channel = raw["reference"].values[keep] - (
-            float(np.median(raw["dark"].values)) if "dark" in raw else 0.0
-        )
+        # the same dark level as the signal: the trace's median or the sheet's dark_level_V
+        channel = raw["reference"].values[keep] - dark
         fit_cell, fit_pol, free, what = ref_cell, "x", ["temperature_C"], "reference cell"
     else:
         channel = v
