@@ -225,3 +225,23 @@ def test_channel_without_file_names_the_role_column(data):
         f"{p}: row 2 (run 'l1'), column 'dark_file': role 'dark' names a channel but no file "
         "(fill 'file' or 'dark_file')"
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("cell_length_m", 0.005), ("geometry", "voigt"), ("temperature_C", 95)]
+)
+def test_runs_of_one_experiment_must_agree(data, column, value):
+    """Issue 16, item 3: a second run of an experiment with another cell length (or geometry,
+    or nominal temperature) was silently fitted with the first run's values."""
+    other = dict(GOOD_LECROY, run="l2", **{column: value})
+    if column == "geometry":
+        other["polarisation"] = "parallel"
+    p = sheet(data, [dict(GOOD_LECROY, experiment="e1"), dict(other, experiment="e1")])
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=data)
+    found = float(value) if isinstance(value, (int, float)) else value
+    assert str(info.value).startswith(
+        f"{p}: row 3 (run 'l2'), column {column!r}: {found!r} differs from "
+    )
+    assert "of run 'l1' (row 2) in the same experiment 'e1'" in str(info.value)
+    assert str(info.value).endswith("make them agree or put the run in an experiment of its own")

@@ -132,6 +132,7 @@ def load_runs(
                 f"{i + 2}, column 'run'"
             )
         seen[row["run"]] = i + 2
+    _check_experiments(sheet, rows)
     root = Path(data_root)
     for i, row in enumerate(rows):
         for role in ROLES:
@@ -141,6 +142,42 @@ def load_runs(
     runs = pd.DataFrame(rows)
     runs = runs.astype(object).where(runs.notna(), None)
     return runs.set_index("run", drop=False)
+
+
+#: columns that every run of one experiment must share: its cell, geometry and the nominal
+#: values of the parameters its joint fit shares
+EXPERIMENT_COLUMNS = (
+    "geometry",
+    "element",
+    "line",
+    "cell_length_m",
+    "isotope_percent",
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+)
+
+
+def _check_experiments(sheet: Path, rows: list[dict]) -> None:
+    """The runs of one experiment describe one cell in one geometry: refuse a disagreement
+    (the first run's values would otherwise be used for all and the others ignored)."""
+    first: dict[str, tuple[int, dict]] = {}
+    for i, row in enumerate(rows):
+        exp = row["experiment"]
+        if exp not in first:
+            first[exp] = (i + 2, row)
+            continue
+        line0, row0 = first[exp]
+        for col in EXPERIMENT_COLUMNS:
+            a, b = row0.get(col), row.get(col)
+            if a != b:
+                raise SheetError(
+                    f"{sheet}: row {i + 2} (run {row['run']!r}), column {col!r}: {b!r} differs "
+                    f"from {a!r} of run {row0['run']!r} (row {line0}) in the same experiment "
+                    f"{exp!r}; the runs of an experiment share one cell and geometry: make them "
+                    "agree or put the run in an experiment of its own"
+                )
 
 
 def _short(err: jsonschema.ValidationError) -> str:
