@@ -1,8 +1,8 @@
 """Support for the Snakemake rule scripts: code dependencies and uniform error reporting.
 
 Snakemake does not notice edits inside an installed package, so each rule declares the source
-files of the library modules it runs as inputs (:func:`code_files`): editing the Hilbert code
-reruns exactly the Hilbert jobs and what follows.
+files of the library modules its script runs as inputs (:func:`code_files`, derived from the
+import graph): editing the Hilbert code reruns exactly the Hilbert jobs and what follows.
 
 :func:`rule_step` wraps a rule script: it writes a log, turns a
 :class:`~mohilbert.errors.MohilbertError` into one line on stderr (naming the run and file,
@@ -21,33 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mohilbert.errors import MohilbertError, one_line
-
-_COMMON = ["mohilbert.errors", "mohilbert.io.netcdf", "mohilbert.io.atomic", "mohilbert.pipeline"]
-
-#: library modules each pipeline stage runs (its rerun trigger)
-STAGE_MODULES: dict[str, list[str]] = {
-    "ingest": _COMMON
-    + ["mohilbert.io.scope", "mohilbert.io._table", "mohilbert.io.ingest", "mohilbert.runs"],
-    "calibrate": _COMMON
-    + [
-        "mohilbert.signal",
-        "mohilbert.calibration.core",
-        "mohilbert.calibration.fringes",
-        "mohilbert.theory",
-        "mohilbert.atoms.susceptibility",
-        "mohilbert.atoms.hamiltonian",
-        "mohilbert.atoms.lineshape",
-        "mohilbert.atoms.constants",
-        "mohilbert.atoms.density",
-        "mohilbert.optics.propagation",
-        "mohilbert.optics.polarisation",
-    ],
-}
-STAGE_MODULES["fit"] = STAGE_MODULES["calibrate"] + ["mohilbert.experiment", "mohilbert.fitting"]
-STAGE_MODULES["hilbert"] = STAGE_MODULES["fit"] + ["mohilbert.kramers_kronig"]
-STAGE_MODULES["summary"] = _COMMON + ["mohilbert.experiment"]
-STAGE_MODULES["figures"] = _COMMON + ["mohilbert.plotting"]
-
 
 #: the pipeline's netCDF outputs, checked before every workflow run
 RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert")
@@ -152,15 +125,62 @@ def stale_results(results: str | Path, runs, experiments) -> list[Path]:
     return stale
 
 
-def code_files(stage: str) -> list[str]:
-    """Source files of the library modules that ``stage`` runs (absolute paths, sorted)."""
-    paths = set()
-    for name in STAGE_MODULES[stage]:
-        # find the source without importing it: parsing the Snakefile stays fast
+def _module_path(name: str) -> Path | None:
+    """Source file of module ``name`` without importing it (None if it is not a module)."""
+    try:
         spec = importlib.util.find_spec(name)
-        paths.add(str(Path(spec.origin).resolve()))
-        if name == "mohilbert.plotting":  # the committed style file is part of the figures' code
-            paths.add(str(Path(spec.origin).with_name("mohilbert.mplstyle").resolve()))
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin).resolve()
+
+
+def _mohilbert_imports(path: Path) -> set[str]:
+    """Every ``mohilbert`` module ``path`` imports, anywhere in the file (also lazily inside
+    functions: they run when that code runs)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "mohilbert")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] != "mohilbert":
+                continue
+            found.add(node.module)
+            for alias in node.names:  # `from mohilbert import plotting` names a module
+                if _module_path(f"{node.module}.{alias.name}") is not None:
+                    found.add(f"{node.module}.{alias.name}")
+    # a module's parent packages run their __init__ first
+    for name in list(found):
+        parts = name.split(".")
+        found.update(".".join(parts[:k]) for k in range(1, len(parts)))
+    return found
+
+
+def code_files(script: str | Path) -> list[str]:
+    """Source files of every library module a rule script runs (absolute paths, sorted).
+
+    Follows the script's ``mohilbert`` imports through the package's import graph (parsed,
+    not imported, so building the DAG stays fast), so the list cannot drift from the code:
+    adding an import to a library module adds its file to every rule that reaches it. The
+    figures' style file counts as code of :mod:`mohilbert.plotting`.
+    """
+    seen: dict[str, Path] = {}
+    todo = sorted(_mohilbert_imports(Path(script)))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_path(name)
+        if path is None:
+            continue
+        seen[name] = path
+        todo.extend(sorted(_mohilbert_imports(path) - seen.keys()))
+    paths = {str(p) for p in seen.values()}
+    if "mohilbert.plotting" in seen:
+        paths.add(str(seen["mohilbert.plotting"].with_name("mohilbert.mplstyle")))
     return sorted(paths)
 
 

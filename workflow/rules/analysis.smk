@@ -2,7 +2,7 @@ rule fit:
     """Joint theory fit of all runs of an experiment (shared temperature and field)."""
     input:
         calibrated=experiment_calibrated,
-        code=code_files("fit"),
+        code=stage_code("fit"),
     output:
         "results/fits/{experiment}.nc",
     log:
@@ -27,7 +27,7 @@ rule hilbert:
     input:
         calibrated=experiment_calibrated,
         fit="results/fits/{experiment}.nc",
-        code=code_files("hilbert"),
+        code=stage_code("hilbert"),
     output:
         "results/hilbert/{experiment}.nc",
     log:
@@ -52,7 +52,7 @@ rule summary:
     input:
         fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
         hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
-        code=code_files("summary"),
+        code=stage_code("summary"),
     output:
         "results/summary.csv",
     log:

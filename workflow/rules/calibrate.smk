@@ -2,7 +2,7 @@ rule calibrate:
     """Raw time traces of a run -> transmission on a calibrated detuning grid."""
     input:
         raw="results/raw/{run}.nc",
-        code=code_files("calibrate"),
+        code=stage_code("calibrate"),
     output:
         "results/calibrated/{run}.nc",
     log:

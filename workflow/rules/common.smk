@@ -27,6 +27,11 @@ wildcard_constraints:
     run="|".join(re.escape(r) for r in RUNS.index),
 
 
+def stage_code(script):
+    """Library source files that workflow/scripts/<script>.py runs (its rerun trigger)."""
+    return code_files(workflow.source_path(f"../scripts/{script}.py"))
+
+
 def run_params(wildcards):
     """The sheet row of a run (every value the ingest script uses)."""
     return run_record(RUNS, wildcards.run)

@@ -4,7 +4,7 @@ rule figure_experiment:
         hilbert="results/hilbert/{experiment}.nc",
         fit="results/fits/{experiment}.nc",
         calibrated=experiment_calibrated,
-        code=code_files("figures"),
+        code=stage_code("figures"),
     output:
         pdf="results/figures/experiment/{experiment}.pdf",
         png=report(
@@ -30,7 +30,7 @@ rule figure_group_index:
     """Group index and group delay of one experiment."""
     input:
         hilbert="results/hilbert/{experiment}.nc",
-        code=code_files("figures"),
+        code=stage_code("figures"),
     output:
         pdf="results/figures/group_index/{experiment}.pdf",
         png=report(
@@ -53,7 +53,7 @@ rule figure_calibration:
     """Calibration diagnostics of one run."""
     input:
         calibrated="results/calibrated/{run}.nc",
-        code=code_files("figures"),
+        code=stage_code("figures"),
     output:
         pdf="results/figures/calibration/{run}.pdf",
         png=report(
@@ -76,7 +76,7 @@ rule figure_overview:
     """Fitted parameters of every experiment."""
     input:
         fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
-        code=code_files("figures"),
+        code=stage_code("figures"),
     output:
         pdf="results/figures/overview.pdf",
         png=report(

@@ -2,7 +2,7 @@ rule ingest:
     """Read a run's raw scope exports into results/raw/{run}.nc (one time axis, all roles)."""
     input:
         raw=raw_files,
-        code=code_files("ingest"),
+        code=stage_code("ingest"),
     output:
         "results/raw/{run}.nc",
     log:

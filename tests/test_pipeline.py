@@ -1,0 +1,91 @@
+"""mohilbert.pipeline: code files from the import graph, rule_step's log and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from mohilbert.pipeline import code_files, rule_step
+
+STAGES = ["ingest", "calibrate", "fit", "hilbert", "summary", "figures"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_code_files_cover_what_the_script_imports(stage):
+    """Every library file a rule script really loads is among its code files (the list is
+    derived from the import graph, not kept by hand)."""
+    script = REPO / "workflow" / "scripts" / f"{stage}.py"
+    probe = (
+        "import ast, json, sys\n"
+        f"tree = ast.parse(open({str(script)!r}).read())\n"
+        "body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]\n"
+        "exec(compile(ast.Module(body=body, type_ignores=[]), 'imports', 'exec'))\n"
+        "print(json.dumps(sorted(m.__file__ for n, m in sys.modules.items()\n"
+        "    if n.split('.')[0] == 'mohilbert' and getattr(m, '__file__', None))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = {str(Path(p).resolve()) for p in json.loads(out.stdout)}
+    assert loaded <= set(code_files(script))
+
+
+def test_adding_an_import_adds_its_file(tmp_path):
+    """Edit a copy of the package: an import added to a module a script uses puts the new
+    module's file into that script's code files."""
+    src = tmp_path / "src"
+    shutil.copytree(
+        REPO / "src" / "mohilbert", src / "mohilbert", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    script = tmp_path / "script.py"
+    script.write_text("from mohilbert.signal import white_noise_rms\n")
+    probe = (
+        "import json, sys\n"
+        "from mohilbert.pipeline import code_files\n"
+        f"print(json.dumps([p.split('/mohilbert/')[-1] for p in code_files({str(script)!r})]))\n"
+    )
+
+    def files():
+        res = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        )
+        return json.loads(res.stdout)
+
+    assert files() == ["__init__.py", "signal.py"]
+    signal = src / "mohilbert" / "signal.py"
+    signal.write_text(
+        signal.read_text() + "\n\ndef _later():\n    import mohilbert.kramers_kronig\n"
+    )
+    assert "kramers_kronig.py" in files()
+
+
+def test_plotting_style_is_code_of_the_figures():
+    files = code_files(REPO / "workflow" / "scripts" / "figures.py")
+    assert any(f.endswith("plotting/mohilbert.mplstyle") for f in files)
+
+
+def test_rule_step_logs_failures(tmp_path, capsys):
+    from mohilbert.errors import InputError
+
+    log = tmp_path / "job.log"
+    with pytest.raises(SystemExit) as info, rule_step(str(log), "ingest r"):
+        raise InputError("run r: no signal file")
+    assert info.value.code == 1
+    assert (
+        capsys.readouterr().err.strip() == "mohilbert: ingest r: InputError: run r: no signal file"
+    )
+    assert (
+        log.read_text().splitlines()[-1] == "mohilbert: ingest r: InputError: run r: no signal file"
+    )
+    with pytest.raises(ZeroDivisionError), rule_step(str(log), "fit e"):
+        1 / 0  # noqa: B018 (a bug: its traceback shows, and the log says so)
+    assert log.read_text().splitlines()[-1].startswith("fit e: failed after ")
+    assert log.read_text().splitlines()[-1].endswith(" s (ZeroDivisionError)")
