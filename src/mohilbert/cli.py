@@ -160,24 +160,22 @@ def _run_prune(args) -> int:
     from mohilbert.pipeline import stale_results
     from mohilbert.runs import load_runs
 
-    with open(args.config) as fh:
-        cfg = yaml.safe_load(fh) or {}
     schema = Path("workflow/schemas/runs.schema.yaml")  # run from the workflow's folder
     if not schema.exists():
         raise ValueError(f"{schema} not found: run mohilbert prune in the workflow's folder")
+    with open(schema.with_name("config.schema.yaml")) as fh:
+        defaults = {k: v.get("default") for k, v in yaml.safe_load(fh)["properties"].items()}
+    with open(args.config) as fh:
+        cfg = {**defaults, **(yaml.safe_load(fh) or {})}
     runs = load_runs(
-        cfg.get("runs", "config/runs.tsv"),
-        schema,
-        data_root=cfg.get("data_root", "data/raw"),
-        check_files=False,
-        allow_outside=True,
+        cfg["runs"], schema, data_root=cfg["data_root"], check_files=False, allow_outside=True
     )
     stale = stale_results(args.results, runs.index, runs["experiment"].unique())
     for path in stale:
         print(f"{'would remove' if args.dry_run else 'removed'} {path}")
         if not args.dry_run:
             path.unlink()
-    print(f"{len(stale)} file(s) of runs or experiments not in {cfg.get('runs', 'the sheet')}")
+    print(f"{len(stale)} file(s) of runs or experiments not in {cfg['runs']}")
     return 0
 
 

@@ -258,6 +258,14 @@ def _is_snakemake(argv: list[bytes]) -> bool:
     return False
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (index 1: ppid, 19: start time)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _snakemake_ancestor() -> int | None:
     """PID of the nearest ancestor process running Snakemake (Linux /proc), else None."""
     pid = os.getppid()
@@ -265,13 +273,15 @@ def _snakemake_ancestor() -> int | None:
         if pid <= 1:
             return None
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ")
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         except OSError:
             return None
-        if _is_snakemake(cmd.split(b" ")):
+        if _is_snakemake(argv):
             return pid
-        pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4: ppid
+        stat = _proc_stat(pid)
+        if stat is None:
+            return None
+        pid = int(stat[1])
     return None
 
 
@@ -287,19 +297,14 @@ def watch_parent(interval_s: float = 0.5) -> bool:
     import threading
 
     pid = _snakemake_ancestor()
-    if pid is None:
+    stat = _proc_stat(pid) if pid is not None else None
+    if stat is None:
         return False
-    try:
-        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return False
+    start = stat[19]
 
-    def alive() -> bool:
-        try:
-            now = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-        except OSError:
-            return False
-        return now == start  # the same process, not a new one with a reused pid
+    def alive() -> bool:  # the same process, not a new one with a reused pid
+        now = _proc_stat(pid)
+        return now is not None and now[19] == start
 
     def poll() -> None:
         while alive():

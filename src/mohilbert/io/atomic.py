@@ -29,8 +29,8 @@ def output_error(exc: OSError, path: str | os.PathLike) -> OutputError:
     """The one-line error for an OSError met while writing ``path``."""
     if exc.errno in _NO_SPACE:
         try:
-            free = os.statvfs(Path(path).parent).f_bavail * os.statvfs(Path(path).parent).f_frsize
-            room = f" ({free / 2**20:.1f} MB free)"
+            st = os.statvfs(Path(path).parent)
+            room = f" ({st.f_bavail * st.f_frsize / 2**20:.1f} MB free)"
         except OSError:
             room = ""
         return OutputError(
@@ -60,15 +60,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OutputError):
-            raise
-        raise output_error(exc, path) from None
-    except BaseException:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise output_error(exc, path) from None
         raise
 
 
