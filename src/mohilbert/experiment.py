@@ -62,14 +62,66 @@ def _correlated_transmission_sigma(ds: xr.Dataset) -> np.ndarray:
     return ds["optical_depth_uncertainty_correlated"].values * floor
 
 
+#: terms of a fitted parameter's uncertainty budget, in the order they are reported
+BUDGET_TERMS = {
+    "statistical": "the fit's statistical error from its residuals (sandwich estimator: scaled "
+    "by the reduced chi-square and by the residuals' correlation length when they exceed the "
+    "stated noise)",
+    "normalisation": "baseline, drifts and dark level: each run's transmission moved by its "
+    "correlated calibration uncertainty (runs independent)",
+    "etalon_fsr": "etalon free spectral range: every axis without a fitted scale stretched by "
+    "the sheet's etalon_fsr_uncertainty_MHz (runs sharing one etalon coherently)",
+    "axis_scale": "the calibration's fitted axis scale: each self-calibrated run's axis "
+    "stretched by the scale's standard error (runs independent)",
+    "linearisation": "scan linearisation: each run's axis displaced by its etalon fringe "
+    "residuals (runs independent)",
+    "cell_length": "cell length: the cell made longer by the sheet's cell_length_uncertainty_m",
+}
+
+
+def _fringe_displacement(ds: xr.Dataset, detuning: np.ndarray) -> np.ndarray:
+    """The linearisation's error at each detuning [MHz]: the etalon fringe residuals (fringe
+    frequency minus the fitted map), on the absolute axis, interpolated between fringes."""
+    if "fringe_residual" not in ds or ds.sizes.get("fringe", 0) < 2:
+        return np.zeros_like(detuning)
+    a = ds.attrs
+    sign, scale = float(a.get("axis_sign", 1)), float(a.get("axis_scale", 1.0))
+    res = ds["fringe_residual"].values
+    nu = float(a.get("axis_offset_MHz", 0.0)) + sign * scale * (ds["fringe_frequency"].values - res)
+    order = np.argsort(nu)
+    return np.interp(detuning, nu[order], (sign * scale * res)[order])
+
+
+def _axis_scale_uncertainty(ds: xr.Dataset, rec: dict) -> tuple[str, float]:
+    """Which axis-scale term applies to a run and its relative standard uncertainty."""
+    a = ds.attrs
+    if int(a.get("axis_scale_fitted", 0)):
+        return "axis_scale", float(a.get("axis_scale_stderr", 0.0)) / float(a["axis_scale"])
+    fsr = float(rec.get("etalon_fsr_MHz") or 0.0)
+    u = float(rec.get("etalon_fsr_uncertainty_MHz") or 0.0)
+    return "etalon_fsr", (u / fsr if fsr > 0 else 0.0)
+
+
+def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
+    """Shapes of a run's correlated transmission error (error_mode × detuning, each 1 σ):
+    the calibration's baseline, drift and dark modes, or, for files without them, one
+    uniform shift by the correlated uncertainty."""
+    if "transmission_error_modes" in ds:
+        return ds["transmission_error_modes"].values
+    return _correlated_transmission_sigma(ds)[None, :]
+
+
 def fit_experiment(
     cal: dict[str, xr.Dataset], records: dict[str, dict], config: dict | None = None
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
 
-    Per parameter: ``value``, ``stderr`` (statistical, from the fit), ``stderr_systematic``
-    (the normalisation: the fit repeated with every transmission moved by ± its correlated
-    calibration uncertainty) and ``stderr_total`` (both in quadrature).
+    Per parameter: ``value``, an uncertainty ``budget`` (one column per term of
+    :data:`BUDGET_TERMS`, each the first-order change of the best fit when that input moves
+    by its standard uncertainty), ``stderr`` (the statistical term), ``stderr_systematic``
+    (the other terms in quadrature), ``stderr_total`` (all in quadrature) and the total
+    ``covariance`` (statistical plus one outer product per systematic component, so that
+    correlated parameters stay correlated downstream).
     """
     from mohilbert.fitting import (
         FitSpectrum,
@@ -101,37 +153,127 @@ def fit_experiment(
                 name=run,
             )
         )
-        correlated.append(_correlated_transmission_sigma(ds)[idx])
+        correlated.append(_correlated_error_modes(ds)[:, idx])
     free = {name: None for name in cfg["free"]}
     for p in cfg["per_run"]:
         free[p] = (-100.0, 100.0)
     per_run = tuple(cfg["per_run"])
     result = fit_spectra(spectra, cell, free, per_spectrum=per_run)
     out = result.to_dataset()
-    # systematic part: the fit's standard errors treat every point as independent, but the
-    # normalisation error (baseline, drifts) is shared by all points of a run. Repeat the fit
-    # with every transmission moved coherently by + and - its correlated uncertainty.
     names = out["parameter"].values.tolist()
-    shifted = []
-    for sign in (1.0, -1.0):
+    free_names = result.free
+
+    # systematic terms: each input moved by its standard uncertainty, the parameters' response
+    # to first order (one model evaluation each; the fit's Jacobian does the rest)
+    components: dict[str, list[np.ndarray]] = {t: [] for t in BUDGET_TERMS if t != "statistical"}
+
+    def response(**changed) -> np.ndarray:
+        d = result.input_response(**changed)
+        return np.array([d[n] for n in free_names])
+
+    fsr_scales, drift_cov = [], []
+    for k, run in enumerate(runs):
+        drift = float(cal[run].attrs.get("correlated_noise_relative", 0.0))
+        if drift > 0:
+            # detector drifts: a random smooth error of rms `drift` with the correlation
+            # length the calibration measured where the cell is transparent
+            length = float(cal[run].attrs.get("correlated_noise_length_MHz", 10.0))
+            x = spectra[k].detuning_MHz
+            c_drift = drift**2 * np.exp(-np.abs(x[:, None] - x[None, :]) / length)
+            drift_cov.append(result.data_covariance_response(k, c_drift))
+        for mode in correlated[k]:
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], data=spectra[k].data + mode)
+            components["normalisation"].append(response(spectra=moved))
+        term, u = _axis_scale_uncertainty(cal[run], records[run])
+        if term == "axis_scale" and u > 0:
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz * (1 + u))
+            components["axis_scale"].append(response(spectra=moved))
+        fsr_scales.append(u if term == "etalon_fsr" else 0.0)
+        shift = _fringe_displacement(cal[run], spectra[k].detuning_MHz)
+        if np.any(shift):
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz + shift)
+            components["linearisation"].append(response(spectra=moved))
+    if any(fsr_scales):
         moved = [
-            replace(sp, data=sp.data + sign * sc)
-            for sp, sc in zip(spectra, correlated, strict=True)
+            replace(sp, detuning_MHz=sp.detuning_MHz * (1 + u))
+            for sp, u in zip(spectra, fsr_scales, strict=True)
         ]
-        refit = fit_spectra(moved, result.cell, free, per_spectrum=per_run)
-        shifted.append(np.array([refit.values[n] for n in names]))
-    best = out["value"].values
-    systematic = 0.5 * (np.abs(shifted[0] - best) + np.abs(shifted[1] - best))
+        components["etalon_fsr"].append(response(spectra=moved))
+    u_len = float(records[runs[0]].get("cell_length_uncertainty_m") or 0.0)
+    if u_len > 0:
+        cells = [
+            cell.with_(length_m=cell.length_m + u_len).with_(**sp.cell_overrides)
+            for sp in spectra
+        ]
+        components["cell_length"].append(response(cells=cells))
+
+    n_free = len(free_names)
+    cov = np.nan_to_num(result.covariance, nan=0.0).copy()
+    budget = np.zeros((n_free, len(BUDGET_TERMS)))
+    budget[:, 0] = np.sqrt(np.clip(np.diag(result.covariance), 0, None))
+    for c in drift_cov:
+        cov += c
+        budget[:, 1] = np.hypot(budget[:, 1], np.sqrt(np.clip(np.diag(c), 0, None)))
+    for j, term in enumerate(BUDGET_TERMS):
+        if term == "statistical":
+            continue
+        for dp in components[term]:
+            cov += np.outer(dp, dp)
+            budget[:, j] = np.hypot(budget[:, j], dp)
+    pos = [names.index(n) for n in free_names]
+    full_budget = np.zeros((len(names), len(BUDGET_TERMS)))
+    full_budget[pos] = budget
+    full_cov = np.zeros((len(names), len(names)))
+    full_cov[np.ix_(pos, pos)] = cov
+    systematic = np.sqrt(np.sum(full_budget[:, 1:] ** 2, axis=1))
+    out = out.assign_coords(
+        term=(
+            "term",
+            list(BUDGET_TERMS),
+            {"units": "1", "long_name": "uncertainty-budget term (see attrs budget_terms_json)"},
+        )
+    )
+    out["budget"] = (
+        ("parameter", "term"),
+        full_budget,
+        {
+            "units": "see parameter_units",
+            "long_name": "uncertainty budget: the standard uncertainty each term contributes",
+        },
+    )
+    out["stderr"].values = full_budget[:, 0]
     out["stderr_systematic"].values = systematic
     out["stderr_systematic"].attrs["long_name"] = (
-        "systematic uncertainty from the normalisation (fit repeated with the transmission "
-        "moved by +- its correlated calibration uncertainty)"
+        "systematic uncertainty (budget terms other than statistical, in quadrature)"
     )
-    out["stderr_total"].values = np.hypot(out["stderr"].values, systematic)
+    out["stderr_total"].values = np.sqrt(np.diag(full_cov))
+    out["covariance"] = (
+        ("parameter", "parameter2"),
+        full_cov,
+        {"units": "see parameter_units (product)", "long_name": "total covariance matrix"},
+    )
+    nominal = np.sqrt(np.clip(np.diag(result.covariance_nominal), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inflation = budget[:, 0] / nominal
     out.attrs.update(
         title=f"joint theory fit of experiment {records[runs[0]]['experiment']}",
         experiment=records[runs[0]]["experiment"],
         runs=", ".join(runs),
+        budget_terms_json=json.dumps(BUDGET_TERMS),
+        statistical_inflation_json=json.dumps(
+            dict(zip(free_names, np.round(inflation, 4).tolist(), strict=True))
+        ),
+        statistical_note=(
+            f"reduced chi-square {result.redchi:.3g}: statistical errors are "
+            f"{np.nanmax(inflation):.3g} x those of the stated noise at most "
+            "(sandwich estimator of the residuals' scatter and correlation)"
+            if np.nanmax(inflation) > 1.05
+            else f"reduced chi-square {result.redchi:.3g}: residuals consistent with the "
+            "stated noise"
+        ),
         cell_json=json.dumps(
             {k: (v if not isinstance(v, dict) else v) for k, v in vars(result.cell).items()},
             default=str,

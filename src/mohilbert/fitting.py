@@ -117,6 +117,55 @@ class FitResult:
     polarisations: list[object]
     spectra: list[FitSpectrum]
     lmfit_result: object = None
+    #: statistical covariance of the free parameters (order of ``free``), from the residuals'
+    #: own scatter and correlation (see :func:`statistical_covariance`)
+    covariance: np.ndarray | None = None
+    #: covariance from the stated point uncertainties alone, (J^T J)^-1
+    covariance_nominal: np.ndarray | None = None
+    _linear: object = None  # the linearised model at the optimum (for input_response)
+
+    def input_response(
+        self, spectra: Sequence[FitSpectrum] | None = None, cells: Sequence[Cell] | None = None
+    ) -> dict[str, float]:
+        r"""First-order change of every free parameter when the fit's inputs change.
+
+        Parameters
+        ----------
+        spectra
+            The spectra with changed detuning axes or data (same points, same order).
+        cells
+            Changed base cells per spectrum (e.g. another cell length).
+
+        Returns
+        -------
+        dict
+            Parameter name → change of its best-fit value (its units), the Gauss–Newton step
+            :math:`-(J^T J)^{-1} J^T \delta r` of the weighted residuals: what a refit would
+            give to first order, at the cost of one model evaluation.
+        """
+        if self._linear is None:
+            raise FitError("this fit result has no linearised model (fit_spectra made it?)")
+        return self._linear.response(spectra, cells)
+
+    def data_covariance_response(self, k: int, data_covariance: np.ndarray) -> np.ndarray:
+        r"""Covariance of the free parameters caused by a correlated error of spectrum k's data.
+
+        Parameters
+        ----------
+        k
+            Index of the spectrum.
+        data_covariance
+            (points × points) covariance of that spectrum's data (its units squared).
+
+        Returns
+        -------
+        ndarray
+            :math:`R C R^T` with :math:`R = \partial p / \partial y` from the linearised fit.
+        """
+        if self._linear is None:
+            raise FitError("this fit result has no linearised model (fit_spectra made it?)")
+        r = self._linear.data_response(k)
+        return r @ data_covariance @ r.T
 
     def to_dataset(self) -> xr.Dataset:
         """Fitted parameters (value, statistical stderr, systematic and total uncertainty,
@@ -288,32 +337,14 @@ def fit_spectra(
             value = float(np.clip(value, lo + margin, hi - margin))
             params.add(target, value=value, min=lo, max=hi, vary=True)
 
-    # the FFT grid step is frozen at the start so that the model is smooth in the parameters
-    cells0 = [cell.with_(**s.cell_overrides) for s in spectra]
-    steps = [_grid_step(c) for c in cells0]
-    weights = [1.0 / np.asarray(s.sigma, float) if s.sigma is not None else None for s in spectra]
-
-    def models(p):
-        out = []
-        for k, s in enumerate(spectra):
-            c, pol = _apply(cells0[k], pols[k], p, tokens[names[k]], per_spectrum)
-            arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=steps[k])
-            out.append(arr[s.quantity])
-        return out
-
-    def residual(p):
-        res = []
-        for k, (s, m) in enumerate(zip(spectra, models(p), strict=True)):
-            r = m - s.data
-            res.append(r * weights[k] if weights[k] is not None else r)
-        return np.concatenate(res)
-
+    model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], per_spectrum)
     try:
-        mini = lmfit.Minimizer(residual, params, nan_policy="raise")
+        mini = lmfit.Minimizer(model.residual, params, nan_policy="raise")
         result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=1e-10)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
-    best = models(result.params)
+    best = model.models(result.params)
+    linear = _Linearised(model, result.params)
     public = {
         f"{pname}__{tok}": f"{pname}__{n}" for n, tok in tokens.items() for pname in per_spectrum
     }
@@ -321,17 +352,17 @@ def fit_spectra(
     def pub(n):
         return public.get(n, n)
 
-    free_names = [pub(n) for n, p in result.params.items() if p.vary]
+    free_names = [pub(n) for n in linear.names]
+    linear.public = free_names
     values = {pub(n): float(p.value) for n, p in result.params.items()}
-    stderr = {
-        pub(n): float(p.stderr) if p.stderr is not None else float("nan")
-        for n, p in result.params.items()
-    }
+    stat = np.sqrt(np.clip(np.diag(linear.cov_stat), 0, None))
+    stderr = dict(zip(free_names, stat.tolist(), strict=True))
     correl = {}
-    for n, p in result.params.items():
-        for other, c in (p.correl or {}).items():
-            if (pub(other), pub(n)) not in correl:
-                correl[(pub(n), pub(other))] = float(c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = linear.cov_stat / np.outer(stat, stat)
+    for i, a in enumerate(free_names):
+        for j in range(i + 1, len(free_names)):
+            correl[(a, free_names[j])] = float(corr[i, j])
     rms = [float(np.sqrt(np.mean((b - s.data) ** 2))) for b, s in zip(best, spectra, strict=True)]
     fitted_cell, _ = _apply(cell, pols[0], result.params, tokens[names[0]], ())
     return FitResult(
@@ -350,7 +381,155 @@ def fit_spectra(
         polarisations=pols,
         spectra=list(spectra),
         lmfit_result=result,
+        covariance=linear.cov_stat,
+        covariance_nominal=linear.cov0,
+        _linear=linear,
     )
+
+
+class _JointModel:
+    """Every spectrum's theory at a set of parameters (lmfit ``Parameters`` or a mapping of
+    objects with ``.value``), and the weighted residuals."""
+
+    def __init__(self, spectra, cell, pols, tokens, per_spectrum):
+        self.spectra = list(spectra)
+        self.pols = pols
+        self.tokens = tokens
+        self.per_spectrum = tuple(per_spectrum)
+        self.cells = [cell.with_(**s.cell_overrides) for s in spectra]
+        # the FFT grid step is frozen at the start so that the model is smooth in the parameters
+        self.steps = [_grid_step(c) for c in self.cells]
+
+    def models(self, p, spectra=None, cells=None) -> list[np.ndarray]:
+        spectra = self.spectra if spectra is None else spectra
+        cells = self.cells if cells is None else cells
+        out = []
+        for k, s in enumerate(spectra):
+            c, pol = _apply(cells[k], self.pols[k], p, self.tokens[k], self.per_spectrum)
+            arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=self.steps[k])
+            out.append(arr[s.quantity])
+        return out
+
+    def residuals(self, p, spectra=None, cells=None) -> list[np.ndarray]:
+        spectra = self.spectra if spectra is None else spectra
+        out = []
+        for s, m in zip(spectra, self.models(p, spectra, cells), strict=True):
+            r = m - np.asarray(s.data, float)
+            out.append(r / np.asarray(s.sigma, float) if s.sigma is not None else r)
+        return out
+
+    def residual(self, p) -> np.ndarray:
+        return np.concatenate(self.residuals(p))
+
+
+class _Value:
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = value
+
+
+class _Linearised:
+    """The joint model linearised at the optimum: Jacobian of the weighted residuals by
+    central differences (steps of 0.05 of lmfit's standard errors), covariances, and the
+    first-order response of the parameters to changed inputs."""
+
+    def __init__(self, model: _JointModel, params):
+        self.model = model
+        self.best = {n: _Value(float(p.value)) for n, p in params.items()}
+        self.names = [n for n, p in params.items() if p.vary]
+        self.public = list(self.names)
+        self.r0 = model.residuals(self.best)
+        cols = []
+        for n in self.names:
+            p = params[n]
+            scale = p.stderr if p.stderr and np.isfinite(p.stderr) else 1e-4 * max(abs(p.value), 1)
+            h = 0.05 * scale
+            lo, hi = p.value - h, p.value + h
+            if p.min is not None and lo < p.min:  # one-sided at a bound
+                lo = p.value
+            if p.max is not None and hi > p.max:
+                hi = p.value
+            self.best[n].value = hi
+            up = np.concatenate(model.residuals(self.best))
+            self.best[n].value = lo
+            down = np.concatenate(model.residuals(self.best))
+            self.best[n].value = float(p.value)
+            cols.append((up - down) / (hi - lo))
+        self.jac = np.stack(cols, axis=1) if cols else np.zeros((sum(map(len, self.r0)), 0))
+        try:
+            self.cov0 = np.linalg.inv(self.jac.T @ self.jac)
+        except np.linalg.LinAlgError:
+            self.cov0 = np.full((len(self.names),) * 2, np.nan)
+        sizes = np.cumsum([0] + [r.size for r in self.r0])
+        blocks = [self.jac[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        self.cov_stat = statistical_covariance(blocks, self.r0, self.cov0)
+
+    def data_response(self, k: int) -> np.ndarray:
+        """d(parameters)/d(data) of spectrum k: a (free parameters × points) matrix."""
+        sizes = np.cumsum([0] + [r.size for r in self.r0])
+        sigma = self.model.spectra[k].sigma
+        jac = self.jac[sizes[k] : sizes[k + 1]]
+        w = 1.0 / np.asarray(sigma, float) if sigma is not None else 1.0
+        return self.cov0 @ (jac * np.reshape(w, (-1, 1))).T
+
+    def response(self, spectra=None, cells=None) -> dict[str, float]:
+        r1 = np.concatenate(self.model.residuals(self.best, spectra, cells))
+        dp = -self.cov0 @ (self.jac.T @ (r1 - np.concatenate(self.r0)))
+        return dict(zip(self.public, dp.tolist(), strict=True))
+
+
+def residual_bandwidth(r: np.ndarray) -> int:
+    r"""Correlation length of a residual series in points (Sokal's automatic window).
+
+    The integrated autocorrelation time :math:`\tau(M) = 1 + 2\sum_{l=1}^{M}\rho_l`, with
+    the window M the smallest lag for which :math:`M \ge 5\,\tau(M)`; capped at N/4.
+    White residuals give 1.
+    """
+    r = np.asarray(r, float) - np.mean(r)
+    n = r.size
+    if n < 8 or not np.any(r):
+        return 1
+    f = np.fft.rfft(r, 2 * n)
+    acf = np.fft.irfft(f * np.conj(f))[:n]
+    acf = acf / acf[0]
+    tau = 1 + 2 * np.cumsum(acf[1:])
+    lags = np.arange(1, n)
+    ok = np.flatnonzero(lags >= 5 * tau)
+    m = int(lags[ok[0]]) if ok.size else n // 4
+    return int(min(max(m, 1), n // 4))
+
+
+def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
+    r"""Parameter covariance that believes the residuals rather than the stated noise.
+
+    The sandwich (heteroscedasticity- and autocorrelation-consistent, Newey–West) estimator
+    :math:`H^{-1} S H^{-1}` with :math:`H = J^T J` and
+    :math:`S = \sum_s \sum_{|l| \le L_s} w_l \sum_i g_{s,i} g_{s,i+l}^T`,
+    :math:`g_{s,i} = J_{s,i} r_{s,i}`, Bartlett weights :math:`w_l = 1 - |l|/(L_s + 1)` and a
+    bandwidth of twice each spectrum's residual correlation length (:func:`residual_bandwidth`).
+    For white residuals with the stated noise it equals :math:`H^{-1}`; a reduced χ² above 1
+    scales it by χ²_red, and residual structure (model mismatch, drifts) that is correlated
+    over L points by about L. It is never smaller than :math:`H^{-1}` (the stated noise is a
+    floor: residuals that scatter less do not shrink the error bar).
+    """
+    p = cov0.shape[0]
+    meat = np.zeros((p, p))
+    for jac, r in zip(jac_blocks, residuals, strict=True):
+        g = jac * r[:, None]
+        meat += g.T @ g
+        bw = 2 * residual_bandwidth(r)
+        for lag in range(1, min(bw, r.size - 1) + 1):
+            w = 1 - lag / (bw + 1)
+            c = g[:-lag].T @ g[lag:]
+            meat += w * (c + c.T)
+    cov = cov0 @ meat @ cov0
+    # floor at the nominal covariance along each parameter's own axis
+    d0, d = np.diag(cov0), np.diag(cov)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.sqrt(np.maximum(d0 / d, 1.0))
+    factor = np.where(np.isfinite(factor), factor, 1.0)
+    return cov * np.outer(factor, factor)
 
 
 def _grid_step(cell: Cell) -> float:

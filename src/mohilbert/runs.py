@@ -151,6 +151,7 @@ EXPERIMENT_COLUMNS = (
     "element",
     "line",
     "cell_length_m",
+    "cell_length_uncertainty_m",
     "isotope_percent",
     "temperature_C",
     "field_T",

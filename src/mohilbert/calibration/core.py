@@ -169,6 +169,25 @@ def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,
     return best[1], best[2], best[0], best[3]
 
 
+def _correlation_length(grid: np.ndarray, clear: np.ndarray, r: np.ndarray) -> float:
+    """Correlation length [MHz] of the drift residual ``r`` seen at the ``clear`` points of
+    ``grid``: exponential-kernel length from the autocorrelation at lags of 1–20 grid steps
+    (pairs of clear points only), bounded by one grid step and a quarter of the scan."""
+    step = float(grid[1] - grid[0])
+    full = np.zeros(grid.size)
+    full[clear] = r  # r: the residual at the clear points, in grid order
+    var = np.mean(r**2)
+    lengths = []
+    for lag in range(1, 21):
+        both = clear[:-lag] & clear[lag:]
+        if both.sum() < 20 or var <= 0:
+            continue
+        rho = np.mean(full[:-lag][both] * full[lag:][both]) / var
+        lengths.append(-lag * step / np.log(min(max(rho, 1e-3), 0.999)))
+    span = float(grid[-1] - grid[0])
+    return float(np.clip(np.median(lengths), step, span / 4)) if lengths else step
+
+
 @dataclass
 class AxisFit:
     """Result of the absolute-axis fit: values, standard errors, reduced chi-square."""
@@ -393,6 +412,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         scale_m = np.median(ratio[mask])
         baseline = mon * scale_m
         baseline_sigma = np.zeros_like(baseline)
+        baseline_modes = {}
         base_desc = "monitor channel scaled to the off-resonant median"
     else:
         degree = cfg["baseline_degree"]
@@ -412,12 +432,26 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             # model uncertainty of the interpolation under the lines: spread of the
             # neighbouring degrees (d - 1, d + 1) around the chosen one
             spread = np.zeros_like(baseline)
+            spread_mode = np.zeros_like(baseline)
             for other in (int(degree) - 1, int(degree) + 1):
                 if other >= 1:
                     ao = _legendre_design(t, other, span)
                     co, *_ = np.linalg.lstsq(ao[mask], light[mask], rcond=None)
-                    spread = np.maximum(spread, np.abs(ao @ co - baseline))
+                    diff = ao @ co - baseline
+                    spread = np.maximum(spread, np.abs(diff))
+                    if np.sum(diff**2) > np.sum(spread_mode**2):
+                        spread_mode = diff
             baseline_sigma = np.hypot(stat, spread)
+            # the same error as shapes (1 sigma each): principal axes of the coefficients'
+            # covariance and the larger neighbouring-degree difference, so that a fit can
+            # propagate how the baseline can really be wrong (a tilt across a line pair moves
+            # the lines; a uniform offset does not)
+            lam, vec = np.linalg.eigh(cov)
+            baseline_modes = {
+                f"baseline_axis_{k + 1}": a @ (np.sqrt(max(lam[i], 0.0)) * vec[:, i])
+                for k, i in enumerate(np.argsort(lam)[::-1])
+            }
+            baseline_modes["baseline_degree"] = spread_mode
             # refine: drop points that absorb although the model says they do not. "Absorb" is
             # judged against the robust scatter of the off-resonant points about the baseline
             # (white noise and slow drifts together): a white-noise threshold would drop every
@@ -447,13 +481,16 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     ok = (which >= 0) & (which < grid.size)
     counts = np.bincount(which[ok], minlength=grid.size)
 
+    full = counts > 0
+    # a bin's samples do not sit at its centre on average (a few samples per bin, a sweep
+    # speed that varies): each bin mean belongs to its samples' mean detuning, and the grid
+    # value is interpolated between those (else a line slope times that offset, a pattern
+    # that beats with the sweep nonlinearity, biases line positions by up to ~1 MHz)
+    nu_mean = np.bincount(which[ok], weights=nu_s[ok], minlength=grid.size)[full] / counts[full]
+
     def binned(values):
         sums = np.bincount(which[ok], weights=values[order][ok], minlength=grid.size)
-        mean = np.divide(sums, counts, out=np.full(grid.size, np.nan), where=counts > 0)
-        empty = counts == 0
-        if empty.any():
-            mean[empty] = np.interp(grid[empty], nu_s, values[order])
-        return mean
+        return np.interp(grid, nu_mean, sums[full] / counts[full])
 
     t_grid = binned(trans)
     base_grid = binned(baseline)
@@ -467,17 +504,21 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     # excess over the white part to every point as a correlated component
     model_grid = binned(model_t)
     clear = (-np.log(model_grid) < 0.002) & (counts > 0)
-    excess = 0.0
+    excess, drift_length = 0.0, step
     if clear.sum() > 30:
         r = t_grid[clear] - model_grid[clear]
         scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
         white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
         excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
+        drift_length = _correlation_length(grid, clear, r - np.median(r))
         sigma_corr = np.hypot(sigma_corr, excess)  # additive (detector drifts): grows in OD as 1/T
     # dark level error δ: T = (S - D) / (B - D) moves by δ (T - 1) / (B - D) at every point
     dark_sigma = float(rec.get("dark_uncertainty_V") or 0.0)
     sigma_corr = np.hypot(sigma_corr, np.abs(1 - t_grid) * dark_sigma / base_grid)
     sigma_t = np.hypot(sigma_white, sigma_corr)
+    error_modes = {k: t_grid * binned(m) / base_grid for k, m in baseline_modes.items()}
+    if dark_sigma > 0:
+        error_modes["dark"] = (1 - t_grid) * dark_sigma / base_grid
     saturated = t_grid < 3 * sigma_t
     od = -np.log(np.maximum(t_grid, sigma_t))
     sigma_od = sigma_t / np.maximum(t_grid, sigma_t)
@@ -594,6 +635,21 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             spectrum_arrays(grid, _with_params(fit_cell, fitted), "x")["S0"],
             {"units": "1", "long_name": "fitted reference-cell theory"},
         )
+    if error_modes:
+        data["transmission_error_modes"] = (
+            ("error_mode", "detuning"),
+            np.array(list(error_modes.values())),
+            {
+                "units": "1",
+                "long_name": "shapes of the correlated transmission error (each 1 sigma, "
+                "independent; their quadrature sum is the correlated uncertainty)",
+            },
+        )
+        coords["error_mode"] = (
+            "error_mode",
+            list(error_modes),
+            {"units": "1", "long_name": "source of a correlated transmission error shape"},
+        )
     ds = xr.Dataset(data, coords=coords)
     ds["fringe"] = ("fringe", np.arange(ft.size), {"units": "1", "long_name": "fringe index"})
     attrs = {k: v2 for k, v2 in raw.attrs.items() if k not in ("history",)}
@@ -612,6 +668,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             "dark_uncertainty_V": dark_sigma,
             "white_noise_V": sigma_v,
             "correlated_noise_relative": excess,
+            "correlated_noise_length_MHz": drift_length,
             "absolute_method": mode,
             "absolute_correlation": score,
             "axis_sign": int(sign),
