@@ -204,6 +204,12 @@ class _Log:
         except OSError:
             self.close()
 
+    def warn(self, msg: str) -> None:
+        """A soft gate's warning: one line in the log and on stderr."""
+        line = f"mohilbert: warning: {msg}"
+        self.say(line)
+        print(line, file=sys.stderr, flush=True)
+
     def close(self) -> None:
         if self.fh is not None:
             try:
@@ -214,8 +220,10 @@ class _Log:
 
 
 @contextlib.contextmanager
-def rule_step(log_path: str | None, what: str) -> Iterator[None]:
+def rule_step(log_path: str | None, what: str) -> Iterator[_Log]:
     """Run one rule's work: log start/end, one-line errors, non-zero exit on failure.
+
+    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning).
 
     A :class:`~mohilbert.errors.MohilbertError` becomes one line ``mohilbert: <what>:
     <Error>: ...`` on stderr and in the log, and exit status 1. Any other exception (a bug)
@@ -233,7 +241,7 @@ def rule_step(log_path: str | None, what: str) -> Iterator[None]:
     )
     watch_parent()
     try:
-        yield
+        yield log
     except MohilbertError as exc:
         line = f"mohilbert: {what}: {one_line(exc)}"
         log.say(line)

@@ -18,5 +18,6 @@ rule calibrate:
     params:
         run=run_params,
         calibrate=config["calibrate"],
+        gates=config["gates"]["calibrate"],
     script:
         "../scripts/calibrate.py"

@@ -1,12 +1,15 @@
 """Rule calibrate: results/raw/{run}.nc -> results/calibrated/{run}.nc."""
 
+from mohilbert import gates
 from mohilbert.calibration.core import calibrate_run
 from mohilbert.io.netcdf import load_dataset, save_dataset
 from mohilbert.pipeline import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 files = sorted({v for k, v in sm.params.run.items() if k.endswith("_path") and v})
-with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(files)})"):
+with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(files)})") as log:
     raw = load_dataset(sm.input.raw)
-    ds = calibrate_run(raw, sm.params.run, sm.params.calibrate)
+    ds = calibrate_run(raw, sm.params.run, sm.params.calibrate, sm.params.gates)
+    for warning in gates.read(ds.attrs):
+        log.warn(warning)
     save_dataset(ds, sm.output[0], step="calibrate", inputs=sm.input.raw)

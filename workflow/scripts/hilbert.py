@@ -2,12 +2,17 @@
 
 from pathlib import Path
 
+from mohilbert import gates
 from mohilbert.experiment import hilbert_experiment
 from mohilbert.io.netcdf import load_dataset, save_dataset
 from mohilbert.pipeline import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with rule_step(sm.log[0], f"hilbert {sm.wildcards.experiment}"):
+with rule_step(sm.log[0], f"hilbert {sm.wildcards.experiment}") as log:
     cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
-    ds = hilbert_experiment(cal, sm.params.records, load_dataset(sm.input.fit), sm.params.hilbert)
+    ds = hilbert_experiment(
+        cal, sm.params.records, load_dataset(sm.input.fit), sm.params.hilbert, sm.params.gates
+    )
+    for warning in gates.read(ds.attrs):
+        log.warn(warning)
     save_dataset(ds, sm.output[0], step="hilbert", inputs=[*sm.input.calibrated, sm.input.fit])

@@ -132,21 +132,25 @@ def _upper_envelope(t: np.ndarray, v: np.ndarray, degree: int) -> np.ndarray:
     return base
 
 
-def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,)):
-    """Sign, offset and scale of the detuning axis by cross-correlation on a 20 MHz grid.
+def _alignment(f, absorb, model_absorb, scales, max_span_MHz=None):
+    """Best (score, sign, offset, scale) of the measured absorbance against the theory.
 
-    The measured absorbance (as a function of relative frequency f·scale, either sweep
-    direction) is slid along the theory absorbance; the best normalised correlation wins.
+    The absorbance as a function of relative frequency f·scale (either sweep direction) is
+    slid along the theory absorbance on a 20 MHz grid; the best normalised cross-correlation
+    wins.
     """
     step = 20.0
     order = np.argsort(f)
     span = f.max() - f.min()
-    model_x = np.arange(-45000 - 1.3 * span, 45000 + 1.3 * span, step)
+    reach = 45000 + 1.3 * (max_span_MHz or span * max(scales))
+    model_x = np.arange(-reach, reach, step)
     m = model_absorb(model_x)
     m = m - m.mean()
-    best = None
+    best = (-np.inf, 1, 0.0, 1.0)
     for scale in scales:
         grid_f = np.arange(f.min(), f.max(), step / scale)
+        if grid_f.size < 8 or grid_f.size >= model_x.size:
+            continue
         data = np.interp(grid_f, f[order], absorb[order])
         data = data - np.median(data)
         for sign in (1, -1):
@@ -157,16 +161,53 @@ def _coarse_alignment(f, absorb, model_absorb, run: str, what: str, scales=(1.0,
             ) * np.linalg.norm(d)
             score = corr / norm
             k = int(np.argmax(score))
-            if best is None or score[k] > best[0]:
+            if score[k] > best[0]:
                 start = model_x[k]  # where the first data sample sits on the model axis
                 offset = start - sign * scale * (grid_f[0] if sign == 1 else grid_f[-1])
                 best = (float(score[k]), sign, float(offset), float(scale))
-    if best[0] < 0.3:
+    return best
+
+
+def _coarse_alignment(
+    f, absorb, model_absorb, run: str, what: str, scales=(1.0,), fsr=None, stop_factor=None
+):
+    """Sign, offset, score and scale of the detuning axis by cross-correlation (see
+    :func:`_alignment`); refuses an axis that matches much better stretched (the hard gate
+    of :func:`_check_axis_scale`, when ``fsr`` and ``stop_factor`` are given) and a scan that
+    matches the theory nowhere."""
+    score, sign, offset, scale = _alignment(f, absorb, model_absorb, scales)
+    if fsr is not None and stop_factor:
+        _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, stop_factor)
+    if score < 0.3:
         raise CalibrationError(
             f"run {run}: the {what} does not match the expected spectrum anywhere in the scan "
-            f"(best correlation {best[0]:.2f}); check the element/line, the field, the scan range"
+            f"(best correlation {score:.2f}); check the element/line, the field, the scan range"
         )
-    return best[1], best[2], best[0], best[3]
+    return sign, offset, score, scale
+
+
+def _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, factor) -> None:
+    """Hard gate: a frequency axis stretched by more than ``factor`` (either way) matching the
+    theory better than the sheet's means a wrong etalon FSR (a typo, MHz vs GHz, a factor of
+    2 from counting both fringe orders); stop naming ``etalon_fsr_MHz``."""
+    span = float(f.max() - f.min())
+    # plausible scanned ranges of the stretched axis: 2 GHz .. 200 GHz
+    far = [
+        s
+        for s in np.geomspace(1 / 20, 20, 61)
+        if (s > factor or s < 1 / factor) and 2e3 <= s * span <= 2e5
+    ]
+    if not far:
+        return
+    best, _, _, scale = _alignment(f, absorb, model_absorb, far, max_span_MHz=2e5)
+    if best > max(score + 0.05, 0.5):
+        wider = "wider" if scale < 1 else "narrower"
+        ratio = 1 / scale if scale < 1 else scale
+        raise CalibrationError(
+            f"run {run}: etalon_fsr_MHz = {fsr:g} makes the {what} lines {ratio:.2g}x {wider} "
+            f"than theory (they match an FSR near {fsr * scale:.4g} MHz: correlation {best:.2f} "
+            f"against {score:.2f}); check etalon_fsr_MHz"
+        )
 
 
 def _correlation_length(grid: np.ndarray, clear: np.ndarray, r: np.ndarray) -> float:
@@ -287,12 +328,19 @@ def _with_params(cell: Cell, values: dict) -> Cell:
     return cell.with_(**plain)
 
 
-def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.Dataset:
+def calibrate_run(
+    raw: xr.Dataset, rec: dict, config: dict | None = None, gates: dict | None = None
+) -> xr.Dataset:
     """Calibrate one ingested run (``results/raw/{run}.nc``) using its sheet record ``rec``.
 
-    Returns the detuning-domain Dataset written to ``results/calibrated/{run}.nc``.
+    ``gates`` are the thresholds of :mod:`mohilbert.gates` (``gates.calibrate`` of the config;
+    defaults there). Returns the detuning-domain Dataset written to
+    ``results/calibrated/{run}.nc``, with the soft gates' warnings in its attributes.
     """
+    from mohilbert import gates as quality
+
     cfg = {**DEFAULTS, **(config or {})}
+    gates = quality.thresholds("calibrate", {"gates": gates})
     run = rec["run"]
     if "etalon" not in raw:
         raise CalibrationError(f"run {run}: no etalon channel; the scan cannot be linearised")
@@ -356,6 +404,7 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
     else:
         channel = v
         fit_cell, fit_pol, free, what = cell, pol, list(cfg["self_fit"]), "signal's own theory"
+    channel_noise = sigma_v if mode != "reference" else _white_noise(channel)
     env = _upper_envelope(t, channel, 3)
     absorb = 1 - channel / env
     noise_abs = _white_noise(absorb)
@@ -371,7 +420,16 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
 
     fit_scale = cfg["fit_scale"] if cfg["fit_scale"] != "auto" else mode == "self"
     scales = np.arange(0.8, 1.2001, 0.01) if fit_scale else (1.0,)
-    sign, offset, score, scale0 = _coarse_alignment(f, absorb, model_absorb, run, what, scales)
+    sign, offset, score, scale0 = _coarse_alignment(
+        f,
+        absorb,
+        model_absorb,
+        run,
+        what,
+        scales,
+        fsr=float(fsr),
+        stop_factor=gates["axis_scale_stop_factor"],
+    )
     axis_degree = 4 if cfg["baseline_degree"] == "auto" else int(cfg["baseline_degree"])
     fit = _fit_axis(
         t,
@@ -678,6 +736,15 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
             "axis_scale_stderr": fit.stderr["scale"],
             "axis_scale_fitted": int(bool(fit_scale)),
             "absolute_fit_redchi": float(fit.redchi),
+            "absolute_fit_redchi_noise": float(fit.redchi / max(channel_noise, 1e-300) ** 2),
+            "scan_fraction_kept": float(keep.sum() / t_all.size),
+            "etalon_fsr_sheet_MHz": float(fsr),
+            "etalon_fsr_uncertainty_MHz": float(rec.get("etalon_fsr_uncertainty_MHz") or 0.0),
+            # what the lab learns about its etalon: measured only where the scale is fitted
+            "etalon_fsr_fitted_MHz": float(fsr) * fit.values["scale"] if fit_scale else np.nan,
+            "etalon_fsr_fitted_uncertainty_MHz": float(fsr) * fit.stderr["scale"]
+            if fit_scale
+            else np.nan,
             "baseline": base_desc,
             "od_threshold": float(cfg["od_threshold"]),
             "grid_step_MHz": step,
@@ -688,4 +755,5 @@ def calibrate_run(raw: xr.Dataset, rec: dict, config: dict | None = None) -> xr.
         attrs[key] = value
         attrs[key + "_stderr"] = fit.stderr[name]
     ds.attrs.update(attrs)
+    quality.store(ds.attrs, quality.calibration_warnings(run, ds.attrs, gates))
     return ds

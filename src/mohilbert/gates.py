@@ -1,0 +1,118 @@
+"""Quality gates: checks of each stage's result against physics, with thresholds from the config.
+
+A *hard* gate stops the run with one line naming the likely cause (a
+:class:`~mohilbert.errors.CalibrationError`; other runs go on under ``--keep-going``). A *soft*
+gate is a warning: stored in the result file's ``warnings`` attribute (JSON list), written to
+the rule's log, and shown by ``summary`` and the report next to the numbers it concerns.
+
+Thresholds (``gates:`` in ``config/config.yaml``; defaults in :data:`DEFAULTS`):
+
+calibrate
+    ``axis_scale_stop_factor``: stop when the spectrum matches a frequency axis stretched by
+    more than this factor (either way) better than the sheet's; ``axis_scale_tolerance``: warn
+    when a fitted axis scale is outside 1 ± this (the etalon FSR in the sheet is off);
+    ``linearisation_rms_MHz``: warn when the fringe residuals exceed this;
+    ``scan_fraction_min``: warn when less than this fraction of the record is kept;
+    ``absolute_fit_redchi``: warn when the absolute-axis fit's reduced χ² (against the
+    channel's white noise) exceeds this.
+fit
+    ``redchi``: warn when the joint fit's reduced χ² exceeds this.
+hilbert
+    ``indirect_vs_direct_rms_pull``: warn when the rotation (retardance) from the Hilbert
+    transforms and from the polarimeter disagree by more than this RMS pull.
+"""
+
+from __future__ import annotations
+
+import json
+
+DEFAULTS = {
+    "calibrate": {
+        "axis_scale_stop_factor": 1.25,
+        "axis_scale_tolerance": 0.005,
+        "linearisation_rms_MHz": 2.0,
+        "scan_fraction_min": 0.5,
+        "absolute_fit_redchi": 10.0,
+    },
+    "fit": {"redchi": 3.0},
+    "hilbert": {"indirect_vs_direct_rms_pull": 3.0},
+}
+
+
+def thresholds(stage: str, config: dict | None) -> dict:
+    """The stage's gate thresholds: the config's values over :data:`DEFAULTS`."""
+    return {**DEFAULTS[stage], **((config or {}).get("gates") or {})}
+
+
+def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
+    """Soft gates of one calibrated run, from its attributes (see :data:`DEFAULTS`)."""
+    out = []
+    if int(attrs.get("axis_scale_fitted", 0)):
+        scale, err = float(attrs["axis_scale"]), float(attrs.get("axis_scale_stderr", 0.0))
+        if abs(scale - 1) > gates["axis_scale_tolerance"]:
+            fsr = float(attrs["etalon_fsr_sheet_MHz"])
+            out.append(
+                f"run {run}: the fitted axis scale {scale:.5f} ± {err:.5f} says the etalon FSR is "
+                f"{fsr * scale:.2f} ± {fsr * err:.2f} MHz, not the sheet's {fsr:g} MHz "
+                f"(outside ±{100 * gates['axis_scale_tolerance']:g} %): update etalon_fsr_MHz"
+            )
+    rms = float(attrs.get("linearisation_rms_MHz", 0.0))
+    if rms > gates["linearisation_rms_MHz"]:
+        out.append(
+            f"run {run}: the etalon fringes deviate from the linearised scan by {rms:.2g} MHz RMS "
+            f"(gate {gates['linearisation_rms_MHz']:g} MHz): the scan is irregular (mode hops, "
+            "vibration) or the etalon trace is noisy"
+        )
+    kept = float(attrs.get("scan_fraction_kept", 1.0))
+    if kept < gates["scan_fraction_min"]:
+        out.append(
+            f"run {run}: only {100 * kept:.0f} % of the record is a regular scan (gate "
+            f"{100 * gates['scan_fraction_min']:.0f} %); cuts: {attrs.get('calibration_segment_cuts')}"
+        )
+    chi = float(attrs.get("absolute_fit_redchi_noise", 0.0))
+    if chi > gates["absolute_fit_redchi"]:
+        out.append(
+            f"run {run}: the {attrs.get('absolute_method')} theory describes its channel with "
+            f"reduced chi-square {chi:.3g} (gate {gates['absolute_fit_redchi']:g}): check the "
+            "element, line, etalon_fsr_MHz, reference-cell length and temperature, and the channel"
+        )
+    return out
+
+
+def fit_warnings(experiment: str, redchi: float, gates: dict) -> list[str]:
+    """Soft gate of a joint fit: its reduced χ²."""
+    if redchi > gates["redchi"]:
+        return [
+            f"experiment {experiment}: the theory fits the data with reduced chi-square "
+            f"{redchi:.3g} (gate {gates['redchi']:g}): the model does not describe the data "
+            "within their noise; the statistical errors are scaled up for it, but a systematic "
+            "difference (probe power, optical pumping, a wrong cell parameter) may remain"
+        ]
+    return []
+
+
+def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
+    """Soft gate of a Hilbert analysis: indirect vs direct (polarimeter) agreement."""
+    out = []
+    for name, m in metrics.items():
+        if name.endswith("_indirect_vs_direct") and m.get("rms_pull", 0) > gates[
+            "indirect_vs_direct_rms_pull"
+        ]:
+            qty = name.removesuffix("_indirect_vs_direct")
+            out.append(
+                f"experiment {experiment}: the {qty} from the Hilbert transforms and from the "
+                f"polarimeter disagree (RMS pull {m['rms_pull']:.3g}, gate "
+                f"{gates['indirect_vs_direct_rms_pull']:g})"
+            )
+    return out
+
+
+def store(attrs: dict, warnings: list[str]) -> None:
+    """Record warnings in a result's attributes (``warnings``: JSON list, ``n_warnings``)."""
+    attrs["warnings"] = json.dumps(warnings)
+    attrs["n_warnings"] = len(warnings)
+
+
+def read(attrs: dict) -> list[str]:
+    """The warnings a result carries (empty for files written before gates existed)."""
+    return list(json.loads(attrs.get("warnings", "[]")))

@@ -1,0 +1,96 @@
+"""Quality gates (issue 13): hard gates stop a run with one line naming the cause; soft gates
+are warnings stored with the result. Runs on the committed demo exports."""
+
+import json
+
+import pytest
+from conftest import REPO, SCHEMA_PATH
+
+from mohilbert import gates
+from mohilbert.calibration.core import calibrate_run
+from mohilbert.errors import CalibrationError
+from mohilbert.io.ingest import ingest_run
+from mohilbert.runs import load_runs, run_record
+
+FSR = 750.0
+
+
+@pytest.fixture(scope="module")
+def demo_run():
+    runs = load_runs(REPO / "config" / "runs.tsv", SCHEMA_PATH, data_root=REPO / "data" / "raw")
+    rec = run_record(runs, "faraday_sp")
+    return ingest_run(rec), rec
+
+
+@pytest.mark.parametrize(
+    "factor, words",
+    [(10, "9.9x wider than theory"), (0.1, "9.9x narrower than theory"), (2, "2x wider")],
+)
+def test_wrong_fsr_stops_naming_etalon_fsr(demo_run, factor, words):
+    # issue 13: FSR typed 10x too large finished with "T = 21 +- 84 degC"; 10x too small
+    # blamed od_threshold
+    raw, rec = demo_run
+    with pytest.raises(CalibrationError) as err:
+        calibrate_run(raw, dict(rec, etalon_fsr_MHz=FSR * factor))
+    msg = str(err.value)
+    print(msg)
+    assert "\n" not in msg
+    assert msg.startswith(f"run faraday_sp: etalon_fsr_MHz = {FSR * factor:g} makes the")
+    assert words in msg and msg.endswith("check etalon_fsr_MHz")
+    assert "match an FSR near 7" in msg  # the FSR the spectrum asks for (~750 MHz)
+
+
+def test_fsr_off_by_4_percent_on_self_calibrated_data_is_measured_and_warned(demo_run):
+    raw, rec = demo_run
+    ds = calibrate_run(raw, dict(rec, etalon_fsr_MHz=FSR * 1.04), {"absolute": "self"})
+    fitted = ds.attrs["etalon_fsr_fitted_MHz"]
+    # measured: 749.94 +- 0.04 MHz (true 750)
+    assert abs(fitted / FSR - 1) < 0.005
+    assert 0 < ds.attrs["etalon_fsr_fitted_uncertainty_MHz"] < 1.0
+    (warning,) = gates.read(ds.attrs)
+    assert "says the etalon FSR is 749." in warning and "not the sheet's 780 MHz" in warning
+    assert warning.endswith("update etalon_fsr_MHz")
+    assert ds.attrs["n_warnings"] == 1
+
+
+def test_fsr_off_with_a_reference_cell_warns_about_the_reference_fit(demo_run):
+    raw, rec = demo_run
+    ds = calibrate_run(raw, dict(rec, etalon_fsr_MHz=FSR * 1.04))
+    (warning,) = gates.read(ds.attrs)
+    assert "the reference theory describes its channel with reduced chi-square" in warning
+    assert "etalon_fsr_MHz" in warning
+    assert ds.attrs["absolute_fit_redchi_noise"] > 10
+    good = calibrate_run(raw, rec)
+    assert gates.read(good.attrs) == []
+    assert good.attrs["absolute_fit_redchi_noise"] < 3  # measured 1.50
+    assert good.attrs["etalon_fsr_sheet_MHz"] == FSR
+
+
+def test_gate_thresholds_come_from_the_config(demo_run):
+    raw, rec = demo_run
+    ds = calibrate_run(raw, rec, gates={"absolute_fit_redchi": 1.0, "linearisation_rms_MHz": 0.01})
+    text = " ".join(gates.read(ds.attrs))
+    assert "reduced chi-square 1.5 (gate 1)" in text
+    assert "the etalon fringes deviate from the linearised scan by" in text
+    # a stop factor above 10 lets the 10x typo through to the (then failing) fit of the axis
+    assert gates.thresholds("calibrate", {"gates": {"axis_scale_stop_factor": 2}})[
+        "axis_scale_stop_factor"
+    ] == 2
+
+
+def test_soft_gate_messages():
+    (w,) = gates.fit_warnings("e1", 52.0, {"redchi": 3.0})
+    assert w.startswith("experiment e1: the theory fits the data with reduced chi-square 52 (gate 3)")
+    assert "the statistical errors are scaled up for it" in w
+    assert gates.fit_warnings("e1", 1.1, {"redchi": 3.0}) == []
+    metrics = {"rotation_indirect_vs_direct": {"rms_pull": 5.2}, "index_x": {"rms_pull": 9}}
+    (w,) = gates.hilbert_warnings("e1", metrics, {"indirect_vs_direct_rms_pull": 3.0})
+    assert "the rotation from the Hilbert transforms and from the polarimeter disagree" in w
+    assert "RMS pull 5.2, gate 3" in w
+    attrs = {}
+    gates.store(attrs, ["a", "b"])
+    assert json.loads(attrs["warnings"]) == ["a", "b"] and gates.read(attrs) == ["a", "b"]
+    assert gates.read({}) == []
+    short = {"axis_scale_fitted": 0, "scan_fraction_kept": 0.3, "calibration_segment_cuts": "x"}
+    (w,) = gates.calibration_warnings("r1", short, gates.DEFAULTS["calibrate"])
+    assert w.startswith("run r1: only 30 % of the record is a regular scan (gate 50 %)")
