@@ -10,7 +10,7 @@ import pytest
 from conftest import HIP_FREE, REPO, demo_campaign, hip_record
 
 from mohilbert.calibration.core import calibrate_run
-from mohilbert.experiment import fit_experiment, hilbert_experiment, summary_table
+from mohilbert.experiment import BUDGET_TERMS, fit_experiment, hilbert_experiment, summary_table
 from mohilbert.io.ingest import ingest_run
 from mohilbert.runs import run_record
 from mohilbert.simulate import load_campaign
@@ -93,17 +93,22 @@ def test_summary_table(demo_results):
     table = summary_table(
         {k: v[0] for k, v in demo_results.items()}, {k: v[1] for k, v in demo_results.items()}
     )
-    assert list(table.experiment) == ["faraday", "voigt"]
-    assert {
-        "temperature_C",
-        "temperature_C_stderr",
-        "temperature_C_stderr_systematic",
-        "temperature_C_stderr_total",
-        "field_T",
-        "index_sigma_plus_rms_over_peak",
-        "rotation_indirect_vs_direct_rms_pull",
-        "retardance_indirect_vs_theory_coverage_1sigma",
-    } <= set(table.columns)
+    assert sorted(set(table.experiment)) == ["faraday", "voigt"]
+    assert list(table.columns[:6]) == ["experiment", "run", "quantity", "value", "uncertainty", "unit"]
+    assert {f"u_{t}" for t in BUDGET_TERMS} <= set(table.columns)
+    t = table.set_index(["experiment", "run", "quantity"])
+    for exp in ("faraday", "voigt"):
+        row = t.loc[(exp, "", "temperature_C")]
+        assert row["unit"] == "degC"
+        quad = np.sqrt(sum(row[f"u_{k}"] ** 2 for k in BUDGET_TERMS))
+        assert row["uncertainty"] == pytest.approx(quad, rel=1e-6)
+        assert t.loc[(exp, "", "field_T"), "unit"] == "T"
+        assert t.loc[(exp, "", "fit_reduced_chi_square"), "value"] < 3
+    assert t.loc[("faraday", "faraday_sp", "shift_MHz"), "unit"] == "MHz"
+    assert ("faraday", "", "index_sigma_plus_rms_over_peak") in t.index
+    assert ("voigt", "", "retardance_indirect_vs_theory_coverage_1sigma") in t.index
+    # no gate fires on the demo
+    assert (table.warnings.fillna("") == "").all()
 
 
 @pytest.mark.parametrize("power", ["0.32uW", "0.56uW"])

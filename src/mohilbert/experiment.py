@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mohilbert import gates as quality
 from mohilbert.atoms.constants import get_line
 from mohilbert.calibration.core import signal_model
 from mohilbert.errors import AnalysisError, FitError
@@ -40,7 +41,7 @@ DEFAULTS = {
     "per_run": ["shift_MHz"],
     "max_points_per_run": 3000,
     "pad_factor": 2,
-    "edge_fraction": 0.05,
+    "edge_fraction": 0.0,
     "wing_subtraction": True,  # transform OD - OD_theory and add the theory's n - 1 back
 }
 
@@ -112,7 +113,10 @@ def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
 
 
 def fit_experiment(
-    cal: dict[str, xr.Dataset], records: dict[str, dict], config: dict | None = None
+    cal: dict[str, xr.Dataset],
+    records: dict[str, dict],
+    config: dict | None = None,
+    gates: dict | None = None,
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
 
@@ -205,8 +209,7 @@ def fit_experiment(
     u_len = float(records[runs[0]].get("cell_length_uncertainty_m") or 0.0)
     if u_len > 0:
         cells = [
-            cell.with_(length_m=cell.length_m + u_len).with_(**sp.cell_overrides)
-            for sp in spectra
+            cell.with_(length_m=cell.length_m + u_len).with_(**sp.cell_overrides) for sp in spectra
         ]
         components["cell_length"].append(response(cells=cells))
 
@@ -279,6 +282,29 @@ def fit_experiment(
             default=str,
         ),
     )
+    out["unit"] = (
+        "parameter",
+        [_parameter_unit(n) for n in names],
+        {"units": "1", "long_name": "unit of the parameter's value and uncertainties"},
+    )
+    out.attrs["etalon_fsr_json"] = json.dumps(
+        {
+            run: {
+                "sheet_MHz": float(cal[run].attrs.get("etalon_fsr_sheet_MHz", np.nan)),
+                "fitted_MHz": float(cal[run].attrs.get("etalon_fsr_fitted_MHz", np.nan)),
+                "fitted_uncertainty_MHz": float(
+                    cal[run].attrs.get("etalon_fsr_fitted_uncertainty_MHz", np.nan)
+                ),
+            }
+            for run in runs
+        }
+    )
+    exp = records[runs[0]]["experiment"]
+    warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
+    warnings += quality.fit_warnings(
+        exp, result.redchi, quality.thresholds("fit", {"gates": gates})
+    )
+    quality.store(out.attrs, warnings)
     return out
 
 
@@ -309,6 +335,50 @@ def _stderr(fit: xr.Dataset, name: str) -> float:
     return value if np.isfinite(value) else 0.0
 
 
+_BOUNDS = {"field_T": (0.0, np.inf), "length_m": (1e-9, np.inf), "gamma_buffer_MHz": (0.0, np.inf)}
+
+
+def _covariance_axes(fit: xr.Dataset, cell: Cell, shift: float, run: str):
+    """Pairs of cells at ± 1 σ along each principal axis of the fit's covariance of the
+    parameters that shape run's theory (the shared ones and the run's own shift)."""
+    if "covariance" not in fit:
+        return
+    names = fit["parameter"].values.tolist()
+    values = fit["value"].values
+    own = [
+        i
+        for i, n in enumerate(names)
+        if (("__" not in n) or n == f"shift_MHz__{run}") and not n.startswith("jones_")
+    ]
+    cov = fit["covariance"].values[np.ix_(own, own)]
+    if not np.any(cov):
+        return
+    lam, vec = np.linalg.eigh(cov)
+    for k in range(lam.size):
+        if lam[k] <= 0:
+            continue
+        step = np.sqrt(lam[k]) * vec[:, k]
+        pair = []
+        for sign in (1.0, -1.0):
+            changes, iso = {"shift_MHz": shift}, {}
+            for j, i in enumerate(own):
+                name, v = names[i], float(values[i] + sign * step[j])
+                lo, hi = _BOUNDS.get(name.split("__")[0], (-np.inf, np.inf))
+                if name.startswith("percent_"):
+                    lo, hi = 0.0, 100.0
+                v = float(np.clip(v, lo, hi))
+                if name.startswith("shift_MHz"):
+                    changes["shift_MHz"] = v
+                elif name.startswith("percent_"):
+                    iso[name.removeprefix("percent_")] = v
+                else:
+                    changes[name] = v
+            if iso:
+                changes["isotope_percent"] = iso
+            pair.append(cell.with_(**changes))
+        yield pair
+
+
 def _common_grid(cal: dict[str, xr.Dataset], runs: list[str]) -> np.ndarray:
     step = float(cal[runs[0]]["detuning"].values[1] - cal[runs[0]]["detuning"].values[0])
     lo = max(float(cal[r]["detuning"].values.min()) for r in runs)
@@ -327,8 +397,11 @@ def hilbert_experiment(
     records: dict[str, dict],
     fit: xr.Dataset,
     config: dict | None = None,
+    gates: dict | None = None,
 ) -> xr.Dataset:
-    """Kramers–Kronig analysis of one experiment → Dataset for ``results/hilbert/{exp}.nc``."""
+    """Kramers–Kronig analysis of one experiment → Dataset for ``results/hilbert/{exp}.nc``.
+
+    Carries the fit's warnings and adds the Hilbert gate's (:mod:`mohilbert.gates`)."""
     cfg = {**DEFAULTS, **(config or {})}
     runs = sorted(cal)
     exp = records[runs[0]]["experiment"]
@@ -373,6 +446,8 @@ def hilbert_experiment(
             "theory_optical_depth",
             "filled",
             "edge",
+            "index_model_uncertainty",
+            "truncation_bound",
         )
     }
     wing_used = []
@@ -402,11 +477,32 @@ def hilbert_experiment(
             od_sigma=sig,
             od_sigma_correlated=sig_c,
             model_od=model_od,
-            model_index=model_idx if use_wings else None,
+            model_index=model_idx,
+            subtract_model=bool(use_wings),
             saturated=sat,
             pad_factor=cfg["pad_factor"],
             edge_fraction=cfg["edge_fraction"],
         )
+        # the wing model's own uncertainty: the transform repeated with the theory at
+        # parameter sets on the axes of the fit's covariance (± 1 sigma each)
+        model_sigma = np.zeros(grid.size)
+        for cell_a, cell_b in _covariance_axes(fit, cell, shifts[mode_runs[m]], mode_runs[m]):
+            pair = []
+            for c in (cell_a, cell_b):
+                n_c = spectrum(grid, c, "x")["n"].values[theory_mode[m]]
+                pair.append(
+                    index_from_od(
+                        grid,
+                        od,
+                        kL,
+                        model_od=2 * kL * n_c.imag,
+                        model_index=n_c.real - 1,
+                        subtract_model=use_wings,
+                        saturated=sat,
+                        pad_factor=cfg["pad_factor"],
+                    )["index"]
+                )
+            model_sigma = np.hypot(model_sigma, 0.5 * (pair[0] - pair[1]))
         # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
         a = ds.attrs
         sigma_nu = float(
@@ -423,8 +519,18 @@ def hilbert_experiment(
             )
         )
         slope = np.gradient(model_idx, grid)
-        total_sigma = np.hypot(res["index_sigma"], slope * sigma_nu)
+        known = np.sqrt(res["index_sigma"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
+        # the truncation estimate is evidence of its own (the data's misfit at the window
+        # edges), independent of the covariance: it enters in quadrature, and points where it
+        # dominates are flagged
+        total_sigma = np.hypot(known, res["truncation_bound"])
         res["index_sigma"] = total_sigma
+        k_edge = int(round(cfg["edge_fraction"] * grid.size))
+        res["edge"] = res["truncation_bound"] > known
+        if k_edge:
+            res["edge"][:k_edge] = res["edge"][-k_edge:] = True
+        data["index_model_uncertainty"].append(model_sigma)
+        data["truncation_bound"].append(res["truncation_bound"])
         data["index"].append(res["index"])
         data["index_uncertainty"].append(total_sigma)
         data["theory_index"].append(model_idx)
@@ -447,7 +553,11 @@ def hilbert_experiment(
     }
     attrs_of = {
         "index": ("1", "Re(n) - 1 from the Hilbert transform of the measured optical depth"),
-        "index_uncertainty": ("1", "standard uncertainty of the measured Re(n) - 1"),
+        "index_uncertainty": (
+            "1",
+            "standard uncertainty of the measured Re(n) - 1 (noise, calibration, frequency "
+            "axis, wing model and truncation in quadrature)",
+        ),
         "theory_index": ("1", "Re(n) - 1 of the theory at the fitted parameters"),
         "group_index": ("1", "group index from the measured index"),
         "theory_group_index": ("1", "group index of the theory"),
@@ -455,7 +565,15 @@ def hilbert_experiment(
         "optical_depth_uncertainty": ("1", "standard uncertainty of the optical depth"),
         "theory_optical_depth": ("1", "theory optical depth at the fitted parameters"),
         "filled": ("1", "1 where a saturated point was filled from the theory"),
-        "edge": ("1", "1 near the window edges"),
+        "edge": ("1", "1 where the truncation bound exceeds the other index uncertainty terms"),
+        "index_model_uncertainty": (
+            "1",
+            "part of the index uncertainty from the fitted wing model (covariance axes)",
+        ),
+        "truncation_bound": (
+            "1",
+            "bound on the index error from the finite scan window (edge residual level)",
+        ),
     }
     out = {
         k: (
@@ -563,27 +681,96 @@ def hilbert_experiment(
     for name, vals in metrics.items():
         for k, v in vals.items():
             ds.attrs[f"{name}_{k}"] = v
+    warnings = quality.read(fit.attrs) + quality.hilbert_warnings(
+        exp, metrics, quality.thresholds("hilbert", {"gates": gates})
+    )
+    quality.store(ds.attrs, warnings)
     return ds
 
 
+def _parameter_unit(name: str) -> str:
+    from mohilbert.fitting import UNITS  # the fit module owns the parameter names
+
+    base = name.split("__", 1)[0]
+    return UNITS.get(base, "%" if base.startswith("percent_") else "1")
+
+
 def summary_table(fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset]) -> pd.DataFrame:
-    """One row per experiment: fitted parameters with their statistical, systematic and total
-    uncertainties, and agreement metrics."""
+    """The campaign's results as a tidy table: one row per (experiment, run, quantity).
+
+    Columns: ``experiment``, ``run`` (empty for a quantity shared by the experiment's runs),
+    ``quantity``, ``value``, ``uncertainty`` (total, 1 σ; empty where none applies),
+    ``unit``, one ``u_<term>`` column per uncertainty-budget term
+    (:data:`BUDGET_TERMS`), and ``warnings`` (the quality gates' warnings that concern the
+    row: a run's calibration warnings on its rows, the fit's on the fitted parameters).
+    Quantities: every fitted parameter, the fit's reduced χ², each run's measured etalon FSR
+    where the calibration fitted the axis scale, and the Hilbert analysis' agreement metrics.
+    """
+    terms = list(BUDGET_TERMS)
     rows = []
+
+    def add(exp, run, quantity, value, unit, uncertainty=np.nan, budget=None, warnings=()):
+        row = {
+            "experiment": exp,
+            "run": run,
+            "quantity": quantity,
+            "value": value,
+            "uncertainty": uncertainty,
+            "unit": unit,
+        }
+        for k, t in enumerate(terms):
+            row[f"u_{t}"] = budget[k] if budget is not None else np.nan
+        row["warnings"] = " | ".join(warnings)
+        rows.append(row)
+
     for exp in sorted(set(fits) | set(hilberts)):
-        row: dict = {"experiment": exp}
-        fit = fits.get(exp)
+        fit, hil = fits.get(exp), hilberts.get(exp)
+        warnings = quality.read(hil.attrs if hil is not None else fit.attrs)
+        run_warn = {}
         if fit is not None:
-            for k, name in enumerate(fit["parameter"].values):
-                row[name] = fit["value"].values[k]
-                for var in ("stderr", "stderr_systematic", "stderr_total"):
-                    row[f"{name}_{var}"] = fit[var].values[k]
-            row["fit_redchi"] = fit.attrs.get("redchi")
-            row["fit_runs"] = fit.attrs.get("runs")
-        hil = hilberts.get(exp)
+            runs = [r.strip() for r in fit.attrs.get("runs", "").split(",") if r.strip()]
+            run_warn = {r: [w for w in warnings if w.startswith(f"run {r}:")] for r in runs}
+            exp_warn = [w for w in warnings if not w.startswith("run ")]
+            names = fit["parameter"].values.tolist()
+            vary = fit["vary"].values if "vary" in fit else np.ones(len(names))
+            for k, name in enumerate(names):
+                if not vary[k]:
+                    continue
+                base, _, run = name.partition("__")
+                budget = fit["budget"].values[k] if "budget" in fit else None
+                add(
+                    exp,
+                    run,
+                    base,
+                    float(fit["value"].values[k]),
+                    _parameter_unit(name),
+                    float(fit["stderr_total"].values[k]),
+                    budget,
+                    exp_warn + run_warn.get(run, []),
+                )
+            add(
+                exp,
+                "",
+                "fit_reduced_chi_square",
+                float(fit.attrs.get("redchi")),
+                "1",
+                warnings=exp_warn,
+            )
+            for run, fsr in json.loads(fit.attrs.get("etalon_fsr_json", "{}")).items():
+                if np.isfinite(fsr.get("fitted_MHz", np.nan)):
+                    add(
+                        exp,
+                        run,
+                        "etalon_fsr_fitted",
+                        fsr["fitted_MHz"],
+                        "MHz",
+                        fsr["fitted_uncertainty_MHz"],
+                        warnings=run_warn.get(run, []),
+                    )
         if hil is not None:
             for name, vals in json.loads(hil.attrs["metrics_json"]).items():
                 for k, v in vals.items():
-                    row[f"{name}_{k}"] = v
-        rows.append(row)
-    return pd.DataFrame(rows)
+                    angle = name.startswith(("rotation", "retardance")) and k in ("rms", "max")
+                    add(exp, "", f"{name}_{k}", v, "rad" if angle else "1")
+    columns = ["experiment", "run", "quantity", "value", "uncertainty", "unit"]
+    return pd.DataFrame(rows, columns=columns + [f"u_{t}" for t in terms] + ["warnings"])

@@ -143,8 +143,6 @@ class FitResult:
             :math:`-(J^T J)^{-1} J^T \delta r` of the weighted residuals: what a refit would
             give to first order, at the cost of one model evaluation.
         """
-        if self._linear is None:
-            raise FitError("this fit result has no linearised model (fit_spectra made it?)")
         return self._linear.response(spectra, cells)
 
     def data_covariance_response(self, k: int, data_covariance: np.ndarray) -> np.ndarray:
@@ -162,8 +160,6 @@ class FitResult:
         ndarray
             :math:`R C R^T` with :math:`R = \partial p / \partial y` from the linearised fit.
         """
-        if self._linear is None:
-            raise FitError("this fit result has no linearised model (fit_spectra made it?)")
         r = self._linear.data_response(k)
         return r @ data_covariance @ r.T
 

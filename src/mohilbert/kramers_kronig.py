@@ -110,8 +110,9 @@ def index_from_od(
     model_index: np.ndarray | None = None,
     saturated: np.ndarray | None = None,
     pad_factor: int = 2,
-    edge_fraction: float = 0.05,
+    edge_fraction: float = 0.0,
     workers: int = 1,
+    subtract_model: bool = True,
 ) -> dict[str, np.ndarray]:
     """Re(n) − 1 of one eigen-polarisation from its optical depth.
 
@@ -130,22 +131,30 @@ def index_from_od(
         independent remainder is propagated exactly; the correlated part, of unknown sign and
         shape, contributes √(σ_c² + H[σ_c]²) (it enters locally and through the transform).
     model_od, model_index
-        Theory optical depth and exact Re(n) − 1 on the same grid: when given, only the
-        residual OD − model_od is transformed and the model's own Re(n) − 1 added back.
+        Theory optical depth and exact Re(n) − 1 on the same grid: when given (and
+        ``subtract_model``), only the residual OD − model_od is transformed and the model's
+        own Re(n) − 1 added back. They also give the truncation bound: the model's own part
+        outside the window, scaled by how far the data depart from the model at the edges.
     saturated
         Boolean mask of points whose OD is noise-limited: filled from the model (required).
     pad_factor
         FFT length in record lengths (≥ 2; 2 is already exact, see :func:`hilbert_transform`).
     edge_fraction
-        Fraction of the window at each end flagged as unreliable.
+        Fraction of the window at each end flagged as unreliable in any case (default 0:
+        only where the computed truncation bound exceeds the uncertainty).
     workers
         FFT threads.
+    subtract_model
+        False: transform the OD itself (the model only fills saturated points and sizes
+        the truncation bound).
 
     Returns
     -------
     dict
-        ``index`` (Re n − 1), ``index_sigma``, ``filled`` (bool), ``edge`` (bool), in the
-        input order.
+        ``index`` (Re n − 1), ``index_sigma``, ``filled`` (bool), ``truncation_bound``
+        (bound on the error from the finite window, Re n − 1 units, see
+        :func:`truncation_bound`) and ``edge`` (bool: the bound exceeds ``index_sigma``, or
+        within ``edge_fraction`` of an end), in the input order.
     """
     x = np.asarray(detuning_MHz, dtype=np.float64)
     y = np.asarray(od, dtype=np.float64).copy()
@@ -173,7 +182,8 @@ def index_from_od(
                 f"{int(filled.sum())} saturated or missing point(s) need a model optical depth to be filled"
             )
         y[filled] = m_od[filled]
-    if m_od is not None and m_idx is not None:
+    wings = m_od is not None and m_idx is not None and subtract_model
+    if wings:
         index = -hilbert_transform(y - m_od, pad_factor, workers) / (2 * kL) + m_idx
     else:
         index = -hilbert_transform(y, pad_factor, workers) / (2 * kL)
@@ -186,7 +196,15 @@ def index_from_od(
     if sc.any():
         var += sc**2 + hilbert_transform(sc, pad_factor, workers) ** 2
     index_sigma = np.sqrt(var) / (2 * kL)
-    edge = np.zeros(y.size, dtype=bool)
+    # what the window leaves out (see truncation_bound)
+    if m_od is not None and m_idx is not None:
+        # the model's own part outside the window: its exact index minus its windowed transform
+        outside = m_idx + hilbert_transform(m_od, pad_factor, workers) / (2 * kL)
+        rho = _edge_misfit(np.where(filled, 0.0, y - m_od), sigma, m_od)
+        bound = np.abs(outside) * (rho if wings else 1 + rho)
+    else:
+        bound = truncation_bound(flip(x), y, sigma) / (2 * kL)
+    edge = bound > index_sigma
     k = int(round(edge_fraction * y.size))
     if k:
         edge[:k] = edge[-k:] = True
@@ -195,7 +213,64 @@ def index_from_od(
         "index_sigma": flip(index_sigma),
         "filled": flip(filled),
         "edge": flip(edge),
+        "truncation_bound": flip(bound),
     }
+
+
+def _edge_misfit(residual, sigma, model_od, edge_fraction=0.05) -> float:
+    """How far the data depart from the model at the window's edges, relative to the
+    model's OD there: (|mean residual| + its standard error) / |mean model OD|, the larger
+    of the two edges, at most 1 where the model is transparent at an edge."""
+    n = max(8, int(round(edge_fraction * residual.size)))
+    out = 0.0
+    for part in (slice(0, n), slice(residual.size - n, residual.size)):
+        r = abs(float(np.mean(residual[part]))) + float(np.sqrt(np.sum(sigma[part] ** 2))) / n
+        od = abs(float(np.mean(model_od[part])))
+        out = max(out, min(r / od, 1.0) if od > 0 else 1.0)
+    return out
+
+
+def truncation_bound(
+    detuning_MHz: np.ndarray,
+    residual: np.ndarray,
+    sigma: np.ndarray | None = None,
+    edge_fraction: float = 0.05,
+) -> np.ndarray:
+    r"""Bound on the Hilbert transform of what lies outside a finite window (OD units).
+
+    The transform over the window assumes the (residual) optical depth to be zero outside it.
+    If it stays at the level seen at the window's edges, :math:`|r_L|` and :math:`|r_R|`
+    (mean over the outer ``edge_fraction`` of the window plus its standard error), for one
+    window width W beyond each edge, the missing part at a point d_L, d_R from the edges is
+    at most :math:`[|r_L| \ln(1 + W/d_L) + |r_R| \ln(1 + W/d_R)]/\pi` — large at the edges,
+    falling logarithmically inside. Divide by 2kL for Re(n) − 1.
+
+    Parameters
+    ----------
+    detuning_MHz
+        Uniform, increasing grid [MHz].
+    residual
+        What was transformed: the OD, or the OD minus the model's when the model's wings are
+        subtracted (dimensionless).
+    sigma
+        Standard uncertainty of each residual point (for the standard error of the edge means).
+    edge_fraction
+        Fraction of the window at each end whose mean gives the edge level (at least 8 points).
+    """
+    x = np.asarray(detuning_MHz, float)
+    r = np.asarray(residual, float)
+    n = max(8, int(round(edge_fraction * r.size)))
+    s = np.zeros_like(r) if sigma is None else np.asarray(sigma, float)
+
+    def level(part, sig):
+        return abs(float(np.mean(part))) + float(np.sqrt(np.sum(sig**2))) / part.size
+
+    r_left, r_right = level(r[:n], s[:n]), level(r[-n:], s[-n:])
+    step = float(x[1] - x[0])
+    width = float(x[-1] - x[0]) + step
+    d_left = x - x[0] + step / 2
+    d_right = x[-1] - x + step / 2
+    return (r_left * np.log1p(width / d_left) + r_right * np.log1p(width / d_right)) / np.pi
 
 
 def group_index(

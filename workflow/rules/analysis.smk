@@ -18,6 +18,7 @@ rule fit:
     params:
         records=experiment_records,
         fit=config["fit"],
+        gates=config["gates"]["fit"],
     script:
         "../scripts/fit.py"
 
@@ -43,6 +44,7 @@ rule hilbert:
     params:
         records=experiment_records,
         hilbert=config["hilbert"],
+        gates=config["gates"]["hilbert"],
     script:
         "../scripts/hilbert.py"
 
@@ -54,7 +56,12 @@ rule summary:
         hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
         code=stage_code("summary"),
     output:
-        "results/summary.csv",
+        report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="Campaign overview",
+            labels={"figure": "summary table"},
+        ),
     log:
         "results/logs/summary.log",
     conda:
