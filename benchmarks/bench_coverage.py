@@ -46,7 +46,9 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as pool:
         cases = list(pool.map(_one, [(s, args.samples) for s in seeds]))
     ok = [c for c in cases if "error" not in c]
-    print(f"{'seed':>4} {'T pull':>7} {'B pull':>7} {'u_FSR':>8} {'u_L':>8} {'noise V':>8}  index<=1σ")
+    print(
+        f"{'seed':>4} {'T pull':>7} {'B pull':>7} {'u_FSR':>8} {'u_L':>8} {'noise V':>8}  index<=1σ"
+    )
     for c in cases:
         if "error" in c:
             print(f"{c['seed']:4d} FAILED: {c['error']}")
@@ -71,7 +73,9 @@ def main() -> None:
             f"{s[f'{p}_pull_rms']:9.2f}"
         )
     for k in sorted(k for k in s if k.startswith("index_within_1sigma_")):
-        print(f"  index {k.removeprefix('index_within_1sigma_'):10s} {s[k]:10.2f}   (points within 1σ)")
+        print(
+            f"  index {k.removeprefix('index_within_1sigma_'):10s} {s[k]:10.2f}   (points within 1σ)"
+        )
     print(
         f"  targets: 0.68 ± 0.10 (binomial 95 % for {n} honest cases: ± {half:.2f}), "
         "≥ 0.90 within 2σ, RMS pull 1"

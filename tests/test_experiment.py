@@ -94,7 +94,14 @@ def test_summary_table(demo_results):
         {k: v[0] for k, v in demo_results.items()}, {k: v[1] for k, v in demo_results.items()}
     )
     assert sorted(set(table.experiment)) == ["faraday", "voigt"]
-    assert list(table.columns[:6]) == ["experiment", "run", "quantity", "value", "uncertainty", "unit"]
+    assert list(table.columns[:6]) == [
+        "experiment",
+        "run",
+        "quantity",
+        "value",
+        "uncertainty",
+        "unit",
+    ]
     assert {f"u_{t}" for t in BUDGET_TERMS} <= set(table.columns)
     t = table.set_index(["experiment", "run", "quantity"])
     for exp in ("faraday", "voigt"):

@@ -73,14 +73,19 @@ def test_gate_thresholds_come_from_the_config(demo_run):
     assert "reduced chi-square 1.5 (gate 1)" in text
     assert "the etalon fringes deviate from the linearised scan by" in text
     # a stop factor above 10 lets the 10x typo through to the (then failing) fit of the axis
-    assert gates.thresholds("calibrate", {"gates": {"axis_scale_stop_factor": 2}})[
-        "axis_scale_stop_factor"
-    ] == 2
+    assert (
+        gates.thresholds("calibrate", {"gates": {"axis_scale_stop_factor": 2}})[
+            "axis_scale_stop_factor"
+        ]
+        == 2
+    )
 
 
 def test_soft_gate_messages():
     (w,) = gates.fit_warnings("e1", 52.0, {"redchi": 3.0})
-    assert w.startswith("experiment e1: the theory fits the data with reduced chi-square 52 (gate 3)")
+    assert w.startswith(
+        "experiment e1: the theory fits the data with reduced chi-square 52 (gate 3)"
+    )
     assert "the statistical errors are scaled up for it" in w
     assert gates.fit_warnings("e1", 1.1, {"redchi": 3.0}) == []
     metrics = {"rotation_indirect_vs_direct": {"rms_pull": 5.2}, "index_x": {"rms_pull": 9}}
@@ -94,3 +99,27 @@ def test_soft_gate_messages():
     short = {"axis_scale_fitted": 0, "scan_fraction_kept": 0.3, "calibration_segment_cuts": "x"}
     (w,) = gates.calibration_warnings("r1", short, gates.DEFAULTS["calibrate"])
     assert w.startswith("run r1: only 30 % of the record is a regular scan (gate 50 %)")
+
+
+def test_consistency_gate_across_experiments_of_one_cell():
+    cell = '{"cell_length_m": 0.002}'
+    results = {
+        "a": {
+            "cell": cell,
+            "values": {"temperature_C": (61.79, 0.31, "degC"), "field_T": (0.6, 1e-3, "T")},
+        },
+        "b": {
+            "cell": cell,
+            "values": {"temperature_C": (62.61, 0.08, "degC"), "field_T": (0.6, 1e-3, "T")},
+        },
+        "c": {"cell": "other", "values": {"temperature_C": (80.0, 0.01, "degC")}},
+    }
+    out = gates.consistency_warnings(results, gates.DEFAULTS["summary"])
+    (w,) = out["a"]
+    assert out["b"] == [w] and out["c"] == []
+    assert w.startswith(
+        "experiments a and b describe one cell (the same sheet values) but their temperature_C "
+        "differ by 2.6 sigma (61.79 ± 0.31 vs 62.61 ± 0.08 degC)"
+    )
+    assert "probe power" in w
+    assert gates.consistency_warnings(results, {"consistency_sigma": 3.0})["a"] == []

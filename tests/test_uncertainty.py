@@ -70,8 +70,14 @@ H = 0.5**0.5  # on the 1-sigma ellipse of the covariance: both 1/sqrt(2) sigma o
 
 @pytest.mark.parametrize(
     "t_fit, b_fit",
-    [(95.0, 0.6), (105.0, 0.6), (100.0, 0.59), (100.0, 0.61), (100 - 5 * H, 0.6 - 0.01 * H),
-     (100 + 5 * H, 0.6 - 0.01 * H)],
+    [
+        (95.0, 0.6),
+        (105.0, 0.6),
+        (100.0, 0.59),
+        (100.0, 0.61),
+        (100 - 5 * H, 0.6 - 0.01 * H),
+        (100 + 5 * H, 0.6 - 0.01 * H),
+    ],
 )
 def test_narrow_window_index_uncertainty_covers_a_wrong_wing_model(t_fit, b_fit):
     # the case: every real HIP file is a -1..+15 GHz scan; a wing model 1 sigma off
@@ -149,8 +155,13 @@ def test_input_response_equals_a_refit():
     for pol in ("sigma_plus", "sigma_minus"):
         y = spectrum_arrays(x, cell, pol)["S0"]
         spectra.append(
-            FitSpectrum(x, y + rng.normal(0, 1e-3, x.size), polarisation=pol,
-                        sigma=np.full(x.size, 1e-3), name=pol)
+            FitSpectrum(
+                x,
+                y + rng.normal(0, 1e-3, x.size),
+                polarisation=pol,
+                sigma=np.full(x.size, 1e-3),
+                name=pol,
+            )
         )
     start = cell.with_(temperature_C=79.0, field_T=0.49)
     res = fit_spectra(spectra, start, ["temperature_C", "field_T"])

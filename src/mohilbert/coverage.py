@@ -75,39 +75,18 @@ def draw_case(seed: int, n_samples: int = 20000) -> CaseSpec:
 
 
 def _sheet(spec: CaseSpec, rows: list[dict]) -> str:
-    cols = [
-        "run",
-        "experiment",
-        "signal",
-        "signal_file",
-        "etalon",
-        "etalon_file",
-        "reference",
-        "reference_file",
-        "dark",
-        "dark_file",
-        "geometry",
-        "polarisation",
-        "cell_length_m",
-        "cell_length_uncertainty_m",
-        "temperature_C",
-        "field_T",
-        "etalon_fsr_MHz",
-        "etalon_fsr_uncertainty_MHz",
-    ]
-    lines = ["\t".join(cols)]
-    for row in rows:
-        row = {
-            **row,
-            "cell_length_m": LENGTH_M,
-            "cell_length_uncertainty_m": LENGTH_M * spec.length_relative_uncertainty,
-            "temperature_C": round(spec.nominal_temperature_C, 2),
-            "field_T": round(spec.nominal_field_T, 4),
-            "etalon_fsr_MHz": spec.sheet_fsr_MHz,
-            "etalon_fsr_uncertainty_MHz": FSR_MHZ * spec.fsr_relative_uncertainty,
-        }
-        lines.append("\t".join(str(row.get(c, "")) for c in cols))
-    return "\n".join(lines) + "\n"
+    from mohilbert.simulate import sheet_text
+
+    beliefs = {
+        "cell_length_m": LENGTH_M,
+        "cell_length_uncertainty_m": LENGTH_M * spec.length_relative_uncertainty,
+        "temperature_C": round(spec.nominal_temperature_C, 2),
+        "field_T": round(spec.nominal_field_T, 4),
+        "etalon_fsr_MHz": spec.sheet_fsr_MHz,
+        "etalon_fsr_uncertainty_MHz": FSR_MHZ * spec.fsr_relative_uncertainty,
+    }
+    rows = [{**row, "element": "Rb", "line": "D2", **beliefs} for row in rows]
+    return sheet_text(rows, ("cell_length_uncertainty_m", "etalon_fsr_uncertainty_MHz"))
 
 
 def run_case(spec: CaseSpec, workdir: str | Path | None = None) -> dict:
@@ -169,7 +148,9 @@ def run_case(spec: CaseSpec, workdir: str | Path | None = None) -> dict:
         idx_true = true["n"].values[true_mode[m]].real - 1
         ok = (hil["edge"].values[j] == 0) & (hil["filled"].values[j] == 0)
         err = np.abs(hil["index"].values[j] - idx_true)[ok]
-        out[f"index_within_1sigma_{m}"] = float(np.mean(err <= hil["index_uncertainty"].values[j][ok]))
+        out[f"index_within_1sigma_{m}"] = float(
+            np.mean(err <= hil["index_uncertainty"].values[j][ok])
+        )
     return out
 
 

@@ -299,6 +299,11 @@ def fit_experiment(
             for run in runs
         }
     )
+    from mohilbert.runs import EXPERIMENT_COLUMNS
+
+    out.attrs["nominal_json"] = json.dumps(
+        {c: records[runs[0]].get(c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
+    )
     exp = records[runs[0]]["experiment"]
     warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
     warnings += quality.fit_warnings(
@@ -338,9 +343,15 @@ def _stderr(fit: xr.Dataset, name: str) -> float:
 _BOUNDS = {"field_T": (0.0, np.inf), "length_m": (1e-9, np.inf), "gamma_buffer_MHz": (0.0, np.inf)}
 
 
-def _covariance_axes(fit: xr.Dataset, cell: Cell, shift: float, run: str):
-    """Pairs of cells at ± 1 σ along each principal axis of the fit's covariance of the
-    parameters that shape run's theory (the shared ones and the run's own shift)."""
+def _covariance_axes(fit: xr.Dataset, cell: Cell, shifts: dict[str, float], runs: list[str]):
+    """± 1 σ steps along each principal axis of the fit's covariance of the parameters that
+    shape the theory of ``runs`` (the shared ones and those runs' shifts).
+
+    Yields, per axis, a pair (plus, minus) of dicts run → cell, with an extra entry ``None``:
+    the cell at the runs' mean shift (the theory the rotation or retardance is compared to).
+    Summing a linear response over the axes in quadrature gives its variance
+    :math:`g^T C g`.
+    """
     if "covariance" not in fit:
         return
     names = fit["parameter"].values.tolist()
@@ -348,7 +359,8 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shift: float, run: str):
     own = [
         i
         for i, n in enumerate(names)
-        if (("__" not in n) or n == f"shift_MHz__{run}") and not n.startswith("jones_")
+        if (("__" not in n) or n in {f"shift_MHz__{r}" for r in runs})
+        and not n.startswith("jones_")
     ]
     cov = fit["covariance"].values[np.ix_(own, own)]
     if not np.any(cov):
@@ -360,22 +372,27 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shift: float, run: str):
         step = np.sqrt(lam[k]) * vec[:, k]
         pair = []
         for sign in (1.0, -1.0):
-            changes, iso = {"shift_MHz": shift}, {}
+            changes, iso, run_shift = {}, {}, dict(shifts)
             for j, i in enumerate(own):
                 name, v = names[i], float(values[i] + sign * step[j])
                 lo, hi = _BOUNDS.get(name.split("__")[0], (-np.inf, np.inf))
                 if name.startswith("percent_"):
                     lo, hi = 0.0, 100.0
                 v = float(np.clip(v, lo, hi))
-                if name.startswith("shift_MHz"):
-                    changes["shift_MHz"] = v
+                if name.startswith("shift_MHz__"):
+                    run_shift[name.removeprefix("shift_MHz__")] = v
+                elif name == "shift_MHz":
+                    run_shift = dict.fromkeys(run_shift, v)
                 elif name.startswith("percent_"):
                     iso[name.removeprefix("percent_")] = v
                 else:
                     changes[name] = v
             if iso:
                 changes["isotope_percent"] = iso
-            pair.append(cell.with_(**changes))
+            base = cell.with_(**changes)
+            cells = {r: base.with_(shift_MHz=run_shift[r]) for r in runs}
+            cells[None] = base.with_(shift_MHz=float(np.mean([run_shift[r] for r in runs])))
+            pair.append(cells)
         yield pair
 
 
@@ -452,6 +469,19 @@ def hilbert_experiment(
     }
     wing_used = []
     metrics: dict[str, dict] = {}
+    axes = list(_covariance_axes(fit, cell, shifts, [mode_runs[m] for m in modes]))
+    # per axis: the change of each mode's index and of the theory (rotation/retardance)
+    axis_index: dict[str, list[np.ndarray]] = {m: [] for m in modes}
+    axis_theory = []
+    for plus, minus in axes:
+        th_p, th_m = spectrum(grid, plus[None], "x"), spectrum(grid, minus[None], "x")
+        axis_theory.append(
+            {
+                k: 0.5 * (th_p[k].values - th_m[k].values)
+                for k in ("rotation", "retardance")
+                if k in th_p
+            }
+        )
     for m in modes:
         ds = cal[mode_runs[m]]
         run_theory = spectrum(grid, cell.with_(shift_MHz=shifts[mode_runs[m]]), "x")
@@ -486,9 +516,9 @@ def hilbert_experiment(
         # the wing model's own uncertainty: the transform repeated with the theory at
         # parameter sets on the axes of the fit's covariance (± 1 sigma each)
         model_sigma = np.zeros(grid.size)
-        for cell_a, cell_b in _covariance_axes(fit, cell, shifts[mode_runs[m]], mode_runs[m]):
+        for plus, minus in axes:
             pair = []
-            for c in (cell_a, cell_b):
+            for c in (plus[mode_runs[m]], minus[mode_runs[m]]):
                 n_c = spectrum(grid, c, "x")["n"].values[theory_mode[m]]
                 pair.append(
                     index_from_od(
@@ -502,7 +532,8 @@ def hilbert_experiment(
                         pad_factor=cfg["pad_factor"],
                     )["index"]
                 )
-            model_sigma = np.hypot(model_sigma, 0.5 * (pair[0] - pair[1]))
+            axis_index[m].append(0.5 * (pair[0] - pair[1]))
+            model_sigma = np.hypot(model_sigma, axis_index[m][-1])
         # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
         a = ds.attrs
         sigma_nu = float(
@@ -594,10 +625,27 @@ def hilbert_experiment(
             np.asarray(data["index_uncertainty"][idx_of[a]]),
             np.asarray(data["index_uncertainty"][idx_of[b]]),
         )
+        # the wing-model term moves both indices (and the theory) together: combine it per
+        # covariance axis, the other terms in quadrature
+        ma = np.asarray(data["index_model_uncertainty"][idx_of[a]])
+        mb = np.asarray(data["index_model_uncertainty"][idx_of[b]])
+        sa_own = np.sqrt(np.clip(sa**2 - ma**2, 0, None))
+        sb_own = np.sqrt(np.clip(sb**2 - mb**2, 0, None))
+        coef = 0.5 * kL if geometry == "faraday" else kL
+        qty_name = "rotation" if geometry == "faraday" else "retardance"
+        model_diff = np.zeros(grid.size)  # indirect minus theory, along the axes
+        theory_sigma = np.zeros(grid.size)
+        model_indirect = np.zeros(grid.size)
+        for k in range(len(axes)):
+            d_ind = coef * (axis_index[b][k] - axis_index[a][k])
+            model_indirect = np.hypot(model_indirect, d_ind)
+            model_diff = np.hypot(model_diff, d_ind - axis_theory[k][qty_name])
+            theory_sigma = np.hypot(theory_sigma, axis_theory[k][qty_name])
+        own_sigma = coef * np.hypot(sa_own, sb_own)
         if geometry == "faraday":
             qty, label, unit_name = "rotation", "Faraday rotation", "rotation"
             indirect = 0.5 * kL * (db - da)  # (kL/2) Re(n_sigma- - n_sigma+)
-            sigma = 0.5 * kL * np.hypot(sa, sb)
+            sigma = np.hypot(own_sigma, model_indirect)
             th = theory["rotation"].values
             dich = (
                 "circular_dichroism",
@@ -608,7 +656,7 @@ def hilbert_experiment(
         else:
             qty, label, unit_name = "retardance", "Voigt retardance", "retardance"
             indirect = kL * (db - da)  # kL Re(n_perp - n_par)
-            sigma = kL * np.hypot(sa, sb)
+            sigma = np.hypot(own_sigma, model_indirect)
             th = theory["retardance"].values
             dich = (
                 "linear_dichroism",
@@ -631,23 +679,52 @@ def hilbert_experiment(
             th,
             {"units": "rad", "long_name": f"{label} of the theory at the fitted parameters"},
         )
+        out[f"{qty}_theory_uncertainty"] = (
+            "detuning",
+            theory_sigma,
+            {
+                "units": "rad",
+                "long_name": f"standard uncertainty of the theory {unit_name} from the fit's "
+                "covariance",
+            },
+        )
         out[dich[0]] = ("detuning", dich[1], {"units": "1", "long_name": dich[2]})
-        metrics[f"{qty}_indirect_vs_theory"] = agreement(indirect, th, sigma, valid_all)
+        metrics[f"{qty}_indirect_vs_theory"] = agreement(
+            indirect, th, np.hypot(own_sigma, model_diff), valid_all
+        )
         pol_runs = [r for r in runs if "polarimeter" in cal[r]]
         if pol_runs:
             pr = pol_runs[0]
             s = _on(cal[pr], "polarimeter", grid)
             s_sig = _on(cal[pr], "polarimeter_uncertainty", grid)
+            if "optical_depth_uncertainty_correlated" in cal[pr]:
+                # normalised by the same baseline as the run's transmission: its relative
+                # error (baseline, drifts) scales the polarimeter signal too
+                s_sig = np.hypot(
+                    s_sig, np.abs(s) * _on(cal[pr], "optical_depth_uncertainty_correlated", grid)
+                )
             ta = np.exp(-np.asarray(data["optical_depth"][idx_of[a]]))
             tb = np.exp(-np.asarray(data["optical_depth"][idx_of[b]]))
+            # the transmissions enter too: sin(2 phi) = S2 / sqrt(Ta Tb) (Faraday),
+            # sin(delta) = S3 / sqrt(Ta Tb) (Voigt), so an OD error e moves the angle by
+            # tan(angle) e / 4 (Faraday) or tan(angle) e / 2 (Voigt) per eigen-mode
+            od_sig = np.hypot(
+                np.asarray(data["optical_depth_uncertainty"][idx_of[a]]),
+                np.asarray(data["optical_depth_uncertainty"][idx_of[b]]),
+            )
             if geometry == "faraday":
                 direct = faraday_rotation_direct(s, ta, tb)
-                d_sigma = s_sig / np.maximum(
-                    2 * np.sqrt(ta * tb) * np.abs(np.cos(2 * direct)), 1e-3
+                cos = np.maximum(np.abs(np.cos(2 * direct)), 1e-3)
+                d_sigma = np.hypot(
+                    s_sig / (2 * np.sqrt(ta * tb) * cos),
+                    np.abs(np.sin(2 * direct)) / cos * od_sig / 4,
                 )
             else:
                 direct = voigt_retardance_direct(s, ta, tb)
-                d_sigma = s_sig / np.maximum(np.sqrt(ta * tb) * np.abs(np.cos(direct)), 1e-3)
+                cos = np.maximum(np.abs(np.cos(direct)), 1e-3)
+                d_sigma = np.hypot(
+                    s_sig / (np.sqrt(ta * tb) * cos), np.abs(np.sin(direct)) / cos * od_sig / 2
+                )
             out[f"{qty}_direct"] = (
                 "detuning",
                 direct,
@@ -661,7 +738,11 @@ def hilbert_experiment(
                 d_sigma,
                 {"units": "rad", "long_name": f"standard uncertainty of the direct {unit_name}"},
             )
-            metrics[f"{qty}_direct_vs_theory"] = agreement(direct, th, d_sigma, valid_all)
+            # the theory on the polarimeter run's own axis (its fitted shift)
+            th_pol = spectrum(grid, cell.with_(shift_MHz=shifts[pr]), "x")[qty].values
+            metrics[f"{qty}_direct_vs_theory"] = agreement(
+                direct, th_pol, np.hypot(d_sigma, theory_sigma), valid_all
+            )
             metrics[f"{qty}_indirect_vs_direct"] = agreement(
                 indirect, direct, np.hypot(sigma, d_sigma), valid_all
             )
@@ -695,7 +776,9 @@ def _parameter_unit(name: str) -> str:
     return UNITS.get(base, "%" if base.startswith("percent_") else "1")
 
 
-def summary_table(fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset]) -> pd.DataFrame:
+def summary_table(
+    fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset], gates: dict | None = None
+) -> pd.DataFrame:
     """The campaign's results as a tidy table: one row per (experiment, run, quantity).
 
     Columns: ``experiment``, ``run`` (empty for a quantity shared by the experiment's runs),
@@ -705,9 +788,27 @@ def summary_table(fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset]) 
     row: a run's calibration warnings on its rows, the fit's on the fitted parameters).
     Quantities: every fitted parameter, the fit's reduced χ², each run's measured etalon FSR
     where the calibration fitted the axis scale, and the Hilbert analysis' agreement metrics.
+    Experiments of one cell that disagree get the consistency gate's warning
+    (:func:`mohilbert.gates.consistency_warnings`, thresholds ``gates.summary``).
     """
     terms = list(BUDGET_TERMS)
     rows = []
+    shared = {}
+    for exp, fit in fits.items():
+        names = fit["parameter"].values.tolist()
+        shared[exp] = {
+            "cell": fit.attrs.get("nominal_json", exp),  # unknown cell: compared with nothing
+            "values": {
+                n: (
+                    float(fit["value"].values[k]),
+                    float(fit["stderr_total"].values[k]),
+                    _parameter_unit(n),
+                )
+                for k, n in enumerate(names)
+                if "__" not in n and (fit["vary"].values[k] if "vary" in fit else True)
+            },
+        }
+    across = quality.consistency_warnings(shared, quality.thresholds("summary", {"gates": gates}))
 
     def add(exp, run, quantity, value, unit, uncertainty=np.nan, budget=None, warnings=()):
         row = {
@@ -730,7 +831,7 @@ def summary_table(fits: dict[str, xr.Dataset], hilberts: dict[str, xr.Dataset]) 
         if fit is not None:
             runs = [r.strip() for r in fit.attrs.get("runs", "").split(",") if r.strip()]
             run_warn = {r: [w for w in warnings if w.startswith(f"run {r}:")] for r in runs}
-            exp_warn = [w for w in warnings if not w.startswith("run ")]
+            exp_warn = [w for w in warnings if not w.startswith("run ")] + across.get(exp, [])
             names = fit["parameter"].values.tolist()
             vary = fit["vary"].values if "vary" in fit else np.ones(len(names))
             for k, name in enumerate(names):

@@ -20,6 +20,10 @@ fit
 hilbert
     ``indirect_vs_direct_rms_pull``: warn when the rotation (retardance) from the Hilbert
     transforms and from the polarimeter disagree by more than this RMS pull.
+summary
+    ``consistency_sigma``: warn when two experiments of one cell (the same sheet values of
+    cell, geometry and nominal parameters) disagree on a shared fitted parameter by more than
+    this many combined standard uncertainties.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ DEFAULTS = {
     },
     "fit": {"redchi": 3.0},
     "hilbert": {"indirect_vs_direct_rms_pull": 3.0},
+    "summary": {"consistency_sigma": 2.0},
 }
 
 
@@ -95,15 +100,54 @@ def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
     """Soft gate of a Hilbert analysis: indirect vs direct (polarimeter) agreement."""
     out = []
     for name, m in metrics.items():
-        if name.endswith("_indirect_vs_direct") and m.get("rms_pull", 0) > gates[
-            "indirect_vs_direct_rms_pull"
-        ]:
+        if (
+            name.endswith("_indirect_vs_direct")
+            and m.get("rms_pull", 0) > gates["indirect_vs_direct_rms_pull"]
+        ):
             qty = name.removesuffix("_indirect_vs_direct")
             out.append(
                 f"experiment {experiment}: the {qty} from the Hilbert transforms and from the "
                 f"polarimeter disagree (RMS pull {m['rms_pull']:.3g}, gate "
                 f"{gates['indirect_vs_direct_rms_pull']:g})"
             )
+    return out
+
+
+def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, list[str]]:
+    """Soft gate across experiments of one cell.
+
+    Parameters
+    ----------
+    results
+        Experiment → ``{"cell": <hashable description of cell and nominal values>,
+        "values": {parameter: (value, total uncertainty, unit)}}``.
+
+    Returns
+    -------
+    dict
+        Experiment → warnings that concern it.
+    """
+    out: dict[str, list[str]] = {e: [] for e in results}
+    names = sorted(results)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if results[a]["cell"] != results[b]["cell"]:
+                continue
+            for par, (va, ua, unit) in results[a]["values"].items():
+                if par not in results[b]["values"]:
+                    continue
+                vb, ub, _ = results[b]["values"][par]
+                z = (vb - va) / max((ua**2 + ub**2) ** 0.5, 1e-300)
+                if abs(z) > gates["consistency_sigma"]:
+                    msg = (
+                        f"experiments {a} and {b} describe one cell (the same sheet values) "
+                        f"but their {par} differ by {abs(z):.1f} sigma ({va:.6g} ± {ua:.2g} vs "
+                        f"{vb:.6g} ± {ub:.2g} {unit}): a systematic effect their uncertainty "
+                        "budgets do not hold, e.g. the probe power (optical pumping and "
+                        "saturation bias a weak-probe fit) or a cell that changed between them"
+                    )
+                    out[a].append(msg)
+                    out[b].append(msg)
     return out
 
 

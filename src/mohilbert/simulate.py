@@ -364,11 +364,13 @@ def write_campaign(path: str | Path, out_dir: str | Path, sheet_prefix: str = ""
     return rows
 
 
-def sheet_text(rows: list[dict]) -> str:
-    """Rows as TSV text with the standard column order (empty cells for missing roles)."""
-    lines = ["\t".join(SHEET_COLUMNS)]
+def sheet_text(rows: list[dict], extra_columns: tuple[str, ...] = ()) -> str:
+    """Rows as TSV text with the standard column order (empty cells for missing roles),
+    plus ``extra_columns`` at the end."""
+    columns = [*SHEET_COLUMNS, *extra_columns]
+    lines = ["\t".join(columns)]
     for row in rows:
-        lines.append("\t".join(str(row.get(c, "")) for c in SHEET_COLUMNS))
+        lines.append("\t".join(str(row.get(c, "")) for c in columns))
     return "\n".join(lines) + "\n"
 
 

@@ -66,5 +66,7 @@ rule summary:
         "results/logs/summary.log",
     conda:
         "../envs/mohilbert.yaml"
+    params:
+        gates=config["gates"]["summary"],
     script:
         "../scripts/summary.py"

@@ -8,8 +8,10 @@ from mohilbert.io.netcdf import load_dataset
 from mohilbert.pipeline import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with rule_step(sm.log[0], "summary"):
+with rule_step(sm.log[0], "summary") as log:
     fits = {Path(p).stem: load_dataset(p) for p in sm.input.fits}
     hilberts = {Path(p).stem: load_dataset(p) for p in sm.input.hilbert}
-    table = summary_table(fits, hilberts)
+    table = summary_table(fits, hilberts, sm.params.gates)
+    for warning in sorted({w for ws in table.warnings for w in ws.split(' | ') if w}):
+        log.warn(warning)
     write_bytes_atomic(sm.output[0], table.to_csv(index=False, float_format="%.6g").encode())
