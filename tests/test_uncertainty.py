@@ -191,3 +191,13 @@ def test_coverage_by_simulation_reduced():
     assert 0.5 < np.sqrt(np.mean(pulls**2)) < 1.6
     for k in ("index_within_1sigma_sigma_plus", "index_within_1sigma_sigma_minus"):
         assert 0.5 <= s[k] <= 0.9, (k, s[k])
+
+
+def test_exponential_kernel_apply_equals_the_dense_product():
+    from mohilbert.fitting import exponential_kernel_apply
+
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.uniform(-1000, 1000, 300))
+    a = rng.normal(size=(3, 300))
+    dense = a @ np.exp(-np.abs(x[:, None] - x[None, :]) / 57.0)
+    np.testing.assert_allclose(exponential_kernel_apply(x, a, 57.0), dense, rtol=1e-10, atol=1e-12)

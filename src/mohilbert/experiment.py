@@ -182,9 +182,7 @@ def fit_experiment(
             # detector drifts: a random smooth error of rms `drift` with the correlation
             # length the calibration measured where the cell is transparent
             length = float(cal[run].attrs.get("correlated_noise_length_MHz", 10.0))
-            x = spectra[k].detuning_MHz
-            c_drift = drift**2 * np.exp(-np.abs(x[:, None] - x[None, :]) / length)
-            drift_cov.append(result.data_covariance_response(k, c_drift))
+            drift_cov.append(result.drift_covariance_response(k, drift, length))
         for mode in correlated[k]:
             moved = list(spectra)
             moved[k] = replace(spectra[k], data=spectra[k].data + mode)

@@ -163,6 +163,21 @@ class FitResult:
         r = self._linear.data_response(k)
         return r @ data_covariance @ r.T
 
+    def drift_covariance_response(self, k: int, rms: float, length_MHz: float) -> np.ndarray:
+        r"""Covariance of the free parameters caused by a random drift of spectrum k's data:
+                a stationary error of standard deviation ``rms`` (data units) with the exponential
+                correlation :math:`\exp(-|\Delta
+        u|/\ell)` over ``length_MHz``.
+
+                Exactly :meth:`data_covariance_response` with that covariance, in O(N) instead of
+                O(N²) (the exponential kernel is applied by one forward and one backward recursion).
+        """
+        r = self._linear.data_response(k)
+        x = np.asarray(self.spectra[k].detuning_MHz, float)
+        order = np.argsort(x)
+        rc = exponential_kernel_apply(x[order], r[:, order], length_MHz)
+        return rms**2 * rc @ r[:, order].T
+
     def to_dataset(self) -> xr.Dataset:
         """Fitted parameters (value, statistical stderr, systematic and total uncertainty,
         correlation matrix) and best-fit curves."""
@@ -396,20 +411,22 @@ class _JointModel:
         # the FFT grid step is frozen at the start so that the model is smooth in the parameters
         self.steps = [_grid_step(c) for c in self.cells]
 
-    def models(self, p, spectra=None, cells=None) -> list[np.ndarray]:
+    def models(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
+        """Model of every spectrum (or, with ``only``, of that one spectrum given alone)."""
         spectra = self.spectra if spectra is None else spectra
         cells = self.cells if cells is None else cells
         out = []
-        for k, s in enumerate(spectra):
+        for j, s in enumerate(spectra):
+            k = j if only is None else only
             c, pol = _apply(cells[k], self.pols[k], p, self.tokens[k], self.per_spectrum)
             arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=self.steps[k])
             out.append(arr[s.quantity])
         return out
 
-    def residuals(self, p, spectra=None, cells=None) -> list[np.ndarray]:
+    def residuals(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
         spectra = self.spectra if spectra is None else spectra
         out = []
-        for s, m in zip(spectra, self.models(p, spectra, cells), strict=True):
+        for s, m in zip(spectra, self.models(p, spectra, cells, only), strict=True):
             r = m - np.asarray(s.data, float)
             out.append(r / np.asarray(s.sigma, float) if s.sigma is not None else r)
         return out
@@ -470,9 +487,48 @@ class _Linearised:
         return self.cov0 @ (jac * np.reshape(w, (-1, 1))).T
 
     def response(self, spectra=None, cells=None) -> dict[str, float]:
-        r1 = np.concatenate(self.model.residuals(self.best, spectra, cells))
-        dp = -self.cov0 @ (self.jac.T @ (r1 - np.concatenate(self.r0)))
+        if cells is not None:
+            r1 = self.model.residuals(self.best, spectra, cells)
+        else:
+            # only what changed is evaluated: a spectrum with its own detuning array and new
+            # data needs no model evaluation at all
+            r1 = []
+            for k, new in enumerate(spectra if spectra is not None else self.model.spectra):
+                old = self.model.spectra[k]
+                if new is old:
+                    r1.append(self.r0[k])
+                elif new.detuning_MHz is old.detuning_MHz and new.sigma is old.sigma:
+                    w = 1.0 / np.asarray(old.sigma, float) if old.sigma is not None else 1.0
+                    r1.append(self.r0[k] - (np.asarray(new.data) - np.asarray(old.data)) * w)
+                else:
+                    r1.append(self.model.residuals(self.best, [new], None, only=k)[0])
+        delta = np.concatenate(r1) - np.concatenate(self.r0)
+        dp = -self.cov0 @ (self.jac.T @ delta)
         return dict(zip(self.public, dp.tolist(), strict=True))
+
+
+def exponential_kernel_apply(x: np.ndarray, a: np.ndarray, length: float) -> np.ndarray:
+    r"""``a @ K`` with :math:`K_{ij} = \exp(-|x_i - x_j|/\ell)` for sorted ``x``, in O(N).
+
+    Parameters
+    ----------
+    x
+        Increasing positions (N,).
+    a
+        (p, N) matrix.
+    length
+        Correlation length ℓ (units of x).
+    """
+    decay = np.exp(-np.diff(x) / length)
+    fwd = np.empty_like(a)
+    bwd = np.empty_like(a)
+    fwd[:, 0] = a[:, 0]
+    for i in range(1, x.size):
+        fwd[:, i] = a[:, i] + decay[i - 1] * fwd[:, i - 1]
+    bwd[:, -1] = a[:, -1]
+    for i in range(x.size - 2, -1, -1):
+        bwd[:, i] = a[:, i] + decay[i] * bwd[:, i + 1]
+    return fwd + bwd - a
 
 
 def residual_bandwidth(r: np.ndarray) -> int:
