@@ -104,6 +104,14 @@ def build(src: Path, dst: Path) -> dict[str, Case]:
         f["dark"], head, [f"{r.split(',')[0]},{float(r.split(',')[1]) + 2.0:.6g}" for r in rows]
     )
 
+    # the sheet's etalon FSR typed 10x too large (the files are good): a hard quality gate
+    case(
+        "fsr10",
+        r"run fsr10: etalon_fsr_MHz = 7500 makes the reference cell lines 9\.9x wider than "
+        r"theory .*; check etalon_fsr_MHz$",
+        rule="calibrate",
+    )
+
     f = case("huge", r"MB, above the 1 MB limit")
     head, rows = _lines(f["signal"])
     _rewrite(f["signal"], head, rows * 3)
@@ -134,6 +142,8 @@ def sheet_rows(good_row: dict, cases: dict[str, Case]) -> list[dict]:
             row[f"{role}_file"] = f"corpus/{ch}--{name}.csv"
         if name == "missingchannel":
             row["etalon"] = "C7"
+        if name == "fsr10":
+            row["etalon_fsr_MHz"] = 10 * float(good_row["etalon_fsr_MHz"])
         rows.append(row)
     return rows
 

@@ -90,6 +90,7 @@ def test_workflow_fails_but_finishes_the_good_run(corpus_run):
         "darkabove",
         "huge",
         "constant",
+        "fsr10",
     ],
 )
 def test_corpus_case(corpus_run, name):

@@ -123,3 +123,25 @@ def test_consistency_gate_across_experiments_of_one_cell():
     )
     assert "probe power" in w
     assert gates.consistency_warnings(results, {"consistency_sigma": 3.0})["a"] == []
+
+
+@pytest.mark.parametrize("element, line", [("Na", "D1"), ("Cs", "D2")])
+def test_wrong_element_stops_naming_element_and_line(demo_run, element, line):
+    # a Rb reference read as another alkali: no axis stretch matches cleanly
+    raw, rec = demo_run
+    with pytest.raises(CalibrationError) as err:
+        calibrate_run(raw, dict(rec, element=element, line=line))
+    msg = str(err.value)
+    print(msg)
+    assert msg.startswith(
+        f"run faraday_sp: the reference cell lines match the {element} {line} theory at no axis scale"
+    )
+    assert msg.endswith("check element and line, then etalon_fsr_MHz")
+
+
+def test_wrong_line_of_the_right_element_warns(demo_run):
+    raw, rec = demo_run
+    ds = calibrate_run(raw, dict(rec, line="D1"))
+    (warning,) = gates.read(ds.attrs)
+    assert "the reference theory describes its channel with reduced chi-square" in warning
+    assert "check the element, line" in warning

@@ -673,8 +673,8 @@ UNREACHED = {
     ),
     ("fitting.py", "fit failed"): "lmfit raising on finite data (nan_policy='raise' on the model)",
     ("calibration/core.py", "does not match the expected spectrum anywhere in the scan"): (
-        "no test input found: even random absorption features pass the 0.3 correlation (a "
-        "weak gate; issue 13's line-position gate)"
+        "no test input found: random absorption features and wrong elements pass the 0.3 "
+        "correlation; the axis-scale gate (test_gates) stops those first"
     ),
 }
 

@@ -169,7 +169,15 @@ def _alignment(f, absorb, model_absorb, scales, max_span_MHz=None):
 
 
 def _coarse_alignment(
-    f, absorb, model_absorb, run: str, what: str, scales=(1.0,), fsr=None, stop_factor=None
+    f,
+    absorb,
+    model_absorb,
+    run: str,
+    what: str,
+    scales=(1.0,),
+    fsr=None,
+    stop_factor=None,
+    theory="",
 ):
     """Sign, offset, score and scale of the detuning axis by cross-correlation (see
     :func:`_alignment`); refuses an axis that matches much better stretched (the hard gate
@@ -177,7 +185,7 @@ def _coarse_alignment(
     matches the theory nowhere."""
     score, sign, offset, scale = _alignment(f, absorb, model_absorb, scales)
     if fsr is not None and stop_factor:
-        _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, stop_factor)
+        _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, stop_factor, theory)
     if score < 0.3:
         raise CalibrationError(
             f"run {run}: the {what} does not match the expected spectrum anywhere in the scan "
@@ -186,7 +194,7 @@ def _coarse_alignment(
     return sign, offset, score, scale
 
 
-def _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, factor) -> None:
+def _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, factor, theory) -> None:
     """Hard gate: a frequency axis stretched by more than ``factor`` (either way) matching the
     theory better than the sheet's means a wrong etalon FSR (a typo, MHz vs GHz, a factor of
     2 from counting both fringe orders); stop naming ``etalon_fsr_MHz``."""
@@ -203,6 +211,14 @@ def _check_axis_scale(f, absorb, model_absorb, run, what, fsr, score, factor) ->
     if best > max(score + 0.05, 0.5):
         wider = "wider" if scale < 1 else "narrower"
         ratio = 1 / scale if scale < 1 else scale
+        if best < 0.9:
+            # no stretch makes a clean match: the lines are not this theory's at all
+            raise CalibrationError(
+                f"run {run}: the {what} lines match the {theory} theory at no axis scale "
+                f"(best correlation {best:.2f} with the axis {ratio:.2g}x {wider}, "
+                f"{score:.2f} at etalon_fsr_MHz = {fsr:g}); check element and line, then "
+                "etalon_fsr_MHz"
+            )
         raise CalibrationError(
             f"run {run}: etalon_fsr_MHz = {fsr:g} makes the {what} lines {ratio:.2g}x {wider} "
             f"than theory (they match an FSR near {fsr * scale:.4g} MHz: correlation {best:.2f} "
@@ -429,6 +445,7 @@ def calibrate_run(
         scales,
         fsr=float(fsr),
         stop_factor=gates["axis_scale_stop_factor"],
+        theory=f"{cell.element} {cell.line}",
     )
     axis_degree = 4 if cfg["baseline_degree"] == "auto" else int(cfg["baseline_degree"])
     fit = _fit_axis(
