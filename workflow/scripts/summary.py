@@ -12,6 +12,6 @@ with rule_step(sm.log[0], "summary") as log:
     fits = {Path(p).stem: load_dataset(p) for p in sm.input.fits}
     hilberts = {Path(p).stem: load_dataset(p) for p in sm.input.hilbert}
     table = summary_table(fits, hilberts, sm.params.gates)
-    for warning in sorted({w for ws in table.warnings for w in ws.split(' | ') if w}):
+    for warning in sorted({w for ws in table.warnings for w in ws.split(" | ") if w}):
         log.warn(warning)
     write_bytes_atomic(sm.output[0], table.to_csv(index=False, float_format="%.6g").encode())
