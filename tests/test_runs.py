@@ -185,7 +185,7 @@ def test_ingest_multichannel(data):
     np.testing.assert_allclose(ds.etalon.values, V * 0.5, rtol=1e-7)
     assert ds.signal.attrs["source_channel"] == "CH1"
     assert ds.signal.attrs["units"] == "V" and ds.signal.attrs["long_name"]
-    assert ds.attrs["geometry"] == "faraday" and ds.attrs["run"] == "m1"
+    assert ds.attrs["run"] == "m1" and "geometry" not in ds.attrs  # physics: calibration
     src = read_scope(data / "multi.csv")
     assert src.attrs["source_sha256"] in ds.attrs["source_sha256"]
 

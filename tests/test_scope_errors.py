@@ -145,11 +145,11 @@ def test_truncated_binary(tmp_path):
         read_scope(p)
 
 
-def test_too_large_file_refused(tmp_path, monkeypatch):
+def test_too_large_file_refused(tmp_path):
     p = write_lecroy_csv(tmp_path / "C1--big.csv", 0.0, 1e-6, np.zeros(20000))
-    monkeypatch.setenv("MOHILBERT_MAX_FILE_MB", "0.1")
-    with pytest.raises(InputError, match="above the 0.1 MB limit"):
-        read_scope(p)
+    with pytest.raises(InputError, match="above the 0.1 MB limit") as err:
+        read_scope(p, max_file_mb=0.1)
+    assert "raise ingest.max_file_mb if the machine has the memory" in str(err.value)
 
 
 def test_missing_file():

@@ -130,3 +130,49 @@ def test_sheet_error_stops_before_any_job(tmp_path):
     assert res.returncode != 0
     assert "duplicate run id 'a' in rows 2 and 3, column 'run'" in res.stderr
     assert not (wd / "results").exists()
+
+
+def _edit_sheet(wd, column, change):
+    """Apply ``change(run, value) -> value`` to one column of every row of the sheet."""
+    path = wd / "config" / "runs.tsv"
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    k = header.index(column)
+    out = [lines[0]]
+    for ln in lines[1:]:
+        cells = ln.split("\t")
+        cells[k] = str(change(cells[0], cells[k]))
+        out.append("\t".join(cells))
+    path.write_text("\n".join(out) + "\n")
+
+
+def test_narrow_params_rerun_only_what_an_edit_concerns(tmp_path):
+    """Issue 16 item 5: each rule gets only the sheet values its step reads. A notes edit or a
+    moved checkout reruns nothing; a nominal-temperature edit of one experiment reruns its
+    calibrate, fit and hilbert jobs (and the aggregates), not its ingest and not the other
+    experiment."""
+    import shutil
+
+    from conftest import demo_workspace
+
+    runs = ("faraday_sp", "faraday_sm", "voigt_par", "voigt_perp")
+    wd = demo_workspace(tmp_path / "wf", runs=runs)
+    targets = [f"results/hilbert/{e}.nc" for e in ("faraday", "voigt")]
+    first = run_snakemake(wd, *targets, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    _edit_sheet(wd, "notes", lambda run, v: v + " (edited)")
+    moved = tmp_path / "moved"
+    shutil.move(wd, moved)
+    noop = run_snakemake(moved, *targets, "--dry-run")
+    assert noop.returncode == 0, noop.stderr[-2000:]
+    assert "Nothing to be done" in noop.stdout + noop.stderr, (noop.stdout + noop.stderr)[-3000:]
+
+    _edit_sheet(moved, "temperature_C", lambda run, v: "86.0" if run.startswith("voigt") else v)
+    dry = run_snakemake(moved, *targets, "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert _jobs(dry, "ingest") == 0
+    assert _jobs(dry, "calibrate") == 2
+    assert _jobs(dry, "fit") == 1 and _jobs(dry, "hilbert") == 1
+    text = dry.stdout + dry.stderr
+    assert "results/calibrated/voigt_par.nc" in text and "results/fits/faraday.nc" not in text

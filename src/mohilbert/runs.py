@@ -9,6 +9,7 @@ The sheet is a TSV file (``config/runs.tsv``). Each row is checked against the J
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import jsonschema
@@ -243,6 +244,78 @@ def _resolve(
             f"not found (looked at {path})"
         )
     return str(path)
+
+
+#: the sheet columns each stage's step reads: its rule's params, and so exactly what reruns
+#: it (a ``notes`` edit reruns nothing; a temperature edit reruns calibrate, fit and hilbert
+#: of that experiment, not its ingest). Ingest also gets each role's file path, relative to
+#: data_root, so that moving the checkout reruns nothing either.
+STAGE_COLUMNS = {
+    "ingest": ("run", "format", *ROLES),
+    "calibrate": (
+        "run",
+        "geometry",
+        "polarisation",
+        "element",
+        "line",
+        "cell_length_m",
+        "temperature_C",
+        "field_T",
+        "field_theta_deg",
+        "field_phi_deg",
+        "isotope_percent",
+        "etalon_fsr_MHz",
+        "etalon_fsr_uncertainty_MHz",
+        "reference_length_m",
+        "reference_temperature_C",
+        "dark_level_V",
+        "dark_uncertainty_V",
+    ),
+    "hilbert": (
+        "run",
+        "experiment",
+        "geometry",
+        "polarisation",
+        "element",
+        "line",
+        "cell_length_m",
+        "temperature_C",
+        "field_T",
+        "field_theta_deg",
+        "field_phi_deg",
+        "isotope_percent",
+    ),
+}
+STAGE_COLUMNS["fit"] = (
+    *STAGE_COLUMNS["hilbert"],
+    "cell_length_uncertainty_m",
+    "etalon_fsr_MHz",
+    "etalon_fsr_uncertainty_MHz",
+)
+
+
+def stage_record(runs: pd.DataFrame, run: str, stage: str, data_root: str | Path) -> dict:
+    """What stage ``stage`` reads of ``run``'s sheet row (see :data:`STAGE_COLUMNS`).
+
+    For ``"ingest"`` the roles' ``<role>_path`` values are relative to ``data_root``;
+    :func:`with_paths` turns them back into paths in the job.
+    """
+    rec = run_record(runs, run)
+    out = {c: rec.get(c) for c in STAGE_COLUMNS[stage]}
+    if stage == "ingest":
+        root = Path(data_root).resolve()
+        for role in ROLES:
+            path = rec.get(f"{role}_path")
+            if path:
+                out[f"{role}_path"] = os.path.relpath(path, root)
+    return out
+
+
+def with_paths(record: dict, data_root: str | Path) -> dict:
+    """An ingest record of :func:`stage_record` with its file paths under ``data_root``."""
+    return {
+        k: (str(Path(data_root) / v) if k.endswith("_path") and v else v) for k, v in record.items()
+    }
 
 
 def run_record(runs: pd.DataFrame, run: str) -> dict:

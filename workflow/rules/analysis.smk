@@ -16,7 +16,7 @@ rule fit:
         mem_mb=2000,
         runtime=20,
     params:
-        records=experiment_records,
+        records=experiment_records("fit"),
         fit=config["fit"],
         gates=config["gates"]["fit"],
     script:
@@ -42,7 +42,7 @@ rule hilbert:
         mem_mb=2000,
         runtime=10,
     params:
-        records=experiment_records,
+        records=experiment_records("hilbert"),
         hilbert=config["hilbert"],
         gates=config["gates"]["hilbert"],
     script:

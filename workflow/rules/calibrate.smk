@@ -16,7 +16,8 @@ rule calibrate:
         mem_mb=2000,
         runtime=15,
     params:
-        run=run_params,
+        run=run_params("calibrate"),
+        files=raw_relative,
         calibrate=config["calibrate"],
         gates=config["gates"]["calibrate"],
     script:

@@ -1,10 +1,11 @@
 # Loading and validating the runs sheet; target helpers. No rules here.
+import os
 import re
 import sys
 
 from mohilbert.errors import SheetError, one_line
 from mohilbert.pipeline import code_files, quarantine_damaged
-from mohilbert.runs import load_runs, run_record
+from mohilbert.runs import load_runs, stage_record
 
 try:
     RUNS = load_runs(
@@ -32,15 +33,29 @@ def stage_code(script):
     return code_files(workflow.source_path(f"../scripts/{script}.py"))
 
 
-def run_params(wildcards):
-    """The sheet row of a run (every value the ingest script uses)."""
-    return run_record(RUNS, wildcards.run)
+def run_params(stage):
+    """What ``stage`` reads of a run's sheet row (runs.STAGE_COLUMNS; narrow params: a
+    notes edit or a moved checkout reruns nothing)."""
+    return lambda wildcards: stage_record(
+        RUNS, wildcards.run, stage, config["data_root"]
+    )
+
+
+def raw_relative(wildcards):
+    """A run's raw files relative to data_root (named in its calibration messages)."""
+    rec = stage_record(RUNS, wildcards.run, "ingest", config["data_root"])
+    return sorted({v for k, v in rec.items() if k.endswith("_path") and v})
 
 
 def raw_files(wildcards):
-    """Every raw export a run reads (deduplicated, in role order)."""
-    row = RUNS.loc[wildcards.run]
-    paths = [row[c] for c in RUNS.columns if c.endswith("_path") and row[c]]
+    """Every raw export a run reads (deduplicated, in role order), relative to the working
+    directory when under it (a moved checkout keeps its inputs)."""
+    rec = stage_record(RUNS, wildcards.run, "ingest", config["data_root"])
+    paths = [
+        os.path.normpath(os.path.join(config["data_root"], v))
+        for k, v in rec.items()
+        if k.endswith("_path") and v
+    ]
     return list(dict.fromkeys(paths))
 
 
@@ -61,9 +76,12 @@ def experiment_calibrated(wildcards):
     )
 
 
-def experiment_records(wildcards):
-    """Sheet rows of an experiment's runs (every value the fit/hilbert scripts use)."""
-    return {r: run_record(RUNS, r) for r in experiment_runs(wildcards.experiment)}
+def experiment_records(stage):
+    """What ``stage`` (fit or hilbert) reads of the sheet rows of an experiment's runs."""
+    return lambda wildcards: {
+        r: stage_record(RUNS, r, stage, config["data_root"])
+        for r in experiment_runs(wildcards.experiment)
+    }
 
 
 def paper_figures():

@@ -16,7 +16,8 @@ rule ingest:
         mem_mb=2000,
         runtime=10,
     params:
-        run=run_params,
+        run=run_params("ingest"),
+        data_root=config["data_root"],
         ingest=config["ingest"],
     script:
         "../scripts/ingest.py"

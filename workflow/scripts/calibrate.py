@@ -6,8 +6,7 @@ from mohilbert.io.netcdf import load_dataset, save_dataset
 from mohilbert.pipeline import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-files = sorted({v for k, v in sm.params.run.items() if k.endswith("_path") and v})
-with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(files)})") as log:
+with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(sm.params.files)})") as log:
     raw = load_dataset(sm.input.raw)
     ds = calibrate_run(raw, sm.params.run, sm.params.calibrate, sm.params.gates)
     for warning in gates.read(ds.attrs):

@@ -745,6 +745,8 @@ def calibrate_run(
     ds = xr.Dataset(data, coords=coords)
     ds["fringe"] = ("fringe", np.arange(ft.size), {"units": "1", "long_name": "fringe index"})
     attrs = {k: v2 for k, v2 in raw.attrs.items() if k not in ("history",)}
+    # the sheet values the calibration used (what the file was calibrated for)
+    attrs.update({k: v2 for k, v2 in rec.items() if v2 is not None and not k.endswith("_path")})
     attrs.update(
         {
             "title": f"calibrated spectrum of run {run}",

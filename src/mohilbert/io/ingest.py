@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.errors import InputError
-from mohilbert.io.scope import read_scope
+from mohilbert.io.scope import MAX_FILE_MB_DEFAULT, read_scope
 from mohilbert.runs import ROLES
 
 ROLE_LONG_NAMES = {
@@ -19,21 +19,7 @@ ROLE_LONG_NAMES = {
 }
 
 #: sheet columns copied into the attributes of results/raw/{run}.nc for provenance
-RUN_ATTRS = (
-    "run",
-    "experiment",
-    "geometry",
-    "polarisation",
-    "element",
-    "line",
-    "cell_length_m",
-    "temperature_C",
-    "field_T",
-    "field_theta_deg",
-    "field_phi_deg",
-    "isotope_percent",
-    "etalon_fsr_MHz",
-)
+RUN_ATTRS = ("run",)  # the physics of a run enters at calibration (runs.STAGE_COLUMNS)
 
 
 def clipped_samples(values: np.ndarray) -> tuple[int, float] | None:
@@ -81,7 +67,9 @@ def _pick_channel(ds: xr.Dataset, channel: str | None, run: str, role: str, path
     )
 
 
-def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Dataset:
+def ingest_run(
+    record: dict, *, time_tolerance_samples: float = 1.0, max_file_mb: float = MAX_FILE_MB_DEFAULT
+) -> xr.Dataset:
     """Read every role of one run (a runs-sheet record) into one time-domain Dataset.
 
     Parameters
@@ -92,13 +80,15 @@ def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Datas
     time_tolerance_samples
         Largest start-time difference between the files of a run, in samples. The dark
         role may come from a separate acquisition and is exempt from the start-time check.
+    max_file_mb
+        Largest export read [MiB] (see :func:`~mohilbert.io.scope.read_scope`).
 
     Returns
     -------
     xarray.Dataset
         Variables named by role (``signal``, ``etalon``, ...) on the signal's ``time`` axis
         [s], each with ``units``, ``long_name``, ``source_file``, ``source_channel`` and
-        ``source_sha256``; the sheet parameters and the scope metadata in the attributes.
+        ``source_sha256``; the run id and the scope metadata in the attributes.
     """
     run = record["run"]
     fmt = record.get("format") or "auto"
@@ -113,7 +103,7 @@ def ingest_run(record: dict, *, time_tolerance_samples: float = 1.0) -> xr.Datas
             continue
         if path not in cache:
             try:
-                cache[path] = read_scope(path, format=fmt)
+                cache[path] = read_scope(path, format=fmt, max_file_mb=max_file_mb)
             except InputError as exc:
                 raise type(exc)(f"run {run}, role {role}: {exc}") from None
         ds = cache[path]

@@ -37,7 +37,8 @@ from mohilbert.errors import FormatError, InputError
 from mohilbert.io._table import UTF8_BOM, excerpt, numeric_table, read_lines
 
 #: Largest raw file read in one piece. A bigger file is refused with a clear message rather
-#: than risking an out-of-memory kill; override with MOHILBERT_MAX_FILE_MB.
+#: than risking an out-of-memory kill (``max_file_mb`` of :func:`read_scope`; the workflow's
+#: ``ingest.max_file_mb``).
 MAX_FILE_MB_DEFAULT = 2048
 
 TEXT_FORMATS = (
@@ -73,7 +74,9 @@ class _Parsed:
 # --------------------------------------------------------------------------- public API
 
 
-def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset:
+def read_scope(
+    path: str | os.PathLike, format: str | None = None, max_file_mb: float = MAX_FILE_MB_DEFAULT
+) -> xr.Dataset:
     """Read one oscilloscope export.
 
     Parameters
@@ -83,6 +86,9 @@ def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset
     format
         One of :data:`FORMATS` to skip detection (e.g. ``"generic_csv"``); ``None`` or
         ``"auto"`` detects the format from the file's first bytes.
+    max_file_mb
+        Larger files are refused with a clear message instead of risking an out-of-memory
+        kill [MiB].
 
     Returns
     -------
@@ -109,11 +115,11 @@ def read_scope(path: str | os.PathLike, format: str | None = None) -> xr.Dataset
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: file is empty (0 bytes)")
-    limit_mb = float(os.environ.get("MOHILBERT_MAX_FILE_MB", MAX_FILE_MB_DEFAULT))
+    limit_mb = float(max_file_mb)
     if size > limit_mb * 2**20:
         raise InputError(
             f"{path}: file is {size / 2**20:.1f} MB, above the {limit_mb:g} MB limit for one "
-            "export; split the record or raise MOHILBERT_MAX_FILE_MB if the machine has the memory"
+            "export; split the record or raise ingest.max_file_mb if the machine has the memory"
         )
     with _locale_normalised(path) as (src, locale):
         try:
