@@ -144,31 +144,3 @@ def test_bad_inputs():
     with pytest.raises(AnalysisError, match="pad_factor"):
         index_from_od(X, np.zeros(X.size), KL, pad_factor=1)
     assert hilbert_transform(np.zeros(16)).shape == (16,)
-
-
-def test_xarray_wrapper_carries_units_and_matches_numpy():
-    import xarray as xr
-
-    from mohilbert.kramers_kronig import index_dataset
-
-    cell = Cell(length_m=2e-3, temperature_C=90, field_T=0.6)
-    n = spectrum(X, cell, "sigma_plus").n.values[0]
-    od = 2 * KL * n.imag
-    cal = xr.Dataset(
-        {
-            "optical_depth": ("detuning", od, {"units": "1", "long_name": "optical depth"}),
-            "optical_depth_uncertainty": (
-                "detuning",
-                np.full(X.size, 1e-3),
-                {"units": "1", "long_name": "u"},
-            ),
-            "saturated": ("detuning", np.zeros(X.size, np.int8), {"units": "1", "long_name": "s"}),
-        },
-        coords={"detuning": ("detuning", X, {"units": "MHz", "long_name": "detuning"})},
-    )
-    ds = index_dataset(cal, KL, 384230426.6e6)
-    np.testing.assert_allclose(ds["index"].values, index_from_od(X, od, KL)["index"])
-    for name, var in ds.data_vars.items():
-        assert var.attrs["units"] and var.attrs["long_name"], name
-    assert ds.group_delay.attrs["units"] == "ns"
-    assert np.abs(ds["index"] - (n.real - 1))[CORE].max() < 1e-3 * np.abs(n.real - 1).max()

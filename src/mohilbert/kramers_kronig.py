@@ -41,7 +41,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
-import xarray as xr
 
 from mohilbert.errors import AnalysisError
 from mohilbert.signal import fft_convolve, savgol_derivative
@@ -363,73 +362,3 @@ def agreement(
             out["max_pull"] = float(np.max(np.abs(pull)))
             out["coverage_1sigma"] = float(np.mean(np.abs(pull) <= 1))
     return out
-
-
-def index_dataset(
-    cal: xr.Dataset,
-    kL: float,
-    nu0_Hz: float,
-    *,
-    model_od=None,
-    model_index=None,
-    pad_factor: int = 2,
-    edge_fraction: float = 0.05,
-) -> xr.Dataset:
-    """xarray wrapper: calibrated run (``optical_depth`` on ``detuning``) → index, group index."""
-    x = cal["detuning"].values
-    res = index_from_od(
-        x,
-        cal["optical_depth"].values,
-        kL,
-        od_sigma=cal["optical_depth_uncertainty"].values
-        if "optical_depth_uncertainty" in cal
-        else None,
-        od_sigma_correlated=cal["optical_depth_uncertainty_correlated"].values
-        if "optical_depth_uncertainty_correlated" in cal
-        else None,
-        model_od=model_od,
-        model_index=model_index,
-        saturated=cal["saturated"].values.astype(bool) if "saturated" in cal else None,
-        pad_factor=pad_factor,
-        edge_fraction=edge_fraction,
-    )
-    ng = group_index(x, res["index"], nu0_Hz)
-    length = kL / (2 * np.pi * nu0_Hz / C_LIGHT)
-    return xr.Dataset(
-        {
-            "index": (
-                "detuning",
-                res["index"],
-                {"units": "1", "long_name": "Re(n) - 1 from the Hilbert transform"},
-            ),
-            "index_uncertainty": (
-                "detuning",
-                res["index_sigma"],
-                {"units": "1", "long_name": "standard uncertainty of Re(n) - 1"},
-            ),
-            "group_index": (
-                "detuning",
-                ng,
-                {"units": "1", "long_name": "group index n + nu dn/dnu"},
-            ),
-            "group_delay": (
-                "detuning",
-                length * (ng - 1) / C_LIGHT * 1e9,
-                {"units": "ns", "long_name": "group delay relative to vacuum"},
-            ),
-            "filled_from_model": (
-                "detuning",
-                res["filled"].astype(np.int8),
-                {
-                    "units": "1",
-                    "long_name": "1 where the OD was saturated and filled from the model",
-                },
-            ),
-            "edge": (
-                "detuning",
-                res["edge"].astype(np.int8),
-                {"units": "1", "long_name": "1 near the window edges (transform less reliable)"},
-            ),
-        },
-        coords={"detuning": cal["detuning"]},
-    )

@@ -8,7 +8,6 @@ points with their uncertainty band, so the two stay distinguishable in greyscale
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -349,14 +348,3 @@ def overview_figure(fits: dict[str, xr.Dataset]) -> plt.Figure:
             ax.set_xlim(-0.5, len(names) - 0.5)
         fig.suptitle("fitted parameters per experiment (±1σ, statistical and systematic)")
         return fig
-
-
-def metrics_text(hil: xr.Dataset) -> str:
-    """Agreement metrics of a Hilbert analysis as short text lines."""
-    lines = []
-    for name, vals in json.loads(hil.attrs["metrics_json"]).items():
-        if vals:
-            lines.append(
-                f"{name}: RMS {vals['rms_over_peak']:.2%} of peak, RMS pull {vals.get('rms_pull', np.nan):.2f}"
-            )
-    return "\n".join(lines)
