@@ -144,3 +144,13 @@ def test_bad_inputs():
     with pytest.raises(AnalysisError, match="pad_factor"):
         index_from_od(X, np.zeros(X.size), KL, pad_factor=1)
     assert hilbert_transform(np.zeros(16)).shape == (16,)
+    # the transform itself refuses what index_from_od refuses (it used to treat pad 1 as 2
+    # and drop an imaginary part with only a warning)
+    with pytest.raises(AnalysisError, match="pad_factor must be an integer >= 2"):
+        hilbert_transform(np.zeros(16), pad_factor=1)
+    with pytest.raises(
+        AnalysisError, match="hilbert_transform takes a real 1-D array, got 1-D complex128"
+    ):
+        hilbert_transform(np.zeros(16, complex))
+    with pytest.raises(AnalysisError, match="got 2-D"):
+        hilbert_transform(np.zeros((4, 4)))

@@ -68,9 +68,41 @@ def hilbert_transform(x: np.ndarray, pad_factor: int = 2, workers: int = 1) -> n
     h_m = 2/(πm), odd m, over every offset the record needs (|m| < N). An FFT of length
     ≥ 2N makes that exact: no circular wrap-around, which is what the analytic-signal FFT
     method only approaches as its zero padding grows (it tends to this result as pad → ∞).
-    ``pad_factor`` sets the FFT length in units of N (≥ 2).
+
+    Parameters
+    ----------
+    x : array_like
+        Real 1-D record (e.g. an optical depth, dimensionless), uniformly sampled.
+    pad_factor : int
+        FFT length in units of N (≥ 2; 2 is already exact, larger only costs time).
+    workers : int
+        FFT threads.
+
+    Returns
+    -------
+    ndarray
+        H[x], same length and units as ``x``.
+
+    Raises
+    ------
+    AnalysisError
+        ``x`` is not a real 1-D array, or ``pad_factor`` < 2 (the convolution would wrap
+        around).
+
+    References
+    ----------
+    F. W. King, *Hilbert Transforms*, vol. 1 (Cambridge University Press, 2009).
     """
-    x = np.asarray(x, dtype=np.float64)
+    arr = np.asarray(x)
+    if arr.ndim != 1 or np.iscomplexobj(arr):
+        raise AnalysisError(
+            f"hilbert_transform takes a real 1-D array, got {arr.ndim}-D {arr.dtype}"
+        )
+    if int(pad_factor) != pad_factor or pad_factor < 2:
+        raise AnalysisError(
+            f"pad_factor must be an integer >= 2 (zero padding against wrap-around), got {pad_factor!r}"
+        )
+    x = arr.astype(np.float64)
     n = x.size
     size = sfft.next_fast_len(max(2 * n, int(pad_factor) * n), real=True)
     spec = sfft.rfft(x, size, workers=workers) * _kernel_spectrum(n, size)
