@@ -145,32 +145,14 @@ class FitResult:
         """
         return self._linear.response(spectra, cells)
 
-    def data_covariance_response(self, k: int, data_covariance: np.ndarray) -> np.ndarray:
-        r"""Covariance of the free parameters caused by a correlated error of spectrum k's data.
-
-        Parameters
-        ----------
-        k
-            Index of the spectrum.
-        data_covariance
-            (points × points) covariance of that spectrum's data (its units squared).
-
-        Returns
-        -------
-        ndarray
-            :math:`R C R^T` with :math:`R = \partial p / \partial y` from the linearised fit.
-        """
-        r = self._linear.data_response(k)
-        return r @ data_covariance @ r.T
-
     def drift_covariance_response(self, k: int, rms: float, length_MHz: float) -> np.ndarray:
-        r"""Covariance of the free parameters caused by a random drift of spectrum k's data:
-                a stationary error of standard deviation ``rms`` (data units) with the exponential
-                correlation :math:`\exp(-|\Delta
-        u|/\ell)` over ``length_MHz``.
+        r"""Covariance of the free parameters caused by a random drift of spectrum k's data.
 
-                Exactly :meth:`data_covariance_response` with that covariance, in O(N) instead of
-                O(N²) (the exponential kernel is applied by one forward and one backward recursion).
+        The drift is a stationary error of standard deviation ``rms`` (data units) with the
+        exponential correlation :math:`\exp(-|\Delta\nu|/\ell)` over ``length_MHz``. Returns
+        :math:`R C R^T` with :math:`R = \partial p / \partial y` from the linearised fit, in
+        O(N) instead of O(N²): the kernel is applied by one forward and one backward
+        recursion (:func:`exponential_kernel_apply`).
         """
         r = self._linear.data_response(k)
         x = np.asarray(self.spectra[k].detuning_MHz, float)

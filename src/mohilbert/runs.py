@@ -250,20 +250,24 @@ def _resolve(
 #: it (a ``notes`` edit reruns nothing; a temperature edit reruns calibrate, fit and hilbert
 #: of that experiment, not its ingest). Ingest also gets each role's file path, relative to
 #: data_root, so that moving the checkout reruns nothing either.
+#: the columns that describe a run's cell and probe (what ``signal_model`` reads)
+CELL_COLUMNS = (
+    "geometry",
+    "polarisation",
+    "element",
+    "line",
+    "cell_length_m",
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+    "isotope_percent",
+)
 STAGE_COLUMNS = {
     "ingest": ("run", "format", *ROLES),
     "calibrate": (
         "run",
-        "geometry",
-        "polarisation",
-        "element",
-        "line",
-        "cell_length_m",
-        "temperature_C",
-        "field_T",
-        "field_theta_deg",
-        "field_phi_deg",
-        "isotope_percent",
+        *CELL_COLUMNS,
         "etalon_fsr_MHz",
         "etalon_fsr_uncertainty_MHz",
         "reference_length_m",
@@ -271,20 +275,7 @@ STAGE_COLUMNS = {
         "dark_level_V",
         "dark_uncertainty_V",
     ),
-    "hilbert": (
-        "run",
-        "experiment",
-        "geometry",
-        "polarisation",
-        "element",
-        "line",
-        "cell_length_m",
-        "temperature_C",
-        "field_T",
-        "field_theta_deg",
-        "field_phi_deg",
-        "isotope_percent",
-    ),
+    "hilbert": ("run", "experiment", *CELL_COLUMNS),
 }
 STAGE_COLUMNS["fit"] = (
     *STAGE_COLUMNS["hilbert"],
