@@ -33,7 +33,7 @@ def _grid(text: str) -> np.ndarray:
 def _add_theory(sub) -> None:
     p = sub.add_parser(
         "theory",
-        help="weak-probe transmission spectra of an alkali vapour cell",
+        help="transmission spectra of an alkali vapour cell (weak or intense probe)",
         description="Compute theory spectra (S0-S3, intensities, chi, mode indices, rotation) "
         "and write them to netCDF (.nc) or CSV (.csv).",
     )
@@ -64,6 +64,25 @@ def _add_theory(sub) -> None:
         help="sigma_plus, sigma_minus, parallel, perpendicular, x, y, linear:<deg>, "
         "jones:<Ex>,<Ey>",
     )
+    g = p.add_argument_group(
+        "intense probe",
+        "optical pumping, saturation and transit time (mohilbert.intense); "
+        "without --probe-power-W the weak-probe model",
+    )
+    g.add_argument("--probe-power-W", type=float, default=None, help="probe power [W]")
+    g.add_argument(
+        "--beam-diameter-m",
+        type=float,
+        default=None,
+        help="beam diameter [m] (1/e^2 diameter of a gaussian beam)",
+    )
+    g.add_argument("--beam-profile", default="flat", choices=["flat", "gaussian"])
+    g.add_argument("--transit", default="mean", choices=["mean", "distribution"])
+    g.add_argument("--solver", default="rate", choices=["rate", "lindblad"])
+    g.add_argument(
+        "--z-slices", type=int, default=1, help="slices along the cell (falling intensity)"
+    )
+    g.add_argument("--compat", default="mohilbert", choices=["mohilbert", "hip-elecsus"])
     p.add_argument(
         "--detuning-MHz",
         type=_grid,
@@ -98,7 +117,22 @@ def _run_theory(args) -> int:
         conventions=args.conventions,
         propagation=args.propagation,
     )
-    ds = spectrum(args.detuning_MHz, cell, args.polarisation)
+    probe = None
+    if args.probe_power_W is not None:
+        from mohilbert.intense import Probe
+
+        if args.beam_diameter_m is None:
+            raise ValueError("--probe-power-W needs --beam-diameter-m")
+        probe = Probe(
+            args.probe_power_W,
+            args.beam_diameter_m,
+            args.beam_profile,
+            transit=args.transit,
+            solver=args.solver,
+            z_slices=args.z_slices,
+            compat=args.compat,
+        )
+    ds = spectrum(args.detuning_MHz, cell, args.polarisation, probe=probe)
     out = Path(args.output)
     if out.suffix == ".nc":
         save_dataset(ds, out, step="mohilbert theory", title="mohilbert theory spectrum")

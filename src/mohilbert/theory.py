@@ -30,6 +30,7 @@ import xarray as xr
 from mohilbert import __version__
 from mohilbert.atoms.constants import get_line
 from mohilbert.atoms.susceptibility import MediumParams, susceptibility
+from mohilbert.intense import Probe, eigen_probe, field_frame_components, intense_transmission
 from mohilbert.optics.polarisation import jones_vector
 from mohilbert.optics.propagation import apply, field_direction, propagate, stokes
 
@@ -183,6 +184,34 @@ def spectrum_arrays(
     return out
 
 
+def intense_arrays(
+    detuning_MHz: np.ndarray, cell: Cell, polarisation: object, probe: Probe
+) -> dict[str, np.ndarray]:
+    """The intense-probe model (:mod:`mohilbert.intense`) on a detuning grid, as the same
+    arrays as :func:`spectrum_arrays` for the probe's one eigenmode (``n`` has one row), plus
+    ``chi_probe`` and ``saturation_parameter``."""
+    x = np.asarray(detuning_MHz, dtype=np.float64)
+    if cell.slices is not None:
+        raise ValueError("the intense-probe model takes one uniform field (no slices)")
+    b = cell.b_hat()
+    e_in = jones_vector(polarisation, np.arctan2(b[1], b[0]))
+    i_in = float(np.sum(np.abs(e_in) ** 2))
+    eps = field_frame_components(e_in, b)
+    mode = eigen_probe(eps, cell.geometry(), polarisation, e_in)
+    res = intense_transmission(x, cell.medium(), eps, probe, cell.length_m)
+    k = 2 * np.pi / get_line(cell.element, cell.line).wavelength_m
+    amp = np.sqrt(res["transmission"]) * np.exp(1j * k * cell.length_m * (res["n"].real - 1))
+    e = amp[:, None] * (e_in / np.sqrt(i_in))[None, :]
+    out = stokes(e, 1.0)
+    out["E_out"] = e
+    out["chi_probe"] = res["chi"]
+    out["mode_names"] = [mode]
+    od = -np.log(np.maximum(res["transmission"], 1e-300))
+    out["n"] = (res["n"].real + 1j * od / (2 * k * cell.length_m))[None, :]
+    out["saturation_parameter"] = res["saturation_parameter"]
+    return out
+
+
 def derived(arr: dict[str, np.ndarray], cell: Cell) -> dict[str, np.ndarray]:
     """Quantities derived from :func:`spectrum_arrays` output (angles in rad, alpha in 1/m).
 
@@ -199,6 +228,8 @@ def derived(arr: dict[str, np.ndarray], cell: Cell) -> dict[str, np.ndarray]:
     }
     kL = k * cell.length_m
     geometry = cell.geometry()
+    if n.shape[0] < 2:  # one eigenmode (intense probe): no rotation or retardance
+        return out
     if geometry == "faraday":
         out["rotation"] = 0.5 * kL * (n[1] - n[0]).real
     elif geometry == "voigt":
@@ -226,6 +257,10 @@ def spectrum(
     polarisation: object = "x",
     *,
     method: str = "auto",
+    probe_power_W: float | None = None,
+    beam_diameter_m: float | None = None,
+    beam_profile: str = "flat",
+    probe: Probe | None = None,
 ) -> xr.Dataset:
     """Theory spectra as an :class:`xarray.Dataset` with units.
 
@@ -241,6 +276,12 @@ def spectrum(
         Jones vector.
     method
         Susceptibility evaluation (``"auto"``, ``"fft"``, ``"direct"``).
+    probe_power_W, beam_diameter_m, beam_profile
+        An intense probe of this power [W] and beam diameter [m] (``"flat"`` or
+        ``"gaussian"``, D the 1/e² diameter): optical pumping, saturation and transit time
+        by :mod:`mohilbert.intense`. ``None`` (default): the weak-probe model.
+    probe
+        A :class:`mohilbert.intense.Probe` with all the intense-probe options instead.
 
     Returns
     -------
@@ -250,8 +291,18 @@ def spectrum(
         ``n`` and intensity absorption coefficients ``alpha`` [1/m] (dim ``mode``);
         ``rotation`` [rad] (Faraday) or ``retardance`` [rad] (Voigt); ``ellipticity`` and
         ``azimuth`` [rad] of the output; ``E_out`` (dim ``axis`` x/y). Cell parameters in attrs.
+        With an intense probe: the same for the probe's one eigenmode (``n`` and ``alpha``
+        effective, from the detected power), ``chi_probe`` instead of ``chi``, and
+        ``saturation_parameter`` (peak I/I_sat).
     """
-    arr = spectrum_arrays(detuning_MHz, cell, polarisation, method=method)
+    if probe is None and probe_power_W is not None:
+        if beam_diameter_m is None:
+            raise ValueError("an intense probe needs beam_diameter_m as well as probe_power_W")
+        probe = Probe(probe_power_W, beam_diameter_m, beam_profile)
+    if probe is not None:
+        arr = intense_arrays(detuning_MHz, cell, polarisation, probe)
+    else:
+        arr = spectrum_arrays(detuning_MHz, cell, polarisation, method=method)
     arr.update(derived(arr, cell))
     x = np.asarray(detuning_MHz, dtype=np.float64)
     coords = {
@@ -272,11 +323,23 @@ def spectrum(
         name: ("detuning", arr[name], {"units": "1", "long_name": text})
         for name, text in _UNITLESS.items()
     }
-    data["chi"] = (
-        ("component", "detuning"),
-        arr["chi"],
-        {"units": "1", "long_name": "electric susceptibility per transition component"},
-    )
+    if "chi" in arr:
+        data["chi"] = (
+            ("component", "detuning"),
+            arr["chi"],
+            {"units": "1", "long_name": "electric susceptibility per transition component"},
+        )
+    else:
+        data["chi_probe"] = (
+            "detuning",
+            arr["chi_probe"],
+            {"units": "1", "long_name": "susceptibility seen by the probe (beam-averaged)"},
+        )
+        data["saturation_parameter"] = (
+            (),
+            arr["saturation_parameter"],
+            {"units": "1", "long_name": "peak probe intensity / saturation intensity"},
+        )
     data["n"] = (
         ("mode", "detuning"),
         arr["n"],
@@ -323,6 +386,10 @@ def spectrum(
         polarisation if isinstance(polarisation, str) else str(list(jones_vector(polarisation)))
     )
     attrs["model"] = f"mohilbert {__version__} weak-probe theory ({cell.conventions} conventions)"
+    if probe is not None:
+        attrs["model"] = f"mohilbert {__version__} intense-probe theory ({probe.solver} solver)"
+        attrs.update({f"probe_{k}": v for k, v in asdict(probe).items()})
+        attrs["probe_transit_broadening"] = int(probe.transit_broadening)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 

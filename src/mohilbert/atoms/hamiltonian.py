@@ -188,6 +188,49 @@ def _eigh_by_m(h: np.ndarray, m: np.ndarray, blocks: tuple | None = None):
     return values[order], vectors[:, order]
 
 
+@dataclass(frozen=True)
+class Couplings:
+    """Eigenstates of one isotope's line at one field and the dipole couplings between them.
+
+    Attributes
+    ----------
+    ground_energy_MHz, excited_energy_MHz
+        Eigen-energies [MHz]; a transition g → e lies at ``excited - ground`` from ν0.
+    amplitude
+        Signed dipole amplitudes c^(q)_eg, shape (3, n_e, n_g), rows q = +1, 0, −1 (Δm along
+        the field), normalised so that Σ_{g,q} |c|² = 1 for every excited state.
+    """
+
+    ground_energy_MHz: np.ndarray
+    excited_energy_MHz: np.ndarray
+    amplitude: np.ndarray
+
+    @property
+    def q(self) -> tuple[int, int, int]:
+        return (1, 0, -1)
+
+
+@lru_cache(maxsize=64)
+def couplings(isotope: str, line: str, field_G: float, constants: str = "mohilbert") -> Couplings:
+    """Eigen-energies and signed dipole amplitudes of ``isotope`` on ``line`` at ``field_G``
+    gauss (cached); the optical-pumping model needs the amplitudes, the weak-probe line
+    list their squares."""
+    iso = ISOTOPES[isotope]
+    st = _structure(isotope, line, constants)
+    h_g, h_e = hamiltonians(isotope, line, field_G, constants)
+    n_i = int(round(2 * iso.nuclear_spin + 1))
+    e_g, v_g = _eigh_by_m(h_g, st.m_g, st.blocks_g)
+    e_e, v_e = _eigh_by_m(h_e, st.m_e, st.blocks_e)
+    d_g = h_g.shape[0]
+    sel = slice(0, d_g) if line == "D1" else slice(e_e.size - 2 * d_g, e_e.size)
+    e_e, v_e = e_e[sel], v_e[:, sel]
+    block = 2 * n_i  # one m_L block of the excited basis (S ⊗ I): m_L = +1, 0, −1
+    amp = np.stack([v_e[k * block : (k + 1) * block, :].T @ v_g for k in range(3)])
+    for arr in (e_g, e_e, amp):
+        arr.setflags(write=False)
+    return Couplings(e_g, e_e, amp)
+
+
 @lru_cache(maxsize=256)
 def line_list(
     isotope: str,
@@ -206,23 +249,11 @@ def line_list(
     truncate_MHz
         Truncate line frequencies toward zero to whole MHz, as ElecSus does (compatibility).
     """
-    iso = ISOTOPES[isotope]
-    st = _structure(isotope, line, constants)
-    h_g, h_e = hamiltonians(isotope, line, field_G, constants)
-    n_i = int(round(2 * iso.nuclear_spin + 1))
-    e_g, v_g = _eigh_by_m(h_g, st.m_g, st.blocks_g)
-    e_e, v_e = _eigh_by_m(h_e, st.m_e, st.blocks_e)
-    d_g = h_g.shape[0]
-    if line == "D1":
-        sel = slice(0, d_g)
-    else:
-        sel = slice(e_e.size - 2 * d_g, e_e.size)
-    e_e, v_e = e_e[sel], v_e[:, sel]
-    block = 2 * n_i  # one m_L block of the excited basis (S ⊗ I)
+    cp = couplings(isotope, line, field_G, constants)
+    e_g, e_e = cp.ground_energy_MHz, cp.excited_energy_MHz
     freqs, strengths, qs, grounds = [], [], [], []
-    for q, start in ((1, 0), (0, block), (-1, 2 * block)):
-        overlap = v_e[start : start + block, :].T @ v_g  # (n_e, n_g)
-        c2 = overlap**2
+    for q in (1, 0, -1):
+        c2 = cp.amplitude[cp.q.index(q)] ** 2  # (n_e, n_g)
         ee, gg = np.nonzero(c2 > max(cutoff, 1e-12))
         freqs.append(e_e[ee] - e_g[gg])
         strengths.append(c2[ee, gg])

@@ -66,6 +66,8 @@ class MediumParams:
     elecsus_compat: bool = False
     constants: str = "mohilbert"
     number_density_m3: float | None = None
+    #: resonant self-broadening (Lewis 1980) on; HIP-ElecSus leaves it out
+    self_broadening: bool = True
 
 
 def _weights(p: MediumParams):
@@ -109,6 +111,8 @@ def lorentz_width(p: MediumParams, density: float) -> float:
     g_nat = 2 * np.pi * 1e6 * ln.gamma_natural_MHz
     g_self = (
         2 * np.pi * g_nat * density * (ln.wavelength_m / (2 * np.pi)) ** 3 * ln.self_broadening_beta
+        if p.self_broadening
+        else 0.0
     )
     return g_nat + g_self + 2 * np.pi * 1e6 * p.gamma_buffer_MHz
 

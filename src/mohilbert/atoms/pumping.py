@@ -1,0 +1,357 @@
+r"""Steady state of atoms driven by one probe field: optical pumping and saturation (theory-spec §16).
+
+One isotope, one line, one field, one probe polarisation, one velocity class. The atom sees the
+probe at the detuning δ [MHz] from ν0 in its own frame; every rate here is in MHz of ordinary
+frequency (an angular rate divided by 2π), which leaves the steady state unchanged.
+
+The model, in the rotating frame of the probe:
+
+* levels: the ground and excited eigenstates of the field Hamiltonian (§2);
+* coupling: Rabi frequency Ω_eg = Ω₀ a_eg, a_eg = Σ_q ε_q c^(q)_eg with c the signed dipole
+  amplitudes of :func:`mohilbert.atoms.hamiltonian.couplings` (|c|² = the weak-probe line
+  strengths) and Ω₀ the Rabi frequency of a unit-strength transition, Ω₀ = Γ √(I / 2I_sat);
+* spontaneous decay at Γ from every excited state to each ground state with the branching
+  Σ_q |c^(q)_eg|²;
+* transit: atoms leave the beam at rate γ_t and thermal ground-state atoms replace them
+  (every element of ρ relaxes towards the thermal ground state ρ₀);
+* optical coherences lose phase at Γ/2 + γ_t + γ_d, where γ_d is pure dephasing (self- and
+  buffer-gas broadening, half their FWHM).
+
+Two solvers:
+
+:func:`rate_equations`
+    Populations only; each optical coherence follows its populations adiabatically, so the
+    pump rate of line g → e is R = Ω_eg² γ / (2(γ² + (δ − ν_eg)²)). Ground-state coherences
+    (Λ and Raman resonances where two lines overlap) are neglected. Cost: one (n × n) solve
+    per detuning, n = n_g + n_e.
+:func:`lindblad`
+    The full Lindblad master equation; only the elements of ρ that the probe can reach from
+    the thermal state are solved for (for a σ± probe along the field, those of equal
+    m − photon number: 102 of 576 for 87Rb D2). The reference for the rate equations.
+
+Both return the susceptibility per unit Rabi frequency, split into the linear part (the weak
+probe, with the coherence width above) and the saturation part. As Ω₀ → 0 the saturation part
+vanishes in proportion to Ω₀², and the linear part is the weak-probe line sum of
+:mod:`mohilbert.atoms.susceptibility` exactly.
+
+References
+----------
+D. R. Häupl et al., arXiv:2410.19916 (2024), HIP-ElecSus; P. Siddons et al., J. Phys. B 41,
+155004 (2008) (rate equations for Rb D lines); Steck, "Rubidium 87 D Line Data".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mohilbert.atoms.hamiltonian import couplings
+
+#: pairs with |a_eg|² below this are not driven
+_MIN_COUPLING = 1e-12
+#: detunings per batched solve (memory: chunk × n² complex)
+_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class PumpingSystem:
+    """What the steady state of one isotope needs, for one probe polarisation.
+
+    Attributes
+    ----------
+    transition_MHz
+        ν_eg = E_e − E_g [MHz from ν0], shape (n_e, n_g).
+    coupling
+        a_eg = Σ_q ε_q c^(q)_eg, the probe's amplitude on each pair (complex, (n_e, n_g)).
+    amplitude
+        Signed c^(q)_eg, shape (3, n_e, n_g), q = +1, 0, −1 (for the decay operators).
+    branching
+        Σ_q |c^(q)_eg|², shape (n_e, n_g); each row sums to 1.
+    ground_population
+        Thermal ground-state populations p₀ (sum 1), shape (n_g,).
+    gamma_MHz
+        Natural decay rate Γ/2π [MHz].
+    ground_energy_MHz, excited_energy_MHz
+        Eigen-energies [MHz] (ν_eg = E_e − E_g).
+    """
+
+    transition_MHz: np.ndarray
+    coupling: np.ndarray
+    amplitude: np.ndarray
+    branching: np.ndarray
+    ground_population: np.ndarray
+    gamma_MHz: float
+    ground_energy_MHz: np.ndarray
+    excited_energy_MHz: np.ndarray
+
+    @property
+    def n_ground(self) -> int:
+        return self.ground_population.size
+
+    @property
+    def n_excited(self) -> int:
+        return self.transition_MHz.shape[0]
+
+    def driven_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(e, g) index arrays of the pairs the probe couples."""
+        return np.nonzero(np.abs(self.coupling) ** 2 > _MIN_COUPLING)
+
+
+def pumping_system(
+    isotope: str,
+    line: str,
+    field_G: float,
+    polarisation_q: np.ndarray,
+    ground_population: np.ndarray,
+    gamma_MHz: float,
+    constants: str = "mohilbert",
+) -> PumpingSystem:
+    """The :class:`PumpingSystem` of ``isotope`` on ``line`` at ``field_G`` gauss.
+
+    Parameters
+    ----------
+    polarisation_q
+        Probe components (ε₊₁, ε₀, ε₋₁) along the field (ε_q = ê_q* · ε̂), normalised.
+    ground_population
+        Thermal populations of the ground eigenstates (ascending energy), sum 1.
+    gamma_MHz
+        Natural decay rate Γ/2π [MHz].
+    """
+    eps = np.asarray(polarisation_q, dtype=np.complex128)
+    if eps.shape != (3,) or not np.isclose(np.vdot(eps, eps).real, 1.0):
+        raise ValueError("polarisation_q must be three components (q = +1, 0, -1) of norm 1")
+    cp = couplings(isotope, line, float(field_G), constants)
+    amp = np.asarray(cp.amplitude)
+    pop = np.asarray(ground_population, dtype=np.float64)
+    if pop.shape != (amp.shape[2],) or not np.isclose(pop.sum(), 1.0) or (pop < 0).any():
+        raise ValueError(
+            f"ground_population must be {amp.shape[2]} non-negative values summing to 1"
+        )
+    return PumpingSystem(
+        transition_MHz=cp.excited_energy_MHz[:, None] - cp.ground_energy_MHz[None, :],
+        coupling=np.tensordot(eps, amp, axes=1),
+        amplitude=amp,
+        branching=(amp**2).sum(axis=0),
+        ground_population=pop,
+        gamma_MHz=float(gamma_MHz),
+        ground_energy_MHz=np.asarray(cp.ground_energy_MHz),
+        excited_energy_MHz=np.asarray(cp.excited_energy_MHz),
+    )
+
+
+def _check(delta_MHz, rabi_MHz, transit_MHz, dephasing_MHz):
+    d = np.asarray(delta_MHz, dtype=np.float64)
+    if d.ndim != 1 or not np.isfinite(d).all():
+        raise ValueError("delta_MHz must be a finite 1-D array")
+    if not (np.isfinite(rabi_MHz) and rabi_MHz >= 0):
+        raise ValueError(f"rabi_MHz must be finite and >= 0, got {rabi_MHz}")
+    if not transit_MHz > 0:
+        raise ValueError(
+            f"transit_MHz must be > 0 (without a relaxation the steady state is fully pumped), "
+            f"got {transit_MHz}"
+        )
+    if not dephasing_MHz >= 0:
+        raise ValueError(f"dephasing_MHz must be >= 0, got {dephasing_MHz}")
+    return d
+
+
+def coherence_width_MHz(
+    system: PumpingSystem, transit_MHz: float, dephasing_MHz: float, transit_broadening: bool
+) -> float:
+    """Decay rate of the optical coherences γ = Γ/2 + γ_t + γ_d [MHz] (γ_t left out when
+    ``transit_broadening`` is false, which makes the weak limit the weak-probe model exactly)."""
+    return 0.5 * system.gamma_MHz + (transit_MHz if transit_broadening else 0.0) + dephasing_MHz
+
+
+def _lorentz(delta, nu, gamma):
+    """(−1/2)/(δ − ν + iγ) [1/MHz]: the weak-probe line shape of one velocity class."""
+    return -0.5 / (delta[:, None] - nu[None, :] + 1j * gamma)
+
+
+def linear_response(
+    delta_MHz: np.ndarray, system: PumpingSystem, coherence_MHz: float
+) -> np.ndarray:
+    """Weak-probe response Σ |a_eg|² p₀_g (−1/2)/(δ − ν_eg + iγ) [1/MHz] of one velocity class."""
+    ee, gg = system.driven_pairs()
+    w = np.abs(system.coupling[ee, gg]) ** 2 * system.ground_population[gg]
+    return _lorentz(np.asarray(delta_MHz, float), system.transition_MHz[ee, gg], coherence_MHz) @ w
+
+
+def rate_equations(
+    delta_MHz: np.ndarray,
+    system: PumpingSystem,
+    rabi_MHz: float,
+    transit_MHz: float,
+    dephasing_MHz: float = 0.0,
+    *,
+    transit_broadening: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Saturation part of the response and the excited population, by rate equations.
+
+    Parameters
+    ----------
+    delta_MHz
+        Probe detuning from ν0 in the atom's frame [MHz], 1-D.
+    system
+        The atoms (:func:`pumping_system`).
+    rabi_MHz
+        Ω₀/2π of a unit-strength transition [MHz].
+    transit_MHz
+        Transit relaxation rate γ_t/2π [MHz] (> 0).
+    dephasing_MHz
+        Pure dephasing of the optical coherences γ_d/2π [MHz].
+    transit_broadening
+        Whether γ_t also damps the optical coherences (physics: yes).
+
+    Returns
+    -------
+    saturation : numpy.ndarray
+        r − r_lin [1/MHz], complex, where r = Σ a*_eg ρ_eg / Ω₀ is the response per unit Rabi
+        frequency and r_lin its weak limit (:func:`linear_response`).
+    excited : numpy.ndarray
+        Total excited-state population.
+    """
+    d = _check(delta_MHz, rabi_MHz, transit_MHz, dephasing_MHz)
+    ng, ne = system.n_ground, system.n_excited
+    n = ng + ne
+    gamma_c = coherence_width_MHz(system, transit_MHz, dephasing_MHz, transit_broadening)
+    ee, gg = system.driven_pairs()
+    a2 = np.abs(system.coupling[ee, gg]) ** 2
+    nu = system.transition_MHz[ee, gg]
+    lor = _lorentz(d, nu, gamma_c)  # (nd, p)
+    # pump rate of each pair: Ω² γ / (2(γ² + Δ²)) = −Ω² Im(lor)... written out
+    rate = (rabi_MHz**2) * a2[None, :] * gamma_c / (2 * (gamma_c**2 + (d[:, None] - nu) ** 2))
+    base = np.zeros((n, n))
+    gam = system.gamma_MHz
+    base[ng + np.arange(ne), ng + np.arange(ne)] -= gam
+    base[:ng, ng:] += gam * system.branching.T  # decay e → g
+    base -= transit_MHz * np.eye(n)
+    rhs = np.zeros(n)
+    rhs[:ng] = -transit_MHz * system.ground_population
+    pops = np.empty((d.size, n))
+    ie, ig = ng + ee, gg
+    for lo in range(0, d.size, _CHUNK):
+        r = rate[lo : lo + _CHUNK]
+        m = np.broadcast_to(base, (r.shape[0], n, n)).copy()
+        for p in range(ee.size):
+            rp = r[:, p]
+            m[:, ig[p], ig[p]] -= rp
+            m[:, ig[p], ie[p]] += rp
+            m[:, ie[p], ie[p]] -= rp
+            m[:, ie[p], ig[p]] += rp
+        pops[lo : lo + _CHUNK] = np.linalg.solve(
+            m, np.broadcast_to(rhs, (r.shape[0], n))[..., None]
+        )[..., 0]
+    diff = pops[:, ig] - pops[:, ie] - system.ground_population[gg][None, :]
+    saturation = (lor * diff) @ a2
+    return saturation, pops[:, ng:].sum(axis=1)
+
+
+def _liouvillian_parts(
+    system: PumpingSystem,
+    rabi_MHz,
+    transit_MHz,
+    dephasing_MHz,
+    transit_broadening,
+    coherence_transfer,
+):
+    """Liouvillian at δ = 0 and the diagonal that δ multiplies (row-major vec of ρ)."""
+    ng, ne = system.n_ground, system.n_excited
+    n = ng + ne
+    ident = np.eye(n)
+    h = np.zeros((n, n), dtype=np.complex128)
+    h[ng:, :ng] = -0.5 * rabi_MHz * system.coupling
+    h[:ng, ng:] = h[ng:, :ng].conj().T
+    # energies; the rotating frame adds −δ to the excited ones (``delta_diag``)
+    h += np.diag(np.r_[system.ground_energy_MHz, system.excited_energy_MHz])
+    liou = -1j * (np.kron(h, ident) - np.kron(ident, h.T))
+    gam = system.gamma_MHz
+    proj_e = np.diag(np.r_[np.zeros(ng), np.ones(ne)])
+    anti = np.kron(proj_e, ident) + np.kron(ident, proj_e)
+    liou -= 0.5 * gam * anti
+    if coherence_transfer:
+        for k in range(3):
+            op = np.zeros((n, n))
+            op[:ng, ng:] = system.amplitude[k].T  # |g><e| c_eg
+            liou += gam * np.kron(op, op)  # L ρ L† for real L
+    else:
+        for e in range(ne):
+            for g in range(ng):
+                b = system.branching[e, g]
+                if b > 0:
+                    liou[g * n + g, (ng + e) * n + ng + e] += gam * b
+    # transit: −γ_t ρ (the source γ_t ρ₀ goes to the right-hand side)
+    liou -= transit_MHz * np.eye(n * n)
+    is_e = np.r_[np.zeros(ng, bool), np.ones(ne, bool)]
+    optical = (is_e[:, None] ^ is_e[None, :]).ravel()
+    extra = dephasing_MHz - (0.0 if transit_broadening else transit_MHz)
+    liou[optical, optical] -= extra
+    # δ enters as H_ee → H_ee − δ: −i(−δ)([i∈e] − [j∈e])
+    delta_diag = 1j * (is_e[:, None].astype(float) - is_e[None, :].astype(float)).ravel()
+    return liou, delta_diag
+
+
+def _support(liou: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Indices reachable from ``start`` through the non-zero pattern of ``liou``."""
+    pattern = np.abs(liou) > 0
+    seen = np.zeros(liou.shape[0], bool)
+    seen[start] = True
+    frontier = seen.copy()
+    while frontier.any():
+        new = pattern[:, frontier].any(axis=1) & ~seen
+        seen |= new
+        frontier = new
+    return np.flatnonzero(seen)
+
+
+def lindblad(
+    delta_MHz: np.ndarray,
+    system: PumpingSystem,
+    rabi_MHz: float,
+    transit_MHz: float,
+    dephasing_MHz: float = 0.0,
+    *,
+    transit_broadening: bool = True,
+    coherence_transfer: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Saturation part of the response and the excited population, by the full master equation.
+
+    Same parameters and returns as :func:`rate_equations`; ``coherence_transfer`` keeps the
+    transfer of excited-state coherences to ground-state coherences by spontaneous emission
+    (HIP-ElecSus leaves it out: populations only).
+    """
+    d = _check(delta_MHz, rabi_MHz, transit_MHz, dephasing_MHz)
+    ng, ne = system.n_ground, system.n_excited
+    n = ng + ne
+    liou, delta_diag = _liouvillian_parts(
+        system, rabi_MHz, transit_MHz, dephasing_MHz, transit_broadening, coherence_transfer
+    )
+    rho0 = np.zeros((n, n))
+    rho0[:ng, :ng] = np.diag(system.ground_population)
+    diag_idx = np.arange(n) * (n + 1)
+    keep = _support(liou + np.diag(delta_diag), diag_idx)
+    a = liou[np.ix_(keep, keep)]
+    dd = delta_diag[keep]
+    b = -transit_MHz * rho0.ravel()[keep]
+    ee, gg = system.driven_pairs()
+    pos = {k: i for i, k in enumerate(keep)}
+    idx_eg = np.array([pos.get((ng + e) * n + g, -1) for e, g in zip(ee, gg, strict=True)])
+    idx_pop = np.array([pos[k] for k in diag_idx[ng:]])
+    coupling = system.coupling[ee, gg]
+    resp = np.zeros(d.size, dtype=np.complex128)
+    excited = np.zeros(d.size)
+    for lo in range(0, d.size, _CHUNK // 8):
+        dc = d[lo : lo + _CHUNK // 8]
+        m = np.broadcast_to(a, (dc.size, *a.shape)).copy()
+        m[:, np.arange(keep.size), np.arange(keep.size)] += dc[:, None] * dd[None, :]
+        x = np.linalg.solve(m, np.broadcast_to(b, (dc.size, b.size))[..., None])[..., 0]
+        rho_eg = np.where(idx_eg >= 0, x[:, np.maximum(idx_eg, 0)], 0)
+        resp[lo : lo + dc.size] = rho_eg @ coupling.conj()
+        excited[lo : lo + dc.size] = x[:, idx_pop].real.sum(axis=1)
+    gamma_c = coherence_width_MHz(system, transit_MHz, dephasing_MHz, transit_broadening)
+    if rabi_MHz > 0:
+        resp = resp / rabi_MHz - linear_response(d, system, gamma_c)
+    else:
+        resp = np.zeros_like(resp)
+    return resp, excited

@@ -1,0 +1,393 @@
+"""The intense-probe model (issue 18): weak limit, HIP-ElecSus parity, rate equations against
+the full master equation, optical pumping of open vs closed lines, Kramers–Kronig at high
+power, beam and propagation quadratures, and its messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import shared_path
+from scipy.optimize import brentq
+
+from mohilbert.atoms import pumping as pm
+from mohilbert.atoms.hamiltonian import line_list, populations
+from mohilbert.intense import (
+    Probe,
+    field_frame_components,
+    mean_transit_time_s,
+    rabi_MHz,
+    saturation_intensity_W_m2,
+    transit_rates_MHz,
+)
+from mohilbert.kramers_kronig import index_from_od
+from mohilbert.theory import Cell, intense_arrays, spectrum, spectrum_arrays
+
+D = 0.5e-3
+AREA = np.pi * D**2 / 4
+ISAT = saturation_intensity_W_m2("Rb", "D2")
+RB87 = Cell(length_m=2e-3, temperature_C=62.0, field_T=0.6, isotope_percent={"87Rb": 100})
+
+
+def _power(s: float) -> float:
+    """Flat-beam power [W] for I/I_sat = s."""
+    return s * ISAT * AREA
+
+
+def test_saturation_intensity_and_rabi_frequency():
+    # Steck: I_sat = 1.669 mW/cm² for the Rb D2 cycling transition (σ light)
+    assert ISAT == pytest.approx(16.69, rel=1e-3)
+    # s = 2Ω²/Γ² = I/I_sat for a unit-strength transition
+    assert 2 * rabi_MHz(ISAT, "Rb", "D2") ** 2 / 6.065**2 == pytest.approx(1.0, rel=1e-12)
+
+
+def test_transit_time_and_its_distribution():
+    mass = 86.909180520 * 1.66053906660e-27
+    tau = mean_transit_time_s(D, 62.0, mass)
+    v2d = np.sqrt(np.pi * 1.380649e-23 * 335.15 / (2 * mass))
+    assert tau == pytest.approx(np.pi / 4 * D / v2d)
+    assert 1.5e-6 < tau < 2.0e-6  # 0.5 mm beam, 62 °C: ~1.75 µs
+    rate, w = transit_rates_MHz(Probe(1e-6, D), 62.0, mass)
+    assert rate[0] == pytest.approx(1e-6 / (2 * np.pi * tau))
+    rates, weights = transit_rates_MHz(Probe(1e-6, D, transit="distribution"), 62.0, mass)
+    assert weights.sum() == pytest.approx(1.0)
+    # the mean rate over the Rayleigh speeds is 1/τ: v̄₂D / (πD/4)
+    assert weights @ rates == pytest.approx(rate[0], rel=1e-6)
+    hip, _ = transit_rates_MHz(Probe(1e-6, D, compat="hip-elecsus"), 62.0, mass)
+    assert hip[0] == pytest.approx(np.pi * rate[0])
+
+
+@pytest.mark.parametrize(
+    ("theta", "polarisation"),
+    [(0.0, "sigma_plus"), (0.0, "sigma_minus"), (90.0, "parallel"), (90.0, "perpendicular")],
+)
+def test_weak_limit_is_the_weak_probe_model(theta, polarisation):
+    """P → 0 with transit broadening off: the weak-probe model itself (natural Rb)."""
+    x = np.linspace(-12000, 18000, 900)
+    cell = Cell(length_m=2e-3, temperature_C=80.0, field_T=0.6, field_theta_deg=theta)
+    weak = spectrum_arrays(x, cell, polarisation)
+    mode = weak["mode_names"].index(polarisation)
+    t_weak = np.exp(-2 * 2 * np.pi / 780.2413272e-9 * weak["n"][mode].imag * cell.length_m)
+    low = intense_arrays(x, cell, polarisation, Probe(1e-15, D, transit_broadening=False))
+    assert low["mode_names"] == [polarisation]
+    assert np.abs(low["S0"] - t_weak).max() < 1e-8
+    assert t_weak.min() < 0.5  # a real test: optically thick lines
+    # transit broadening is the one physical difference: small, but there
+    on = intense_arrays(x, cell, polarisation, Probe(1e-15, D))
+    diff = np.abs(on["S0"] - t_weak).max()
+    assert 1e-6 < diff < 1e-3
+
+
+def test_saturation_part_vanishes_in_proportion_to_power():
+    x = np.linspace(5500, 18000, 400)
+    weak = spectrum_arrays(x, RB87, "sigma_plus")["S0"]
+    d1 = weak - intense_arrays(x, RB87, "sigma_plus", Probe(_power(1e-5), D))["S0"]
+    d2 = weak - intense_arrays(x, RB87, "sigma_plus", Probe(_power(2e-5), D))["S0"]
+    big = np.abs(d1) > 0.2 * np.abs(d1).max()
+    # the transit-broadening part is the same in both: remove it with a third power
+    d0 = weak - intense_arrays(x, RB87, "sigma_plus", Probe(1e-18, D))["S0"]
+    ratio = (d2 - d0)[big] / (d1 - d0)[big]
+    assert np.allclose(ratio, 2.0, rtol=0.02)
+
+
+# ---------------------------------------------------------------------- HIP-ElecSus parity
+
+HIP = ("data", "real", "hip-elecsus-0.5mm-power-series", "hip-elecsus-model")
+
+
+def _hip_power(factor: float) -> float:
+    return factor * np.pi * 16.69 * D**2 / 8  # PROVENANCE.md: P = factor π I_sat D² / 8
+
+
+@pytest.mark.parametrize("factor", ["0.274", "8.57", "152.5"])
+def test_hip_elecsus_spectra(factor):
+    """compat='hip-elecsus' reproduces its published spectra (issue: within 3e-3 in T)."""
+    d = np.load(shared_path(*HIP, f"spectrum_D0.5mm_T62.0C_factor{factor}.npz"))
+    probe = Probe(_hip_power(float(factor)), D, compat="hip-elecsus")
+    t = intense_arrays(d["x"], RB87, "sigma_plus", probe)["S0"]
+    assert d["y"].min() < 0.95
+    assert np.abs(t - d["y"]).max() < 1e-3  # measured 2.7e-4, 1.1e-4, 3.1e-5
+    # the σ− light would see other lines: the test can fail
+    other = intense_arrays(d["x"], RB87, "sigma_minus", probe)["S0"]
+    assert np.abs(other - d["y"]).max() > 0.03
+
+
+@pytest.mark.parametrize("temperature", [62.0, 81.0])
+def test_hip_elecsus_line_centre_absorption(temperature):
+    """Line-centre α of the open and closed line, propagated, over intensity (issue: 2 %).
+
+    The published curves are reproduced by 10 Euler slices (to 0.5 %); its code's default
+    of 50 slices gives up to 2.2 %, converged propagation 2.6 % (benchmarks/bench_intense.py).
+    """
+    d = np.load(shared_path(*HIP, f"linecentre_alpha_D0.5mm_T{temperature}C.npz"))
+    cell = RB87.with_(temperature_C=temperature)
+    pick = slice(2, 15, 3)  # 5 of the 15 intensities, 3e-2 … 8e2
+    for centre, ref in ((6087.79, d["alphaC"].real), (17112.05, d["alphaO"].real)):
+        for factor, a_ref in zip(d["Isat_factor"][pick], ref[pick], strict=True):
+            probe = Probe(_hip_power(factor), D, compat="hip-elecsus", z_slices=10)
+            t = intense_arrays(np.array([centre]), cell, "sigma_plus", probe)["S0"][0]
+            assert -np.log(t) / cell.length_m == pytest.approx(a_ref, rel=0.02)
+
+
+# ------------------------------------------------------------- the solvers and the physics
+
+
+def _system(polarisation_q=(1, 0, 0)):
+    ll = line_list("87Rb", "D2", 6000.0)
+    return pm.pumping_system(
+        "87Rb", "D2", 6000.0, np.array(polarisation_q, complex), populations(ll, 335.15), 6.065
+    )
+
+
+@pytest.mark.parametrize("rabi", [3.0, 10.0, 40.0])
+def test_rate_equations_against_the_master_equation_at_rest(rabi):
+    """One velocity class across the closed line at 6.08 GHz and the open one at 17.1 GHz."""
+    sysm = _system()
+    for centre in (6084.8, 17112.7):
+        d = np.linspace(centre - 60, centre + 60, 121)
+        r, xr_ = pm.rate_equations(d, sysm, rabi, 0.09)
+        lb, xl = pm.lindblad(d, sysm, rabi, 0.09)
+        lin = pm.linear_response(d, sysm, pm.coherence_width_MHz(sysm, 0.09, 0.0, True))
+        scale = np.abs(lin).max()
+        assert np.abs(r).max() > 0.01 * scale  # saturated
+        assert np.abs(r - lb).max() < 1e-5 * scale
+        assert np.allclose(xr_, xl, atol=1e-6)
+
+
+def test_rate_equations_against_the_master_equation_doppler_averaged():
+    """Whole Faraday spectrum at I = 30 I_sat (benchmark: ≤ 1e-6 in T at 0.3–300 I_sat)."""
+    x = np.linspace(5700, 6500, 160)  # the closed line and its neighbour
+    rate = intense_arrays(x, RB87, "sigma_plus", Probe(_power(30), D))["S0"]
+    full = intense_arrays(x, RB87, "sigma_plus", Probe(_power(30), D, solver="lindblad"))["S0"]
+    weak = spectrum_arrays(x, RB87, "sigma_plus")["S0"]
+    assert np.abs(rate - weak).max() > 0.05
+    assert np.abs(rate - full).max() < 1e-5
+
+
+def test_open_line_saturates_at_lower_intensity_by_the_predicted_factor():
+    """At rest, line-centre absorption falls as 1/(1 + I/I_half). A line whose excited state
+    leaks a fraction β to other ground states is pumped empty first:
+    I_half ∝ γ_t(Γ + γ_t) / (|a|² (βΓ + 2γ_t)) (three-level rate equations)."""
+    sysm = _system()
+    gt, gam = 0.0912, sysm.gamma_MHz
+    ee, gg = sysm.driven_pairs()
+    a2 = np.abs(sysm.coupling[ee, gg]) ** 2
+    nu = sysm.transition_MHz[ee, gg]
+    out = {}
+    for name, centre in (("closed", 6084.8), ("open", 17112.7)):
+        p = np.argmin(np.abs(nu - centre))
+        e, g = ee[p], gg[p]
+        beta = 1 - sysm.branching[e, g]
+        gamma_c = pm.coherence_width_MHz(sysm, gt, 0.0, True)
+        weak = pm.linear_response(np.array([nu[p]]), sysm, gamma_c)[0].imag
+
+        def frac(log_rabi, nu_p=nu[p], weak=weak):
+            sat, _ = pm.rate_equations(np.array([nu_p]), sysm, np.exp(log_rabi), gt)
+            return 1 + sat[0].imag / weak - 0.5
+
+        rabi_half = np.exp(brentq(frac, np.log(1e-4), np.log(1e3)))
+        predicted = gt * (gam + gt) / (a2[p] * (beta * gam + 2 * gt))  # ∝ I_half ∝ Ω²
+        out[name] = (rabi_half**2, predicted, beta)
+    ratio_model = out["closed"][0] / out["open"][0]
+    ratio_pred = out["closed"][1] / out["open"][1]
+    assert out["closed"][2] < 1e-9 < out["open"][2]  # the stretched line is closed
+    assert out["open"][2] > 0.5  # at 0.6 T this line's excited state leaks 67 %
+    assert ratio_model > 5  # the open line saturates 7.7 times earlier
+    # lines far off resonance pull a little (measured 6e-6)
+    assert ratio_model == pytest.approx(ratio_pred, rel=1e-4)
+
+
+def test_kramers_kronig_breaks_down_at_high_power():
+    """The Hilbert transform of the saturated optical depth is not the saturated index: the
+    mismatch grows with I/I_sat (benchmark table) — the physics the workflow flags."""
+    x = np.linspace(0, 24000, 4001)
+    kl = 2 * np.pi / 780.2413272e-9 * RB87.length_m
+    weak = spectrum_arrays(x, RB87, "sigma_plus")
+    od_w, n_w = -np.log(weak["S0"]), weak["n"][0].real - 1
+
+    def mismatch(s):
+        arr = intense_arrays(x, RB87, "sigma_plus", Probe(_power(s), D, transit_broadening=False))
+        kk = index_from_od(x, -np.log(arr["S0"]), kl, model_od=od_w, model_index=n_w)["index"]
+        n_model = arr["n"][0].real - 1
+        return np.abs(kk - n_model).max() / np.abs(n_model).max()
+
+    low, high = mismatch(1e-4), mismatch(10.0)
+    assert low < 2e-3
+    assert high > 0.05
+    assert high > 30 * low
+
+
+def test_gaussian_beam_quadrature_and_profile():
+    x = np.linspace(5500, 9000, 300)
+    # weak: the profile does not matter
+    flat = intense_arrays(x, RB87, "sigma_plus", Probe(1e-15, D))["S0"]
+    gauss = intense_arrays(x, RB87, "sigma_plus", Probe(1e-15, D, "gaussian"))["S0"]
+    assert np.abs(flat - gauss).max() < 1e-9
+    p = _power(3.0)
+    g12 = intense_arrays(x, RB87, "sigma_plus", Probe(p, D, "gaussian"))["S0"]
+    g48 = intense_arrays(x, RB87, "sigma_plus", Probe(p, D, "gaussian", beam_nodes=32))["S0"]
+    assert np.abs(g12 - g48).max() < 1e-5  # 8 nodes
+    # a Gaussian of the same power has twice the peak intensity but saturates less on average
+    # than a flat beam of its peak intensity
+    peak_flat = intense_arrays(x, RB87, "sigma_plus", Probe(2 * p, D))["S0"]
+    assert (g12 < peak_flat + 1e-12).all() and (np.abs(g12 - peak_flat).max() > 1e-3)
+
+
+def test_propagation_along_the_cell():
+    x = np.linspace(5800, 6400, 121)  # the closed line, thick at 81 °C
+    cell = RB87.with_(temperature_C=81.0)
+    p = _power(1.0)
+    thin = intense_arrays(x, cell, "sigma_plus", Probe(p, D))["S0"]
+    z10 = intense_arrays(x, cell, "sigma_plus", Probe(p, D, z_slices=10))["S0"]
+    z40 = intense_arrays(x, cell, "sigma_plus", Probe(p, D, z_slices=40))["S0"]
+    assert np.abs(z10 - z40).max() < 2e-4  # Heun steps converge
+    # the light weakens along the cell and saturates less: more absorption than thin
+    assert (z40 <= thin + 1e-9).all() and (thin - z40).max() > 0.01
+    weak = intense_arrays(x, cell, "sigma_plus", Probe(1e-15, D, z_slices=10))["S0"]
+    assert np.abs(weak - intense_arrays(x, cell, "sigma_plus", Probe(1e-15, D))["S0"]).max() < 1e-9
+
+
+def test_spectrum_dataset_and_cli(tmp_path):
+    from mohilbert.cli import main
+
+    x = np.linspace(5500, 18000, 200)
+    ds = spectrum(x, RB87, "sigma_plus", probe_power_W=_power(5.0), beam_diameter_m=D)
+    assert float(ds.saturation_parameter) == pytest.approx(5.0)
+    assert ds.S3.values == pytest.approx(-ds.S0.values)  # σ+ stays σ+
+    assert list(ds["mode"].values) == ["sigma_plus"]
+    assert "chi_probe" in ds and "rotation" not in ds
+    assert "intense-probe" in ds.attrs["model"]
+    out = tmp_path / "i.nc"
+    argv = [
+        "theory",
+        "--length-m=2e-3",
+        "--temperature-C=62",
+        "--field-T=0.6",
+        "--isotope-percent=87Rb:100",
+        "--polarisation=sigma_plus",
+        "--detuning-MHz=5500:18000:200",
+        f"--probe-power-W={_power(5.0)}",
+        f"--beam-diameter-m={D}",
+        "-o",
+        str(out),
+    ]
+    assert main(argv) == 0
+    back = xr.open_dataset(out)
+    assert np.allclose(back.S0.values, ds.S0.values)
+    assert back.saturation_parameter.attrs["units"] == "1"
+
+
+def test_intense_messages(capsys, tmp_path):
+    from test_messages import _raises
+
+    from mohilbert.cli import main
+
+    _raises(ValueError, "probe power_W must be finite and >= 0, got -1.0", Probe, -1.0, D)
+    _raises(ValueError, "beam_diameter_m must be > 0, got 0.0", Probe, 1e-6, 0.0)
+    _raises(
+        ValueError,
+        "beam_profile must be one of ('flat', 'gaussian'), got 'tophat'",
+        Probe,
+        1e-6,
+        D,
+        "tophat",
+    )
+    _raises(ValueError, "z_slices must be a whole number >= 1, got 0", Probe, 1e-6, D, z_slices=0)
+    _raises(ValueError, "beam_nodes and transit_nodes must be >= 1", Probe, 1e-6, D, beam_nodes=0)
+    _raises(
+        ValueError, "step_fraction must be in (0, 1], got 2.0", Probe, 1e-6, D, step_fraction=2.0
+    )
+    x = np.linspace(5500, 6000, 10)
+    _raises(
+        ValueError,
+        "an intense probe must be an eigen-polarisation of the faraday medium (sigma_plus or "
+        "sigma_minus); 'x' is a superposition of two modes, which does not stay one at high power",
+        intense_arrays,
+        x,
+        RB87,
+        "x",
+        Probe(1e-6, D),
+    )
+    _raises(
+        ValueError,
+        "the intense-probe model needs the field along (Faraday) or across (Voigt) the beam; "
+        "got an oblique field (oblique)",
+        intense_arrays,
+        x,
+        RB87.with_(field_theta_deg=45),
+        "x",
+        Probe(1e-6, D),
+    )
+    _raises(
+        ValueError,
+        "the intense-probe model takes one uniform field (no slices)",
+        intense_arrays,
+        x,
+        RB87.with_(slices=((0.5, 0.6), (0.5, 0.5))),
+        "sigma_plus",
+        Probe(1e-6, D),
+    )
+    _raises(
+        ValueError,
+        "an intense probe needs beam_diameter_m as well as probe_power_W",
+        spectrum,
+        x,
+        RB87,
+        "sigma_plus",
+        probe_power_W=1e-6,
+    )
+    sysm = _system()
+    _raises(
+        ValueError, "delta_MHz must be a finite 1-D array", pm.rate_equations, [[1.0]], sysm, 1, 1
+    )
+    _raises(
+        ValueError, "rabi_MHz must be finite and >= 0, got -1", pm.rate_equations, x, sysm, -1, 1
+    )
+    _raises(
+        ValueError,
+        "transit_MHz must be > 0 (without a relaxation the steady state is fully pumped), got 0",
+        pm.lindblad,
+        x,
+        sysm,
+        1,
+        0,
+    )
+    _raises(ValueError, "dephasing_MHz must be >= 0, got -1", pm.rate_equations, x, sysm, 1, 1, -1)
+    _raises(
+        ValueError,
+        "polarisation_q must be three components (q = +1, 0, -1) of norm 1",
+        pm.pumping_system,
+        "87Rb",
+        "D2",
+        6000.0,
+        np.array([1, 1, 0]),
+        np.full(8, 1 / 8),
+        6.065,
+    )
+    _raises(
+        ValueError,
+        "ground_population must be 8 non-negative values summing to 1",
+        pm.pumping_system,
+        "87Rb",
+        "D2",
+        6000.0,
+        np.array([1, 0, 0]),
+        np.full(8, 1 / 4),
+        6.065,
+    )
+    from mohilbert.intense import ProbeResponse
+
+    _raises(
+        ValueError,
+        "detuning_MHz must be a finite, non-empty 1-D array",
+        ProbeResponse,
+        np.array([]),
+        RB87.medium(),
+        field_frame_components(np.array([1, 1j]) / np.sqrt(2), RB87.b_hat()),
+        Probe(1e-6, D),
+    )
+    assert main(["theory", "--probe-power-W=1e-6", "-o", str(tmp_path / "a.nc")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "mohilbert theory: ValueError: --probe-power-W needs --beam-diameter-m"
+    )
+    assert not (tmp_path / "a.nc").exists()
