@@ -62,7 +62,7 @@ def timing(repeat: int) -> None:
             Probe(hip_power(8.57), D, compat="hip-elecsus"),
         ),
         ("87Rb, flat, mohilbert physics", CELL, Probe(hip_power(8.57), D)),
-        ("87Rb, gaussian beam (12 nodes)", CELL, Probe(hip_power(8.57), D, "gaussian")),
+        ("87Rb, gaussian beam (8 nodes)", CELL, Probe(hip_power(8.57), D, "gaussian")),
         ("natural Rb, flat", CELL.with_(isotope_percent=None), Probe(hip_power(8.57), D)),
         ("87Rb, flat, 20 z-slices", CELL, Probe(hip_power(8.57), D, z_slices=20)),
         (

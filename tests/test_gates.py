@@ -82,12 +82,12 @@ def test_gate_thresholds_come_from_the_config(demo_run):
 
 
 def test_soft_gate_messages():
-    (w,) = gates.fit_warnings("e1", 52.0, {"redchi": 3.0})
+    (w,) = gates.fit_warnings("experiment e1", 52.0, {"redchi": 3.0})
     assert w.startswith(
         "experiment e1: the theory fits the data with reduced chi-square 52 (gate 3)"
     )
     assert "the statistical errors are scaled up for it" in w
-    assert gates.fit_warnings("e1", 1.1, {"redchi": 3.0}) == []
+    assert gates.fit_warnings("experiment e1", 1.1, {"redchi": 3.0}) == []
     metrics = {"rotation_indirect_vs_direct": {"rms_pull": 5.2}, "index_x": {"rms_pull": 9}}
     (w,) = gates.hilbert_warnings("e1", metrics, {"indirect_vs_direct_rms_pull": 3.0})
     assert "the rotation from the Hilbert transforms and from the polarimeter disagree" in w

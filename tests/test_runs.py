@@ -245,3 +245,40 @@ def test_runs_of_one_experiment_must_agree(data, column, value):
     )
     assert "of run 'l1' (row 2) in the same experiment 'e1'" in str(info.value)
     assert str(info.value).endswith("make them agree or put the run in an experiment of its own")
+
+
+def test_probe_and_series_columns(data):
+    """probe_power_W needs beam_diameter_m; a power series needs every run's power and one
+    beam; the values reach the stages that model the probe (narrow params)."""
+    from mohilbert.runs import STAGE_COLUMNS
+
+    header = [*HEADER, "series", "probe_power_W", "beam_diameter_m"]
+    ok = dict(GOOD_LECROY, series="s1", probe_power_W="1e-5", beam_diameter_m="5e-4")
+    runs = load_runs(sheet(data, [ok], header), SCHEMA, data_root=data)
+    rec = runs.loc["l1"]
+    assert rec["probe_power_W"] == 1e-5 and rec["beam_profile"] == "gaussian"
+    for stage in ("calibrate", "fit", "hilbert"):
+        assert {"probe_power_W", "beam_diameter_m", "beam_profile"} <= set(STAGE_COLUMNS[stage])
+    assert "series" in STAGE_COLUMNS["fit"]
+    p = sheet(data, [dict(ok, beam_diameter_m="")], header)
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=data)
+    assert str(info.value) == (
+        f"{p}: row 2 (run 'l1'), column 'beam_diameter_m': empty, but probe_power_W is given; "
+        "the intensity is the power over the beam area"
+    )
+    p = sheet(data, [dict(ok, probe_power_W="", beam_diameter_m="")], header)
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=data)
+    assert str(info.value) == (
+        f"{p}: row 2 (run 'l1'), column 'probe_power_W': empty, but the run is in power "
+        "series 's1', which is fitted with each run's power"
+    )
+    other = dict(ok, run="l2", experiment="e2", beam_diameter_m="1e-3")
+    p = sheet(data, [ok, other], header)
+    with pytest.raises(SheetError) as info:
+        load_runs(p, SCHEMA, data_root=data)
+    assert str(info.value).endswith(
+        "in the same series 's1'; the runs of a series share one cell and geometry: make them "
+        "agree or put the run in a series of its own"
+    )

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import xarray as xr
@@ -101,6 +102,8 @@ def test_workflow_on_slurm_matches_local(cluster, tmp_path, capsys):
             "latency-wait": 10,
             "slurm-status-command": "squeue",  # no slurmdbd here: sacct cannot answer
             "slurm-init-seconds-before-status-checks": 2,
+            # grouped: the ingest + calibrate chains of two runs share one sbatch job
+            "group-components": ["per_run=2"],
         }
     )
     profile["default-resources"] = {"slurm_partition": "debug", "mem_mb": 500, "runtime": 10}
@@ -126,8 +129,13 @@ def test_workflow_on_slurm_matches_local(cluster, tmp_path, capsys):
         m = re.search(r"slurm_job_id=(\d+)", log.read_text())
         assert m, f"{log.relative_to(wd)} did not run under SLURM:\n{log.read_text()}"
         job_ids[str(log.relative_to(wd / "results" / "logs"))] = int(m.group(1))
-    assert len(job_ids) == 2 * len(RUNS)  # ingest + calibrate per run, each its own sbatch job
-    assert len(set(job_ids.values())) == len(job_ids)
+    assert len(job_ids) == 2 * len(RUNS)  # ingest + calibrate per run
+    # grouped (profile group-components): two runs' chains per sbatch job, not one job each
+    per_job = {jid: [k for k, v in job_ids.items() if v == jid] for jid in set(job_ids.values())}
+    assert len(per_job) == -(-len(RUNS) // 2), per_job
+    for logs in per_job.values():
+        runs_in_job = {Path(k).stem for k in logs}
+        assert len(logs) == 2 * len(runs_in_job) and len(runs_in_job) <= 2, per_job
     with capsys.disabled():  # shown in the CI log
         print(f"\nSLURM job ids of this run: {job_ids}")
     seen = subprocess.run(

@@ -19,7 +19,7 @@ import xarray as xr
 
 from mohilbert import gates as quality
 from mohilbert.atoms.constants import get_line
-from mohilbert.calibration.core import signal_model
+from mohilbert.calibration.core import probe_model, signal_model
 from mohilbert.errors import AnalysisError, FitError
 from mohilbert.kramers_kronig import (
     agreement,
@@ -40,9 +40,11 @@ DEFAULTS = {
     "free": ["temperature_C", "field_T"],
     "per_run": ["shift_MHz"],
     "max_points_per_run": 3000,
+    "model": "auto",  # intense-probe model where the sheet gives probe_power_W; or "weak_probe"
     "pad_factor": 2,
     "edge_fraction": 0.0,
     "wing_subtraction": True,  # transform OD - OD_theory and add the theory's n - 1 back
+    "saturated_runs": "refuse",  # or "linearise" (runs a power series finds beyond the weak probe)
 }
 
 
@@ -117,8 +119,13 @@ def fit_experiment(
     records: dict[str, dict],
     config: dict | None = None,
     gates: dict | None = None,
+    label: str | None = None,
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
+
+    ``label`` names the group of runs in titles and messages (default: their experiment; a
+    power series passes ``"series <name>"``). Runs with a ``probe_power_W`` are modelled
+    beyond the weak probe (:mod:`mohilbert.intense`), and ``intensity_scale`` may be free.
 
     Per parameter: ``value``, an uncertainty ``budget`` (one column per term of
     :data:`BUDGET_TERMS`, each the first-order change of the best fit when that input moves
@@ -136,6 +143,7 @@ def fit_experiment(
     if not cal:
         raise FitError("no calibrated runs to fit")
     runs = sorted(cal)
+    label = label or f"experiment {records[runs[0]]['experiment']}"
     cell, _ = signal_model(records[runs[0]])
     spectra, correlated = [], []
     for run in runs:
@@ -155,10 +163,16 @@ def fit_experiment(
                 polarisation=rec["polarisation"],
                 sigma=ds["transmission_uncertainty"].values[idx],
                 name=run,
+                probe=probe_model(rec) if cfg["model"] == "auto" else None,
             )
         )
         correlated.append(_correlated_error_modes(ds)[:, idx])
     free = {name: None for name in cfg["free"]}
+    if "intensity_scale" in free and all(sp.probe is None for sp in spectra):
+        raise FitError(
+            f"{label}: intensity_scale is free but no run has "
+            "probe_power_W (and beam_diameter_m) in the sheet"
+        )
     for p in cfg["per_run"]:
         free[p] = (-100.0, 100.0)
     per_run = tuple(cfg["per_run"])
@@ -260,7 +274,7 @@ def fit_experiment(
     with np.errstate(invalid="ignore", divide="ignore"):
         inflation = budget[:, 0] / nominal
     out.attrs.update(
-        title=f"joint theory fit of experiment {records[runs[0]]['experiment']}",
+        title=f"joint theory fit of {label}",
         experiment=records[runs[0]]["experiment"],
         runs=", ".join(runs),
         budget_terms_json=json.dumps(BUDGET_TERMS),
@@ -302,10 +316,9 @@ def fit_experiment(
     out.attrs["nominal_json"] = json.dumps(
         {c: records[runs[0]].get(c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
     )
-    exp = records[runs[0]]["experiment"]
     warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
     warnings += quality.fit_warnings(
-        exp, result.redchi, quality.thresholds("fit", {"gates": gates})
+        label, result.redchi, quality.thresholds("fit", {"gates": gates})
     )
     quality.store(out.attrs, warnings)
     return out
@@ -319,7 +332,7 @@ def fitted_cell(records: dict[str, dict], fit: xr.Dataset) -> tuple[Cell, dict[s
     shared = {
         k: v
         for k, v in values.items()
-        if "__" not in k and not k.startswith(("jones_", "percent_"))
+        if "__" not in k and not k.startswith(("jones_", "percent_")) and k != "intensity_scale"
     }
     iso = {k.removeprefix("percent_"): v for k, v in values.items() if k.startswith("percent_")}
     if iso:
@@ -413,13 +426,23 @@ def hilbert_experiment(
     fit: xr.Dataset,
     config: dict | None = None,
     gates: dict | None = None,
+    series: dict[str, xr.Dataset] | None = None,
 ) -> xr.Dataset:
     """Kramers–Kronig analysis of one experiment → Dataset for ``results/hilbert/{exp}.nc``.
 
-    Carries the fit's warnings and adds the Hilbert gate's (:mod:`mohilbert.gates`)."""
+    Carries the fit's warnings and adds the Hilbert gate's (:mod:`mohilbert.gates`).
+    ``series`` maps a run to its power-series fit (:func:`mohilbert.power_series.fit_series`):
+    where that says the weak-probe assumption does not hold for the run, its optical depth is
+    not transformed (``saturated_runs="refuse"``: left out, and an error if no run is left) or
+    is first linearised with the intense-probe model (``"linearise"``:
+    OD − OD_intense + OD_weak at the series' fitted parameters) — never silently the
+    saturated one."""
     cfg = {**DEFAULTS, **(config or {})}
     runs = sorted(cal)
     exp = records[runs[0]]["experiment"]
+    refused, linearise = _saturated_runs(exp, runs, series or {}, cfg["saturated_runs"])
+    cal = {r: ds for r, ds in cal.items() if r not in refused}
+    runs = sorted(cal)
     geometry = records[runs[0]]["geometry"]
     cell, shifts = fitted_cell(records, fit)
     ln = get_line(cell.element, cell.line)
@@ -490,6 +513,8 @@ def hilbert_experiment(
         if "optical_depth_uncertainty_correlated" in ds:
             sig_c = _on(ds, "optical_depth_uncertainty_correlated", grid)
         sat = _on(ds, "saturated", grid) > 0.5
+        if mode_runs[m] in linearise:
+            od = od - _saturation_od(series[mode_runs[m]], cal, records, mode_runs[m], grid)
         model_od = 2 * kL * n_mode.imag
         model_idx = n_mode.real - 1
         use_wings = cfg["wing_subtraction"]
@@ -760,11 +785,66 @@ def hilbert_experiment(
     for name, vals in metrics.items():
         for k, v in vals.items():
             ds.attrs[f"{name}_{k}"] = v
-    warnings = quality.read(fit.attrs) + quality.hilbert_warnings(
-        exp, metrics, quality.thresholds("hilbert", {"gates": gates})
+    ds.attrs["saturated_runs"] = json.dumps(
+        {"refused": sorted(refused), "linearised": sorted(linearise)}
+    )
+    warnings = [refused[r] for r in sorted(refused)] + [linearise[r] for r in sorted(linearise)]
+    warnings = (
+        quality.read(fit.attrs)
+        + warnings
+        + quality.hilbert_warnings(exp, metrics, quality.thresholds("hilbert", {"gates": gates}))
     )
     quality.store(ds.attrs, warnings)
     return ds
+
+
+def _saturated_runs(
+    exp: str, runs: list[str], series: dict[str, xr.Dataset], choice: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Runs refused and runs linearised, each with its one-line reason."""
+    from mohilbert.power_series import series_validity
+
+    if choice not in ("refuse", "linearise"):
+        raise AnalysisError(
+            f"hilbert.saturated_runs must be 'refuse' or 'linearise', got {choice!r}"
+        )
+    refused, linearised = {}, {}
+    for run in runs:
+        verdict = series_validity(series[run], run) if run in series else None
+        if verdict is None or verdict["holds"]:
+            continue
+        why = (
+            f"run {run}: beyond the weak probe ({verdict['saturation_parameter']:.3g} I_sat; its "
+            f"power series tells the models apart by delta chi-square {verdict['delta_chi2']:.3g})"
+        )
+        if choice == "refuse":
+            refused[run] = why + ": its optical depth is not transformed (hilbert.saturated_runs)"
+        else:
+            linearised[run] = (
+                why + ": the transform uses its linear optical depth recovered with the "
+                "intense-probe model (hilbert.saturated_runs: linearise)"
+            )
+    if refused and len(refused) == len(runs):
+        raise AnalysisError(
+            f"experiment {exp}: every run is beyond the weak probe ({', '.join(sorted(refused))}); "
+            "the Hilbert transform of a saturated optical depth is not the index: lower the power, "
+            "or set hilbert.saturated_runs: linearise"
+        )
+    return refused, linearised
+
+
+def _saturation_od(
+    series: xr.Dataset, cal: dict[str, xr.Dataset], records: dict[str, dict], run: str, grid
+) -> np.ndarray:
+    """OD_intense − OD_weak of ``run`` on ``grid`` at the series' fitted parameters."""
+    from mohilbert.power_series import run_models
+
+    ds = cal[run]
+    on_grid = ds.interp(detuning=grid)
+    idx = np.arange(grid.size)
+    series_records = {r: records.get(r, records[run]) for r in series["run"].values.tolist()}
+    _, t_int, t_weak, _ = run_models(series, on_grid, records[run], series_records, idx)
+    return -np.log(t_int) + np.log(t_weak)
 
 
 def _parameter_unit(name: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lmfit
 import numpy as np
@@ -25,7 +25,7 @@ import xarray as xr
 
 from mohilbert.errors import FitError
 from mohilbert.optics.polarisation import jones_vector
-from mohilbert.theory import Cell, spectrum_arrays
+from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
 CELL_PARAMETERS = (
     "temperature_C",
@@ -38,7 +38,10 @@ CELL_PARAMETERS = (
     "doppler_temperature_C",
 )
 JONES_PARAMETERS = ("jones_x", "jones_y", "jones_phase_rad")
+#: a factor on every intense-probe spectrum's power (beam and detector calibration)
+PROBE_PARAMETERS = ("intensity_scale",)
 UNITS = {
+    "intensity_scale": "1",
     "temperature_C": "degC",
     "field_T": "T",
     "field_theta_deg": "degree",
@@ -52,6 +55,7 @@ UNITS = {
     "jones_phase_rad": "rad",
 }
 DEFAULT_BOUNDS = {
+    "intensity_scale": (1e-3, 1e3),
     "temperature_C": (-50.0, 400.0),
     "field_T": (0.0, 5.0),
     "field_theta_deg": (0.0, 180.0),
@@ -87,6 +91,9 @@ class FitSpectrum:
         Cell fields that differ for this spectrum (e.g. another polarisation geometry).
     name
         Label used for per-spectrum parameter names and in the results.
+    probe
+        An intense probe (:class:`mohilbert.intense.Probe`): the spectrum is modelled beyond
+        the weak probe, its power times ``intensity_scale``; ``None``: weak probe.
     """
 
     detuning_MHz: np.ndarray
@@ -96,6 +103,7 @@ class FitSpectrum:
     sigma: np.ndarray | None = None
     cell_overrides: dict = field(default_factory=dict)
     name: str = ""
+    probe: object = None
 
 
 @dataclass
@@ -243,6 +251,7 @@ class FitResult:
 
 def _start_values(cell: Cell, pol) -> dict[str, float]:
     start = {name: getattr(cell, name) for name in CELL_PARAMETERS}
+    start["intensity_scale"] = 1.0
     if start["doppler_temperature_C"] is None:
         start["doppler_temperature_C"] = cell.temperature_C
     if pol is not None:
@@ -322,7 +331,7 @@ def fit_spectra(
                 value = 0.0
             else:
                 raise FitError(
-                    f"unknown fit parameter {pname!r}; known: {', '.join(CELL_PARAMETERS + JONES_PARAMETERS)}, percent_<isotope>"
+                    f"unknown fit parameter {pname!r}; known: {', '.join(CELL_PARAMETERS + JONES_PARAMETERS + PROBE_PARAMETERS)}, percent_<isotope>"
                 )
             lo, hi = bounds[pname] or DEFAULT_BOUNDS.get(pname, (0.0, 100.0))
             # a start exactly on a bound has a zero gradient in lmfit's bound transform
@@ -380,6 +389,10 @@ def fit_spectra(
     )
 
 
+#: models kept per spectrum: the base point survives a Jacobian's steps in the shared parameters
+_CACHE_PER_SPECTRUM = 24
+
+
 class _JointModel:
     """Every spectrum's theory at a set of parameters (lmfit ``Parameters`` or a mapping of
     objects with ``.value``), and the weighted residuals."""
@@ -392,17 +405,45 @@ class _JointModel:
         self.cells = [cell.with_(**s.cell_overrides) for s in spectra]
         # the FFT grid step is frozen at the start so that the model is smooth in the parameters
         self.steps = [_grid_step(c) for c in self.cells]
+        # per spectrum, its last models by the values of the parameters it depends on: a
+        # finite-difference step in another spectrum's own parameter (a per-run shift) then
+        # costs one spectrum, not all of them
+        self._cache: list[dict] = [{} for _ in self.spectra]
+
+    def _key(self, p, k: int) -> tuple:
+        own = f"__{self.tokens[k]}"
+        return tuple(
+            (n, float(v.value)) for n, v in sorted(p.items()) if "__" not in n or n.endswith(own)
+        )
 
     def models(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
         """Model of every spectrum (or, with ``only``, of that one spectrum given alone)."""
+        cacheable = spectra is None and cells is None and only is None
         spectra = self.spectra if spectra is None else spectra
         cells = self.cells if cells is None else cells
         out = []
         for j, s in enumerate(spectra):
             k = j if only is None else only
+            if cacheable:
+                key = self._key(p, k)
+                if key in self._cache[k]:
+                    out.append(self._cache[k][key])
+                    continue
             c, pol = _apply(cells[k], self.pols[k], p, self.tokens[k], self.per_spectrum)
-            arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=self.steps[k])
+            if s.probe is not None:
+                scale = _get(p, "intensity_scale", self.tokens[k], self.per_spectrum)
+                probe = replace(
+                    s.probe, power_W=s.probe.power_W * (1.0 if scale is None else scale)
+                )
+                arr = intense_arrays(s.detuning_MHz, c, pol, probe)
+            else:
+                arr = spectrum_arrays(s.detuning_MHz, c, pol, fft_step_MHz=self.steps[k])
             out.append(arr[s.quantity])
+            if cacheable:
+                cache = self._cache[k]
+                if len(cache) >= _CACHE_PER_SPECTRUM:
+                    cache.pop(next(iter(cache)))
+                cache[key] = out[-1]
         return out
 
     def residuals(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
@@ -572,15 +613,20 @@ def _grid_step(cell: Cell) -> float:
     return default_fft_step(cell.medium())
 
 
+def _get(p, key: str, name: str, per_spectrum: Sequence[str]):
+    """Value of parameter ``key`` for spectrum ``name`` (its own if per-spectrum), or None."""
+    if key in per_spectrum and f"{key}__{name}" in p:
+        return p[f"{key}__{name}"].value
+    if key in p:
+        return p[key].value
+    return None
+
+
 def _apply(cell: Cell, pol, p, name: str, per_spectrum: Sequence[str]):
     """Cell and polarisation with the parameter values of ``p`` applied."""
 
     def get(key):
-        if key in per_spectrum and f"{key}__{name}" in p:
-            return p[f"{key}__{name}"].value
-        if key in p:
-            return p[key].value
-        return None
+        return _get(p, key, name, per_spectrum)
 
     changes = {k: float(get(k)) for k in CELL_PARAMETERS if get(k) is not None}
     iso = {

@@ -16,7 +16,10 @@ calibrate
     ``absolute_fit_redchi``: warn when the absolute-axis fit's reduced χ² (against the
     channel's white noise) exceeds this.
 fit
-    ``redchi``: warn when the joint fit's reduced χ² exceeds this.
+    ``redchi``: warn when the joint fit's reduced χ² exceeds this;
+    ``weak_probe_delta_chi2``: in a power series, a run's weak-probe model differs from its
+    intense-probe fit by more than this Δχ² (its noise tells them apart): the weak-probe
+    assumption does not hold for it (warned; the Hilbert analysis refuses or linearises it).
 hilbert
     ``indirect_vs_direct_rms_pull``: warn when the rotation (retardance) from the Hilbert
     transforms and from the polarimeter disagree by more than this RMS pull.
@@ -38,7 +41,7 @@ DEFAULTS = {
         "scan_fraction_min": 0.5,
         "absolute_fit_redchi": 10.0,
     },
-    "fit": {"redchi": 3.0},
+    "fit": {"redchi": 3.0, "weak_probe_delta_chi2": 1.0},
     "hilbert": {"indirect_vs_direct_rms_pull": 3.0},
     "summary": {"consistency_sigma": 2.0},
 }
@@ -84,11 +87,11 @@ def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
     return out
 
 
-def fit_warnings(experiment: str, redchi: float, gates: dict) -> list[str]:
-    """Soft gate of a joint fit: its reduced χ²."""
+def fit_warnings(label: str, redchi: float, gates: dict) -> list[str]:
+    """Soft gate of a joint fit: its reduced χ² (``label``: "experiment X" or "series Y")."""
     if redchi > gates["redchi"]:
         return [
-            f"experiment {experiment}: the theory fits the data with reduced chi-square "
+            f"{label}: the theory fits the data with reduced chi-square "
             f"{redchi:.3g} (gate {gates['redchi']:g}): the model does not describe the data "
             "within their noise; the statistical errors are scaled up for it, but a systematic "
             "difference (probe power, optical pumping, a wrong cell parameter) may remain"

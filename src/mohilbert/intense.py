@@ -220,7 +220,9 @@ def field_frame_components(jones: np.ndarray, b_hat: np.ndarray) -> np.ndarray:
     yp = np.cross(b, xp)
     e_plus = -(xp + 1j * yp) / np.sqrt(2)
     e_minus = (xp - 1j * yp) / np.sqrt(2)
-    return np.array([np.vdot(e_plus, e3), np.vdot(b, e3), np.vdot(e_minus, e3)])
+    eps = np.array([np.vdot(e_plus, e3), np.vdot(b, e3), np.vdot(e_minus, e3)])
+    eps[np.abs(eps) < 1e-12] = 0  # rounding: keeps the master equation's sparsity exact
+    return eps / np.linalg.norm(eps)
 
 
 def eigen_probe(eps: np.ndarray, geometry: str, polarisation, jones: np.ndarray) -> str:

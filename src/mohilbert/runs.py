@@ -158,28 +158,44 @@ EXPERIMENT_COLUMNS = (
     "field_T",
     "field_theta_deg",
     "field_phi_deg",
+    "beam_diameter_m",
+    "beam_profile",
 )
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def _check_experiments(sheet: Path, rows: list[dict]) -> None:
-    """The runs of one experiment describe one cell in one geometry: refuse a disagreement
-    (the first run's values would otherwise be used for all and the others ignored)."""
-    first: dict[str, tuple[int, dict]] = {}
-    for i, row in enumerate(rows):
-        exp = row["experiment"]
-        if exp not in first:
-            first[exp] = (i + 2, row)
-            continue
-        line0, row0 = first[exp]
-        for col in EXPERIMENT_COLUMNS:
-            a, b = row0.get(col), row.get(col)
-            if a != b:
+    """The runs of one experiment (and of one power series) describe one cell in one geometry:
+    refuse a disagreement (the first run's values would otherwise be used for all and the
+    others ignored)."""
+    for key in ("experiment", "series"):
+        first: dict[str, tuple[int, dict]] = {}
+        for i, row in enumerate(rows):
+            group = row.get(key)
+            if group is None:
+                continue
+            if key == "series" and row.get("probe_power_W") is None:
                 raise SheetError(
-                    f"{sheet}: row {i + 2} (run {row['run']!r}), column {col!r}: {b!r} differs "
-                    f"from {a!r} of run {row0['run']!r} (row {line0}) in the same experiment "
-                    f"{exp!r}; the runs of an experiment share one cell and geometry: make them "
-                    "agree or put the run in an experiment of its own"
+                    f"{sheet}: row {i + 2} (run {row['run']!r}), column 'probe_power_W': empty, "
+                    f"but the run is in power series {group!r}, which is fitted with each run's "
+                    "power"
                 )
+            if group not in first:
+                first[group] = (i + 2, row)
+                continue
+            line0, row0 = first[group]
+            for col in EXPERIMENT_COLUMNS + (("polarisation",) if key == "series" else ()):
+                a, b = row0.get(col), row.get(col)
+                if a != b:
+                    raise SheetError(
+                        f"{sheet}: row {i + 2} (run {row['run']!r}), column {col!r}: {b!r} "
+                        f"differs from {a!r} of run {row0['run']!r} (row {line0}) in the same "
+                        f"{key} {group!r}; the runs of {_a(key)} share one cell and geometry: "
+                        f"make them agree or put the run in {_a(key)} of its own"
+                    )
 
 
 def _short(err: jsonschema.ValidationError) -> str:
@@ -191,6 +207,11 @@ def _short(err: jsonschema.ValidationError) -> str:
 
 
 def _check_row(sheet: Path, lineno: int, row: dict) -> None:
+    if row.get("probe_power_W") is not None and row.get("beam_diameter_m") is None:
+        raise SheetError(
+            f"{sheet}: row {lineno} (run {row['run']!r}), column 'beam_diameter_m': empty, but "
+            "probe_power_W is given; the intensity is the power over the beam area"
+        )
     if ".." in row["run"] or ".." in row["experiment"]:
         col = "run" if ".." in row["run"] else "experiment"
         raise SheetError(f"{sheet}: row {lineno}, column {col!r}: {row[col]!r} contains '..'")
@@ -262,6 +283,9 @@ CELL_COLUMNS = (
     "field_theta_deg",
     "field_phi_deg",
     "isotope_percent",
+    "probe_power_W",
+    "beam_diameter_m",
+    "beam_profile",
 )
 STAGE_COLUMNS = {
     "ingest": ("run", "format", *ROLES),
@@ -279,6 +303,7 @@ STAGE_COLUMNS = {
 }
 STAGE_COLUMNS["fit"] = (
     *STAGE_COLUMNS["hilbert"],
+    "series",
     "cell_length_uncertainty_m",
     "etalon_fsr_MHz",
     "etalon_fsr_uncertainty_MHz",

@@ -9,6 +9,8 @@ rule fit:
         "results/logs/fit/{experiment}.log",
     benchmark:
         "results/benchmarks/fit/{experiment}.tsv"
+    group:
+        "per_experiment"
     conda:
         "../envs/mohilbert.yaml"
     threads: 1
@@ -23,11 +25,38 @@ rule fit:
         "../scripts/fit.py"
 
 
+rule fit_series:
+    """Joint intense-probe fit of a power series (shared temperature, field, intensity scale)
+    and where the weak-probe assumption holds for each run."""
+    input:
+        calibrated=series_calibrated,
+        code=stage_code("series"),
+    output:
+        "results/series/{series}.nc",
+    log:
+        "results/logs/series/{series}.log",
+    benchmark:
+        "results/benchmarks/series/{series}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+    params:
+        records=series_records,
+        series=config["series"],
+        gates=config["gates"]["fit"],
+    script:
+        "../scripts/series.py"
+
+
 rule hilbert:
     """Kramers-Kronig analysis: indices, group index, rotation or retardance three ways."""
     input:
         calibrated=experiment_calibrated,
         fit="results/fits/{experiment}.nc",
+        series=experiment_series,
         code=stage_code("hilbert"),
     output:
         "results/hilbert/{experiment}.nc",
@@ -35,6 +64,8 @@ rule hilbert:
         "results/logs/hilbert/{experiment}.log",
     benchmark:
         "results/benchmarks/hilbert/{experiment}.tsv"
+    group:
+        "per_experiment"
     conda:
         "../envs/mohilbert.yaml"
     threads: 1

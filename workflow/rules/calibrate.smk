@@ -9,6 +9,8 @@ rule calibrate:
         "results/logs/calibrate/{run}.log",
     benchmark:
         "results/benchmarks/calibrate/{run}.tsv"
+    group:
+        "per_run"
     conda:
         "../envs/mohilbert.yaml"
     threads: 1

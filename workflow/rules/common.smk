@@ -84,6 +84,70 @@ def experiment_records(stage):
     }
 
 
+SERIES = sorted(
+    {s for s in RUNS.get("series", [None] * len(RUNS)) if isinstance(s, str) and s}
+)
+
+
+wildcard_constraints:
+    series="|".join(re.escape(s) for s in SERIES) or "__none__",
+
+
+def series_runs(series):
+    return sorted(RUNS.index[RUNS["series"] == series])
+
+
+def series_calibrated(wildcards):
+    return expand("results/calibrated/{run}.nc", run=series_runs(wildcards.series))
+
+
+def series_records(wildcards):
+    """What the series fit reads of the sheet rows of a power series' runs."""
+    return {
+        r: stage_record(RUNS, r, "fit", config["data_root"])
+        for r in series_runs(wildcards.series)
+    }
+
+
+def experiment_series(wildcards):
+    """The power-series fits the runs of an experiment belong to (for the Hilbert stage)."""
+    if "series" not in RUNS:
+        return []
+    names = {RUNS.at[r, "series"] for r in experiment_runs(wildcards.experiment)}
+    return sorted(f"results/series/{s}.nc" for s in names if isinstance(s, str) and s)
+
+
+def all_series_records(wildcards=None):
+    return {
+        s: {
+            r: stage_record(RUNS, r, "fit", config["data_root"]) for r in series_runs(s)
+        }
+        for s in SERIES
+    }
+
+
+def all_series_calibrated(wildcards=None):
+    return expand(
+        "results/calibrated/{run}.nc", run=[r for s in SERIES for r in series_runs(s)]
+    )
+
+
+def series_outputs():
+    """The power-series products: each series' spectra figure, the line-centre figure and
+    the table (none without a series in the sheet)."""
+    if not SERIES:
+        return []
+    return [
+        *expand(
+            "results/figures/power_series/{series}_spectra.{ext}",
+            series=SERIES,
+            ext=("pdf", "png"),
+        ),
+        *expand("results/figures/power_series/line_centre.{ext}", ext=("pdf", "png")),
+        "results/series_table.csv",
+    ]
+
+
 def paper_figures():
     """Every figure of the campaign (PDF and PNG)."""
     return [
@@ -109,6 +173,8 @@ def paper_figures():
 def all_targets():
     return [
         *expand("results/calibrated/{run}.nc", run=RUNS.index),
+        *expand("results/series/{series}.nc", series=SERIES),
+        *series_outputs(),
         *expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
         "results/summary.csv",
         *paper_figures(),

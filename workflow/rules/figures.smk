@@ -100,3 +100,73 @@ rule paper:
     input:
         paper_figures(),
         "results/summary.csv",
+
+
+rule figure_series_spectra:
+    """A power series' spectra at ~1, ~10, ~100 I_sat with the joint intense-probe model
+    (the HIP-ElecSus paper's Figure 3, one column)."""
+    input:
+        series="results/series/{series}.nc",
+        calibrated=series_calibrated,
+        code=stage_code("figures"),
+    output:
+        pdf="results/figures/power_series/{series}_spectra.pdf",
+        png=report(
+            "results/figures/power_series/{series}_spectra.png",
+            caption="../report/series_spectra.rst",
+            category="Power series",
+            labels={"series": "{series}", "figure": "spectra and residuals"},
+        ),
+    log:
+        "results/logs/figures/series_spectra_{series}.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    params:
+        records=series_records,
+    script:
+        "../scripts/figures.py"
+
+
+rule figure_series_line_centre:
+    """Line-centre absorption of the open and closed line against I/I_sat, every series
+    (the HIP-ElecSus paper's Figure 4, one panel)."""
+    input:
+        series=expand("results/series/{series}.nc", series=SERIES),
+        calibrated=all_series_calibrated,
+        code=stage_code("figures"),
+    output:
+        pdf="results/figures/power_series/line_centre.pdf",
+        png=report(
+            "results/figures/power_series/line_centre.png",
+            caption="../report/series_line_centre.rst",
+            category="Power series",
+            labels={"figure": "line-centre absorption vs intensity"},
+        ),
+    log:
+        "results/logs/figures/series_line_centre.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    params:
+        records=all_series_records,
+    script:
+        "../scripts/figures.py"
+
+
+rule series_table:
+    """Fitted temperature, field and intensity scale of every power series, with budgets."""
+    input:
+        series=expand("results/series/{series}.nc", series=SERIES),
+        code=stage_code("figures"),
+    output:
+        report(
+            "results/series_table.csv",
+            caption="../report/series_table.rst",
+            category="Power series",
+            labels={"figure": "series table"},
+        ),
+    log:
+        "results/logs/series_table.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figures.py"

@@ -9,6 +9,8 @@ rule ingest:
         "results/logs/ingest/{run}.log",
     benchmark:
         "results/benchmarks/ingest/{run}.tsv"
+    group:
+        "per_run"
     conda:
         "../envs/mohilbert.yaml"
     threads: 1

@@ -10,9 +10,23 @@ from mohilbert.pipeline import rule_step
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], f"hilbert {sm.wildcards.experiment}") as log:
     cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
+    series = {}
+    for path in sm.input.series:
+        fit_s = load_dataset(path)
+        series.update(dict.fromkeys(fit_s["run"].values.tolist(), fit_s))
     ds = hilbert_experiment(
-        cal, sm.params.records, load_dataset(sm.input.fit), sm.params.hilbert, sm.params.gates
+        cal,
+        sm.params.records,
+        load_dataset(sm.input.fit),
+        sm.params.hilbert,
+        sm.params.gates,
+        series=series,
     )
     for warning in gates.read(ds.attrs):
         log.warn(warning)
-    save_dataset(ds, sm.output[0], step="hilbert", inputs=[*sm.input.calibrated, sm.input.fit])
+    save_dataset(
+        ds,
+        sm.output[0],
+        step="hilbert",
+        inputs=[*sm.input.calibrated, sm.input.fit, *sm.input.series],
+    )

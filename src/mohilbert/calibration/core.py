@@ -75,6 +75,37 @@ def signal_model(rec: dict) -> tuple[Cell, str]:
     return _cell_from_record(rec), rec.get("polarisation", "x")
 
 
+def probe_model(rec: dict):
+    """The run's intense probe (:class:`mohilbert.intense.Probe`) from ``probe_power_W``,
+    ``beam_diameter_m`` and ``beam_profile``, or ``None`` (weak probe) without a power."""
+    if rec.get("probe_power_W") is None:
+        return None
+    from mohilbert.intense import Probe
+
+    return Probe(
+        float(rec["probe_power_W"]),
+        float(rec["beam_diameter_m"]),
+        rec.get("beam_profile") or "gaussian",
+    )
+
+
+def probe_attrs(rec: dict) -> dict:
+    """Probe values of a run for a file's attributes, with the nominal peak I/I_sat."""
+    probe = probe_model(rec)
+    if probe is None:
+        return {}
+    from mohilbert.intense import saturation_intensity_W_m2
+
+    cell = _cell_from_record(rec)
+    return {
+        "probe_power_W": probe.power_W,
+        "beam_diameter_m": probe.beam_diameter_m,
+        "beam_profile": probe.beam_profile,
+        "saturation_parameter_nominal": probe.peak_intensity_W_m2
+        / saturation_intensity_W_m2(cell.element, cell.line),
+    }
+
+
 def _white_noise(v: np.ndarray) -> float:
     """Per-sample white-noise rms (second differences; robust to ADC quantisation)."""
     return white_noise_rms(v, order=2)
@@ -784,6 +815,7 @@ def calibrate_run(
             "baseline": base_desc,
             "od_threshold": float(cfg["od_threshold"]),
             "grid_step_MHz": step,
+            **probe_attrs(rec),
         }
     )
     for name, value in fitted.items():

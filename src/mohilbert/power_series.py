@@ -1,0 +1,239 @@
+r"""Power series: the runs of one cell and beam at different probe powers, fitted jointly with
+the intense-probe model, and where the weak-probe assumption holds.
+
+A series (sheet column ``series``) shares the cell's temperature and field and one effective
+intensity scale of the beam (``intensity_scale``: the factor between the sheet's power and
+the intensity the atoms see — beam shape, power calibration, losses before the cell); each
+run keeps its own small detuning offset. The joint fit is :func:`fit_series`
+(``results/series/{series}.nc``), with the uncertainty budget of every fit
+(:func:`mohilbert.experiment.fit_experiment`).
+
+**Weak-probe validity.** For every run, the difference between the intense-probe model at
+the fitted parameters and its linear limit (the same atoms at vanishing power: the weak-probe
+model with transit broadening), against the run's own noise:
+Δχ² = Σ_i ((T_intense − T_linear)/σ_i)² over the fitted points. Where Δχ² exceeds the gate
+(``gates.fit.weak_probe_delta_chi2``, default 1: the weak-probe model would be told apart
+from the right one at one standard deviation), the weak-probe assumption does not hold for
+that run — its weak-probe fit is biased, and the Hilbert transform of its optical depth is
+not its index (:func:`mohilbert.experiment.hilbert_experiment` refuses it, or linearises it
+by choice). :func:`weak_probe_limit_W` gives the power at which this happens for the
+series's cell, beam and noise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import xarray as xr
+
+from mohilbert.calibration.core import probe_model, signal_model
+from mohilbert.errors import FitError
+from mohilbert.experiment import _valid, fit_experiment, fitted_cell
+from mohilbert.intense import saturation_intensity_W_m2
+from mohilbert.theory import intense_arrays
+
+#: the series fit (``series:`` in the config)
+DEFAULTS = {
+    "free": ["temperature_C", "field_T", "intensity_scale"],
+    "per_run": ["shift_MHz"],
+    "max_points_per_run": 1500,
+}
+
+
+def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
+    idx = np.flatnonzero(_valid(ds))
+    return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
+
+
+def run_models(fit: xr.Dataset, cal: xr.Dataset, rec: dict, records: dict, idx: np.ndarray):
+    """Intense-probe transmission of one run at the series' fitted parameters and its linear
+    (weak-probe) limit, on the run's calibrated points ``idx``: (detuning [MHz], intense,
+    linear, probe at the fitted intensity).
+
+    The linear limit is the same model at vanishing power: the weak-probe model with the
+    transit broadening, which is linear response too — what the Hilbert method needs is
+    that the response is linear, not that the transit time is infinite."""
+    cell, shifts = fitted_cell(records, fit)
+    names = fit["parameter"].values.tolist()
+    scale = (
+        float(fit["value"].values[names.index("intensity_scale")])
+        if ("intensity_scale" in names)
+        else 1.0
+    )
+    probe = probe_model(rec)
+    probe = replace(probe, power_W=probe.power_W * scale)
+    x = cal["detuning"].values[idx]
+    c = cell.with_(shift_MHz=shifts[rec["run"]])
+    pol = rec["polarisation"]
+    weak = replace(probe, power_W=0.0)
+    return x, intense_arrays(x, c, pol, probe)["S0"], intense_arrays(x, c, pol, weak)["S0"], probe
+
+
+def weak_probe_validity(
+    fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict[str, dict], max_points: int
+) -> dict[str, dict]:
+    """Per run: Δχ² and the largest |T_intense − T_weak|/σ at the fitted parameters, and the
+    effective peak I/I_sat."""
+    out = {}
+    for run in sorted(cal):
+        rec, ds = records[run], cal[run]
+        idx = _points(ds, max_points)
+        _, t_int, t_weak, probe = run_models(fit, ds, rec, records, idx)
+        pull = (t_int - t_weak) / ds["transmission_uncertainty"].values[idx]
+        cell, _ = signal_model(rec)
+        out[run] = {
+            "delta_chi2": float(np.sum(pull**2)),
+            "max_pull": float(np.max(np.abs(pull))),
+            "saturation_parameter": probe.peak_intensity_W_m2
+            / saturation_intensity_W_m2(cell.element, cell.line),
+        }
+    return out
+
+
+def weak_probe_limit_W(
+    fit: xr.Dataset,
+    cal: dict[str, xr.Dataset],
+    records: dict[str, dict],
+    threshold: float,
+    max_points: int,
+) -> float:
+    """The sheet power [W] above which a run of this series, recorded with the median noise
+    and points of its runs, tells the weak-probe model from the intense-probe one
+    (Δχ² = ``threshold``); interpolated in log power over 1e-10 … 1e-1 W."""
+    runs = sorted(cal)
+    sig = [
+        float(np.median(cal[r]["transmission_uncertainty"].values[_points(cal[r], 50)]))
+        for r in runs
+    ]
+    ref = runs[int(np.argsort(sig)[len(sig) // 2])]
+    rec, ds = records[ref], cal[ref]
+    idx = _points(ds, max_points)
+    sigma = ds["transmission_uncertainty"].values[idx]
+    powers = np.geomspace(1e-10, 1e-1, 10)
+    chi2 = []
+    for p in powers:
+        r = {**rec, "probe_power_W": float(p)}
+        _, t_int, t_weak, _ = run_models(fit, ds, r, records, idx)
+        chi2.append(float(np.sum(((t_int - t_weak) / sigma) ** 2)))
+    chi2 = np.maximum(np.array(chi2), 1e-300)
+    above = np.flatnonzero(chi2 > threshold)
+    if above.size == 0:
+        return float("inf")
+    k = above[0]
+    if k == 0:
+        return float(powers[0])
+    lp = np.interp(np.log(threshold), np.log(chi2[k - 1 : k + 1]), np.log(powers[k - 1 : k + 1]))
+    return float(np.exp(lp))
+
+
+def fit_series(
+    cal: dict[str, xr.Dataset],
+    records: dict[str, dict],
+    config: dict | None = None,
+    gates: dict | None = None,
+) -> xr.Dataset:
+    """Joint intense-probe fit of a power series → Dataset for ``results/series/{series}.nc``.
+
+    The fit's variables (:func:`mohilbert.experiment.fit_experiment`) plus, over dimension
+    ``run``: ``probe_power_W``, ``saturation_parameter`` (effective peak I/I_sat),
+    ``weak_probe_delta_chi2``, ``weak_probe_max_pull`` and ``weak_probe_holds``; attrs
+    ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``.
+    """
+    from mohilbert import gates as quality
+
+    cfg = {**DEFAULTS, **(config or {})}
+    if not cal:
+        raise FitError("no calibrated runs in the power series")
+    runs = sorted(cal)
+    series = records[runs[0]].get("series") or "?"
+    missing = [r for r in runs if records[r].get("probe_power_W") is None]
+    if missing:
+        raise FitError(
+            f"series {series}: run(s) {missing} have no probe_power_W; a power series needs the "
+            "power (and beam_diameter_m) of every run"
+        )
+    out = fit_experiment(cal, records, cfg, gates, label=f"series {series}")
+    limits = quality.thresholds("fit", {"gates": gates})
+    gate = float(limits["weak_probe_delta_chi2"])
+    valid = weak_probe_validity(out, cal, records, cfg["max_points_per_run"])
+    out = out.assign_coords(run=("run", runs, {"units": "1", "long_name": "run id"}))
+    out["probe_power_W"] = (
+        "run",
+        [float(records[r]["probe_power_W"]) for r in runs],
+        {"units": "W", "long_name": "probe power entering the cell (sheet value)"},
+    )
+    out["saturation_parameter"] = (
+        "run",
+        [valid[r]["saturation_parameter"] for r in runs],
+        {
+            "units": "1",
+            "long_name": "effective peak intensity / I_sat (sheet power x fitted scale)",
+        },
+    )
+    out["weak_probe_delta_chi2"] = (
+        "run",
+        [valid[r]["delta_chi2"] for r in runs],
+        {
+            "units": "1",
+            "long_name": "sum over the fitted points of ((T_intense - T_weak) / sigma)^2",
+        },
+    )
+    out["weak_probe_max_pull"] = (
+        "run",
+        [valid[r]["max_pull"] for r in runs],
+        {"units": "1", "long_name": "largest |T_intense - T_weak| / sigma"},
+    )
+    holds = [int(valid[r]["delta_chi2"] <= gate) for r in runs]
+    out["weak_probe_holds"] = (
+        "run",
+        holds,
+        {
+            "units": "1",
+            "long_name": "1: the weak-probe model is indistinguishable within the noise",
+        },
+    )
+    limit = weak_probe_limit_W(out, cal, records, gate, cfg["max_points_per_run"])
+    rec0 = records[runs[0]]
+    probe = probe_model({**rec0, "probe_power_W": limit if np.isfinite(limit) else 0.0})
+    cell, _ = signal_model(rec0)
+    names = out["parameter"].values.tolist()
+    scale = (
+        float(out["value"].values[names.index("intensity_scale")])
+        if ("intensity_scale" in names)
+        else 1.0
+    )
+    out.attrs.update(
+        series=series,
+        weak_probe_gate_delta_chi2=gate,
+        weak_probe_limit_W=limit,
+        weak_probe_limit_saturation=probe.peak_intensity_W_m2
+        * scale
+        / saturation_intensity_W_m2(cell.element, cell.line),
+        validity_json=json.dumps(valid),
+    )
+    warnings = quality.read(out.attrs)
+    for r, ok in zip(runs, holds, strict=True):
+        if not ok:
+            warnings.append(
+                f"run {r}: the weak-probe model departs from the intense-probe fit by "
+                f"delta chi-square {valid[r]['delta_chi2']:.3g} (gate {gate:g}; largest "
+                f"{valid[r]['max_pull']:.3g} sigma) at {valid[r]['saturation_parameter']:.3g} "
+                "I_sat: its weak-probe fit is biased and the Hilbert transform of its optical "
+                "depth is not its index"
+            )
+    quality.store(out.attrs, warnings)
+    return out
+
+
+def series_validity(series: xr.Dataset, run: str) -> dict | None:
+    """The validity verdict of ``run`` in a series file, or ``None`` if it is not in it."""
+    if "run" not in series.coords or run not in series["run"].values.tolist():
+        return None
+    sel = series.sel(run=run)
+    return {
+        "holds": bool(int(sel["weak_probe_holds"])),
+        "delta_chi2": float(sel["weak_probe_delta_chi2"]),
+        "saturation_parameter": float(sel["saturation_parameter"]),
+    }

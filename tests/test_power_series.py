@@ -1,0 +1,148 @@
+"""Power series in the library (issue 19): the joint intense-probe fit recovers a simulated
+series' temperature, field and intensity scale; saturated runs are refused or linearised with
+their reason; the messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from test_messages import _raises
+
+from mohilbert.errors import AnalysisError, FitError
+from mohilbert.experiment import _saturated_runs
+from mohilbert.fitting import FitSpectrum, fit_spectra
+from mohilbert.intense import Probe, saturation_intensity_W_m2
+from mohilbert.power_series import fit_series, series_validity
+from mohilbert.theory import Cell, intense_arrays
+
+D = 0.5e-3
+CELL = Cell(length_m=2e-3, temperature_C=62.0, field_T=0.6, isotope_percent={"87Rb": 100})
+
+
+def test_joint_fit_recovers_a_simulated_series():
+    """Three powers (0.1, 3, 30 I_sat nominal), flat beam, true intensity scale 0.3: the
+    joint fit of T, B and the scale finds them within its uncertainties."""
+    x = np.linspace(5500, 18000, 500)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(7)
+    spectra = []
+    for s in (0.1, 3.0, 30.0):
+        probe = Probe(s * isat * np.pi * D**2 / 4, D)
+        true = intense_arrays(x, CELL, "sigma_plus", Probe(0.3 * probe.power_W, D))["S0"]
+        y = true + rng.normal(0, 1e-3, x.size)
+        spectra.append(
+            FitSpectrum(x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=probe)
+        )
+    start = CELL.with_(temperature_C=60.0, field_T=0.5995)
+    res = fit_spectra(spectra, start, ["temperature_C", "field_T", "intensity_scale"])
+    for name, truth in (("temperature_C", 62.0), ("field_T", 0.6), ("intensity_scale", 0.3)):
+        assert abs(res.values[name] - truth) < 3 * res.stderr[name], (name, res.values[name])
+    assert res.redchi == pytest.approx(1.0, abs=0.15)
+    # the scale is determined: a weak-probe model cannot fit these spectra
+    assert res.stderr["intensity_scale"] < 0.02
+
+
+def _series(holds):
+    runs = [f"r{k}" for k in range(len(holds))]
+    return xr.Dataset(
+        {
+            "weak_probe_holds": ("run", np.array(holds, int)),
+            "weak_probe_delta_chi2": ("run", np.where(holds, 0.2, 250.0)),
+            "saturation_parameter": ("run", np.linspace(0.01, 100, len(holds))),
+        },
+        coords={"run": runs},
+    )
+
+
+def test_saturated_runs_are_refused_or_linearised_with_their_reason():
+    ds = _series([True, False])
+    series = {"r0": ds, "r1": ds}
+    assert series_validity(ds, "r1")["holds"] is False
+    assert series_validity(ds, "elsewhere") is None
+    refused, lin = _saturated_runs("e1", ["r0", "r1"], series, "refuse")
+    assert lin == {} and list(refused) == ["r1"]
+    assert refused["r1"] == (
+        "run r1: beyond the weak probe (100 I_sat; its power series tells the models apart by "
+        "delta chi-square 250): its optical depth is not transformed (hilbert.saturated_runs)"
+    )
+    refused, lin = _saturated_runs("e1", ["r0", "r1"], series, "linearise")
+    assert refused == {} and lin["r1"].endswith(
+        "the transform uses its linear optical depth recovered with the intense-probe model "
+        "(hilbert.saturated_runs: linearise)"
+    )
+    _raises(
+        AnalysisError,
+        "experiment e1: every run is beyond the weak probe (r1); the Hilbert transform of a "
+        "saturated optical depth is not the index: lower the power, or set "
+        "hilbert.saturated_runs: linearise",
+        _saturated_runs,
+        "e1",
+        ["r1"],
+        series,
+        "refuse",
+    )
+    _raises(
+        AnalysisError,
+        "hilbert.saturated_runs must be 'refuse' or 'linearise', got 'ignore'",
+        _saturated_runs,
+        "e1",
+        ["r1"],
+        series,
+        "ignore",
+    )
+    # runs outside any series: the weak-probe assumption is the user's (nothing to check)
+    assert _saturated_runs("e1", ["x"], {}, "refuse") == ({}, {})
+
+
+def test_series_messages():
+    from mohilbert.experiment import fit_experiment
+    from mohilbert.plotting.power_series import open_and_closed_lines
+
+    _raises(FitError, "no calibrated runs in the power series", fit_series, {}, {})
+    x = np.linspace(-3000, 3000, 200)
+    ds = xr.Dataset(
+        {
+            "transmission": ("detuning", np.ones(x.size)),
+            "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
+        },
+        coords={"detuning": x},
+    )
+    rec = {
+        "run": "a",
+        "experiment": "e",
+        "series": "s",
+        "geometry": "faraday",
+        "polarisation": "sigma_plus",
+        "cell_length_m": 0.002,
+        "temperature_C": 62.0,
+        "field_T": 0.6,
+    }
+    _raises(
+        FitError,
+        "series s: run(s) ['a'] have no probe_power_W; a power series needs the power (and "
+        "beam_diameter_m) of every run",
+        fit_series,
+        {"a": ds},
+        {"a": rec},
+    )
+    _raises(
+        FitError,
+        "experiment e: intensity_scale is free but no run has probe_power_W (and "
+        "beam_diameter_m) in the sheet",
+        fit_experiment,
+        {"a": ds},
+        {"a": rec},
+        {"free": ["temperature_C", "intensity_scale"]},
+    )
+    fake = xr.Dataset(
+        {"value": ("parameter", [20.0]), "stderr_total": ("parameter", [0.1])},
+        coords={"parameter": ["temperature_C"]},
+    )
+    _raises(
+        ValueError,
+        "open/closed lines are defined here for Rb (87Rb) only",
+        open_and_closed_lines,
+        fake,
+        {"a": dict(rec, element="Cs")},
+    )

@@ -1,0 +1,103 @@
+"""A real power series through the real workflow (issue 19, reduced): five powers of the
+HIP-ElecSus 0.5 mm series at 62 °C, four decades of intensity, from the raw LeCroy exports.
+
+The test sheet is the paper's (config/hip-paper/runs.tsv) for these runs, with the authors'
+model choices that make it fast (pure 87Rb, flat beam); the paper target itself fits a Gaussian
+beam and the measured isotope mix (benchmarks/bench_paper.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, copy_workflow, run_snakemake, shared_path
+
+from mohilbert.io.netcdf import load_dataset
+
+pytestmark = pytest.mark.slow
+
+RUNS = ("T62_0.32uW", "T62_3.2uW", "T62_32uW", "T62_320uW", "T62_3.1mW")
+SERIES = "hip_0.5mm_T62"
+
+
+def _sheet(dest):
+    lines = (REPO / "config" / "hip-paper" / "runs.tsv").read_text().splitlines()
+    rows = [ln for ln in lines if not ln.startswith("#")]
+    header = rows[0].split("\t")
+    keep = [rows[0]]
+    for ln in rows[1:]:
+        cells = dict(zip(header, ln.split("\t"), strict=True))
+        if cells["run"] in RUNS:
+            cells.update(isotope_percent="87Rb:100", beam_profile="flat")
+            keep.append("\t".join(cells[h] for h in header))
+    dest.write_text("\n".join(keep) + "\n")
+
+
+def test_power_series_through_the_workflow(tmp_path):
+    root = shared_path("data", "real", "hip-elecsus-0.5mm-power-series")
+    wd = copy_workflow(tmp_path / "wf")
+    _sheet(wd / "config" / "runs.tsv")
+    cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
+    cfg.update(runs="config/runs.tsv", data_root=str(root))
+    (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = run_snakemake(wd, timeout=1500)
+    assert res.returncode == 0, res.stderr[-4000:]
+    series = load_dataset(wd / "results" / "series" / f"{SERIES}.nc")
+    names = series["parameter"].values.tolist()
+
+    def value(name):
+        i = names.index(name)
+        return float(series["value"].values[i]), float(series["stderr_total"].values[i])
+
+    t, ut = value("temperature_C")
+    b, ub = value("field_T")
+    scale, uscale = value("intensity_scale")
+    print(
+        f"series: T = {t:.3f} ± {ut:.3f} C, B = {b:.5f} ± {ub:.5f} T, scale {scale:.4f} ± {uscale:.4f}"
+    )
+    assert abs(t - 62.0) < 1.5 and 0 < ut < 1.5  # the authors' 62.0 °C
+    assert abs(b - 0.6) < 0.006 and ub > 0
+    assert 0 < uscale < 0.5 * scale
+    # four decades of intensity; the weak probe holds at none of these powers for this beam
+    s = series["saturation_parameter"].values
+    assert s.max() / s.min() > 5e3
+    holds = series["weak_probe_holds"].values
+    assert not holds[np.argmax(s)]
+    assert series.attrs["weak_probe_limit_saturation"] < s.max()
+    # the weak-probe fit of each power on its own drifts with power; the joint one does not
+    weak_t = []
+    for run in RUNS:
+        fit = load_dataset(wd / "results" / "fits" / f"{run}.nc")
+        i = fit["parameter"].values.tolist().index("temperature_C")
+        weak_t.append(float(fit["value"].values[i]))
+    print("weak-probe temperatures by power:", dict(zip(RUNS, np.round(weak_t, 2), strict=True)))
+    assert weak_t[0] - weak_t[-1] > 10
+    # the Hilbert stage transforms the linear optical depth of the saturated runs, and says so
+    for run, ok in zip(series["run"].values.tolist(), holds, strict=True):
+        hil = load_dataset(wd / "results" / "hilbert" / f"{run}.nc")
+        assert (run in hil.attrs["saturated_runs"]) == (not ok)
+        if not ok:
+            assert "linear optical depth recovered with the" in hil.attrs["warnings"]
+    # line-centre absorption of the data against the model at the fitted parameters
+    from mohilbert.plotting import power_series as ps
+    from mohilbert.runs import load_runs, stage_record
+
+    sheet = load_runs(
+        wd / "config" / "runs.tsv", REPO / "workflow" / "schemas" / "runs.schema.yaml", root
+    )
+    records = {r: stage_record(sheet, r, "fit", root) for r in RUNS}
+    cal = {r: load_dataset(wd / "results" / "calibrated" / f"{r}.nc") for r in RUNS}
+    data = ps.series_line_centres(series, cal, records)
+    for line in ("open", "closed"):
+        sub = data[data["line"] == line]
+        model = ps.model_line_centre_alpha(series, records, sub["saturation"].values)[line]
+        pull = (sub["alpha"].values - model) / sub["alpha_u"].values
+        print(line, np.round(sub["alpha"].values, 1), np.round(model, 1), np.round(pull, 2))
+        assert np.all(np.abs(sub["alpha"].values / model - 1) < 0.15)
+    # the products of the paper target
+    for name in (f"{SERIES}_spectra", "line_centre"):
+        assert (wd / "results" / "figures" / "power_series" / f"{name}.png").stat().st_size > 1e4
+    table = pd.read_csv(wd / "results" / "series_table.csv")
+    assert {"temperature_C", "field_T", "intensity_scale"} <= set(table["quantity"])
+    assert (table.loc[table.quantity == "temperature_C", "u_statistical"] > 0).all()
