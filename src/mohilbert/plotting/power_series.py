@@ -190,7 +190,7 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
     ``series`` maps a series name to (fit, calibrated runs, records)."""
     with plt.style.context(STYLE):
         fig, ax = plt.subplots(figsize=(6.0, 4.2), layout="constrained")
-        for k, (name, (fit, cal, records)) in enumerate(sorted(series.items())):
+        for k, (_name, (fit, cal, records)) in enumerate(sorted(series.items())):
             table = series_line_centres(fit, cal, records)
             s_all = table["saturation"].values
             grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
