@@ -1,0 +1,97 @@
+"""Benchmark: the HIP-ElecSus paper target (issue 19) — the full 0.5 mm power series (38 raw
+exports, two series) from raw files to figures, on this machine's cores.
+
+Copies the workflow into a temporary folder, runs it with config/hip-paper/config.yaml, and
+prints the wall time, the number of jobs, the sum of job compute and the largest job memory
+(from each rule's benchmark file), then the fitted series parameters and each run's weak-probe
+verdict, and the weak-probe fit of every power on its own (how it drifts with power).
+
+    .venv/bin/python benchmarks/bench_paper.py [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "real" / "hip-elecsus-0.5mm-power-series"
+
+
+def main() -> None:
+    if not DATA.exists():
+        print(f"skipped: {DATA} absent (../shared not beside the checkout)")
+        return
+    keep = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
+    wd = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mohilbert-paper-"))
+    wd.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
+    for sub in ("workflow", "config"):
+        shutil.rmtree(wd / sub, ignore_errors=True)
+        shutil.copytree(REPO / sub, wd / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
+    cfg["data_root"] = str(DATA)
+    (wd / "paper.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--workflow-profile",
+        "workflow/profiles/default",
+        "--configfile",
+        "paper.yaml",
+    ]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if res.returncode != 0:
+        print(res.stderr[-3000:])
+        raise SystemExit(f"workflow failed (kept in {wd})")
+    rows = []
+    for tsv in (wd / "results" / "benchmarks").rglob("*.tsv"):
+        b = pd.read_csv(tsv, sep="\t")
+        rows.append({"job": str(tsv.relative_to(wd / "results" / "benchmarks")), **b.iloc[0]})
+    jobs = pd.DataFrame(rows)
+    print(f"## Paper target, {len(jobs)} benchmarked jobs, cores 2: wall {wall:.0f} s")
+    print(
+        f"job compute sum {jobs['s'].sum():.0f} s; largest job memory {jobs['max_rss'].max():.0f} MB"
+    )
+    by_rule = jobs.assign(rule=jobs["job"].str.split("/").str[0]).groupby("rule")["s"]
+    print(by_rule.agg(["count", "sum", "max"]).round(1).to_string())
+    print("\n## Series fits (results/series_table.csv)")
+    table = pd.read_csv(wd / "results" / "series_table.csv")
+    print(table[["series", "quantity", "value", "uncertainty", "unit"]].to_string(index=False))
+    from mohilbert.io.netcdf import load_dataset
+
+    for nc in sorted((wd / "results" / "series").glob("*.nc")):
+        s = load_dataset(nc)
+        print(
+            f"\n{nc.stem}: weak probe holds below {s.attrs['weak_probe_limit_saturation']:.3g} I_sat"
+        )
+        for run, sat, d2, ok in zip(
+            s["run"].values,
+            s["saturation_parameter"].values,
+            s["weak_probe_delta_chi2"].values,
+            s["weak_probe_holds"].values,
+            strict=True,
+        ):
+            fit = load_dataset(wd / "results" / "fits" / f"{run}.nc")
+            names = fit["parameter"].values.tolist()
+            i = names.index("temperature_C")
+            t, ut = float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
+            print(
+                f"  {run:14s} {sat:9.3g} I_sat  delta chi2 {d2:10.3g}  holds {bool(ok)!s:5s}  "
+                f"weak-probe fit alone: T = {t:.2f} ± {ut:.2f} C"
+            )
+    print(f"\nresults in {wd}")
+
+
+if __name__ == "__main__":
+    main()
