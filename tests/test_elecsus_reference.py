@@ -140,3 +140,43 @@ def test_elecsus_mode_fft_equals_direct_sum(name, monkeypatch):
     monkeypatch.setattr(sus, "_DIRECT_MAX_TERMS", 10**12)  # force the direct sum
     direct = get_spectra(z["detuning_MHz"], e_in, case["p_dict_effective"], outputs=KEYS)
     assert max(np.abs(a - b).max() for a, b in zip(fft, direct, strict=True)) <= 1e-6
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["b_RbD2_B6000G_Faraday_T80_L2mm_x_N20001.npz", "c_RbD2_B6000G_Voigt_T80_L2mm_x_N20001.npz"],
+)
+def test_elecsus_output_list_quantities(name):
+    """The outputs ElecSus's output_list() names (nPlus … GIZ, phi) against its reference χ
+    and Faraday rotation, and their definitions."""
+    case = next(c for c in _cases() if c["file"] == name)
+    z, e_in = _load(case)
+    x = z["detuning_MHz"]
+    names = ["nPlus", "nMinus", "nZ", "phi", "Phi", "TransLeft", "GIPlus", "GIMinus", "GIZ"]
+    out = dict(
+        zip(names, get_spectra(x, e_in, case["p_dict_effective"], outputs=names), strict=True)
+    )
+    for n, chi in (("nPlus", "ChiPlus"), ("nMinus", "ChiMinus"), ("nZ", "ChiZ")):
+        ref = np.sqrt(1 + z[f"{chi}_re"] + 1j * z[f"{chi}_im"])
+        assert np.abs(out[n] - ref).max() <= 1e-5 * np.abs(ref - 1).max(), n
+    if "phi_faraday_rad" in z.files:
+        assert (
+            np.abs(out["phi"] - z["phi_faraday_rad"]).max()
+            <= 1e-5 * np.abs(z["phi_faraday_rad"]).max()
+        )
+    assert np.array_equal(out["phi"], out["Phi"])
+    k_l = -np.log(out["TransLeft"]) / (2 * out["nPlus"].imag)
+    assert np.allclose(k_l[out["nPlus"].imag > 1e-9], k_l[out["nPlus"].imag > 1e-9][0])
+    # group index: n + ν dn/dν, with the ElecSus pairing (GIPlus from nMinus)
+    nu = x + 384230426.6
+    assert np.allclose(out["GIPlus"], out["nMinus"].real + nu * np.gradient(out["nMinus"].real, x))
+    assert np.abs(out["GIZ"] - 1).max() > 1e-3 or "Voigt" not in name
+
+
+def test_misspelt_p_dict_key_is_an_error():
+    with pytest.raises(ValueError) as info:
+        get_spectra(np.linspace(-1e3, 1e3, 11), [1, 0, 0], {"Elem": "Rb", "Bfeld": 6000})
+    msg = str(info.value)
+    assert msg.startswith("p_dict: unknown key 'Bfeld' (did you mean 'Bfield'?); known keys: Elem,")
+    # the keys ElecSus's fitting routines read are accepted
+    get_spectra(np.linspace(-1e3, 1e3, 11), [1, 0, 0], {"Elem": "Rb", "theta0": 0.0, "Pol": 50})

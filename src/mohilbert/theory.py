@@ -427,8 +427,23 @@ _ES_ALL = (
 )
 
 
+#: p_dict keys ElecSus's fitting routines read and get_spectra ignores (accepted, unused)
+_ES_FIT_ONLY = ("theta0", "Pol", "E_x", "E_y", "E_phase", "wavevector_dirn")
+
+
 def cell_from_elecsus(p_dict: dict, *, propagation: str = "exact") -> Cell:
-    """A :class:`Cell` in ElecSus conventions from an ElecSus ``p_dict`` (gauss, radians, %)."""
+    """A :class:`Cell` in ElecSus conventions from an ElecSus ``p_dict`` (gauss, radians, %).
+
+    An unknown key is an error naming the nearest known one (ElecSus ignores it silently and
+    computes with its default: a misspelt ``'Bfeld'`` gives a zero-field spectrum)."""
+    from mohilbert.config import nearest
+
+    known = (*_ES_DEFAULTS, *_ES_FIT_ONLY)
+    for key in p_dict:
+        if key not in known:
+            raise ValueError(
+                f"p_dict: unknown key {key!r}{nearest(key, known)}; known keys: {', '.join(known)}"
+            )
     p = dict(_ES_DEFAULTS)
     p.update(p_dict)
     elem = p["Elem"]
@@ -463,12 +478,24 @@ def get_spectra(
     Same units (X in MHz, Bfield in gauss, T in °C, angles in radians), same handedness
     and the same output names and order; exact propagation at oblique fields unless
     ``propagation="elecsus"``. ``alphaPlus`` uses ChiMinus (Δm = +1) as in ElecSus.
+    Besides its returned outputs, those its ``output_list()`` names are available: ``nPlus``,
+    ``nMinus``, ``nZ`` (complex indices), ``phiPlus``, ``phiMinus``, ``phi`` (= ``Phi``, the
+    Faraday rotation [rad]), ``TransLeft``, ``TransRight``, ``GIPlus``, ``GIMinus``, ``GIZ``
+    (group indices n + ν dn/dν).
     """
     cell = cell_from_elecsus(p_dict, propagation=propagation)
     x = np.asarray(X, dtype=np.float64)
     arr = spectrum_arrays(x, cell, np.asarray(E_in, dtype=complex).ravel()[:2])
     chi_minus, chi_plus, chi_z = arr["chi"]  # Δm = +1 is ElecSus's ChiMinus
-    k = 2 * np.pi / get_line(cell.element, cell.line).wavelength_m
+    ln = get_line(cell.element, cell.line)
+    k = 2 * np.pi / ln.wavelength_m
+    n_plus, n_minus, n_z = (np.sqrt(1 + c.astype(complex)) for c in (chi_plus, chi_minus, chi_z))
+    nu_MHz = x + ln.frequency_Hz * 1e-6  # absolute laser frequency, as ElecSus's group index
+
+    def group_index(n):
+        return n.real + nu_MHz * np.gradient(n.real, x) if x.size > 1 else n.real
+
+    phi_plus, phi_minus = k * n_plus.real * cell.length_m, k * n_minus.real * cell.length_m
     values = {
         **{key: arr[key] for key in ("S0", "S1", "S2", "S3", "Ix", "Iy", "I_P45", "I_M45")},
         "Il": arr["I_L"],
@@ -481,6 +508,20 @@ def get_spectra(
         "ChiZ": chi_z,
         "Chi": [chi_plus, chi_minus, chi_z],
         "E_out": np.vstack([arr["E_out"].T, np.zeros(x.size)]),
+        # listed by ElecSus's output_list() (3.0.8 computes them but does not return them)
+        "nPlus": n_plus,
+        "nMinus": n_minus,
+        "nZ": n_z,
+        "phiPlus": phi_plus,
+        "phiMinus": phi_minus,
+        "phi": 0.5 * (phi_minus - phi_plus),
+        "Phi": 0.5 * (phi_minus - phi_plus),
+        "TransLeft": np.exp(-2 * n_plus.imag * k * cell.length_m),
+        "TransRight": np.exp(-2 * n_minus.imag * k * cell.length_m),
+        # ElecSus's (commented-out) definitions: GIPlus from nMinus, as alphaPlus
+        "GIPlus": group_index(n_minus),
+        "GIMinus": group_index(n_plus),
+        "GIZ": group_index(n_z),
     }
     if outputs is None or outputs == "All":
         return tuple(values[k] for k in _ES_ALL)
