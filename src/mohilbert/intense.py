@@ -312,7 +312,10 @@ class ProbeResponse:
             )
             u = np.sqrt(2 * K_B * (t_dopp + 273.15) / ISOTOPES[name].mass_kg)
             self.isotopes.append(_Isotope(name, frac, system, u / ln.wavelength_m * 1e-6))
-        mass = ISOTOPES[self.isotopes[0].name].mass_kg  # transit: the main isotope's speed
+        # transit: one rate for all atoms, at the speed of the most abundant isotope (85Rb and
+        # 87Rb differ by 1.2 %; a sheet's "85Rb:1" lists the minor one first)
+        main = max(self.isotopes, key=lambda iso: iso.fraction)
+        mass = ISOTOPES[main.name].mass_kg
         self.transit_MHz, self.transit_weight = transit_rates_MHz(probe, medium.temperature_C, mass)
         self.scale = prefactor(medium.element, medium.line, density) / (2 * np.pi * 1e6)
         self._linear = None
