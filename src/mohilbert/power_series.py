@@ -47,6 +47,14 @@ def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
     return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
 
 
+def intensity_scale(fit: xr.Dataset) -> float:
+    """The fitted ``intensity_scale`` of a fit file (1 when it was not free)."""
+    names = fit["parameter"].values.tolist()
+    if "intensity_scale" not in names:
+        return 1.0
+    return float(fit["value"].values[names.index("intensity_scale")])
+
+
 def run_models(fit: xr.Dataset, cal: xr.Dataset, rec: dict, records: dict, idx: np.ndarray):
     """Intense-probe transmission of one run at the series' fitted parameters and its linear
     (weak-probe) limit, on the run's calibrated points ``idx``: (detuning [MHz], intense,
@@ -56,12 +64,7 @@ def run_models(fit: xr.Dataset, cal: xr.Dataset, rec: dict, records: dict, idx: 
     transit broadening, which is linear response too — what the Hilbert method needs is
     that the response is linear, not that the transit time is infinite."""
     cell, shifts = fitted_cell(records, fit)
-    names = fit["parameter"].values.tolist()
-    scale = (
-        float(fit["value"].values[names.index("intensity_scale")])
-        if ("intensity_scale" in names)
-        else 1.0
-    )
+    scale = intensity_scale(fit)
     probe = probe_model(rec)
     probe = replace(probe, power_W=probe.power_W * scale)
     x = cal["detuning"].values[idx]
@@ -198,12 +201,7 @@ def fit_series(
     rec0 = records[runs[0]]
     probe = probe_model({**rec0, "probe_power_W": limit if np.isfinite(limit) else 0.0})
     cell, _ = signal_model(rec0)
-    names = out["parameter"].values.tolist()
-    scale = (
-        float(out["value"].values[names.index("intensity_scale")])
-        if ("intensity_scale" in names)
-        else 1.0
-    )
+    scale = intensity_scale(out)
     out.attrs.update(
         series=series,
         weak_probe_gate_delta_chi2=gate,

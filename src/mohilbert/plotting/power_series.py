@@ -26,20 +26,11 @@ from mohilbert.calibration.core import probe_model
 from mohilbert.experiment import fitted_cell
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting import PALETTE, STYLE, THEORY, pm
-from mohilbert.power_series import _points, run_models
+from mohilbert.power_series import _points, intensity_scale, run_models
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
 _CENTRE_WINDOW_MHZ = 25.0
-
-
-def _scale(fit: xr.Dataset) -> float:
-    names = fit["parameter"].values.tolist()
-    return (
-        float(fit["value"].values[names.index("intensity_scale")])
-        if ("intensity_scale" in names)
-        else 1.0
-    )
 
 
 def _value(fit: xr.Dataset, name: str) -> tuple[float, float]:
@@ -113,7 +104,7 @@ def series_line_centres(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: di
     rows = []
     for run in sorted(cal):
         probe = probe_model(records[run])
-        s = probe.peak_intensity_W_m2 * _scale(fit) / isat
+        s = probe.peak_intensity_W_m2 * intensity_scale(fit) / isat
         for name, nu in lines.items():
             a, u = data_line_centre_alpha(cal[run], nu + shifts[run], cell.length_m)
             rows.append({"run": run, "saturation": s, "line": name, "alpha": a, "alpha_u": u})
