@@ -769,6 +769,11 @@ def hilbert_experiment(
             metrics[f"{qty}_indirect_vs_direct"] = agreement(
                 indirect, direct, np.hypot(sigma, d_sigma), valid_all
             )
+    out["run"] = (
+        "mode",
+        np.array([mode_runs[m] for m in modes], dtype=str),
+        {"units": "1", "long_name": "run that measured the eigen-mode"},
+    )
     ds = xr.Dataset(out, coords=coords)
     ds.attrs.update(
         title=f"Hilbert-transform analysis of experiment {exp}",
