@@ -31,7 +31,7 @@ include: "workflow/rules/figures.smk"
 localrules:
     all,
     summary,
-    paper,
+    report,
     figure_experiment,
     figure_group_index,
     figure_calibration,

@@ -31,6 +31,17 @@ setup() {
   fi
 }
 
+browser() {
+  # the report's browser test needs Debian's chromium + chromium-driver; installed when this
+  # runs as root with apt-get (a CI machine), otherwise that test skips and says why
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${MOHILBERT_NO_BROWSER:-}" ]; then
+    echo "[run.sh] installing chromium and chromium-driver (apt-get) for the report's browser test"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+      >/dev/null 2>&1 || echo "[run.sh] apt-get could not install chromium: the browser test will skip"
+  fi
+}
+
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -39,12 +50,12 @@ case "$cmd" in
     .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@"
     case " $* " in
       *" --dry-run "*|*" -n "*) ;;
-      *) .venv/bin/snakemake --workflow-profile workflow/profiles/default --report results/report.html
-         echo "[run.sh] figures in results/figures/, summary in results/summary.csv, report: results/report.html" ;;
+      *) echo "[run.sh] report: results/report.html (figures in results/figures/, table in results/summary.csv)" ;;
     esac
     ;;
   test)
     setup
+    browser
     echo "[run.sh] ruff";      .venv/bin/ruff check . && .venv/bin/ruff format --check .
     echo "[run.sh] snakefmt";  .venv/bin/snakefmt --check Snakefile workflow
     echo "[run.sh] snakemake --lint"

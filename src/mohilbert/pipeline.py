@@ -92,6 +92,7 @@ RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
 CAMPAIGN_FILES = (
     "summary.csv",
     "report.html",
+    "logs/report.log",
     "figures/overview.pdf",
     "figures/overview.png",
     "logs/summary.log",

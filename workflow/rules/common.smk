@@ -170,6 +170,25 @@ def paper_figures():
     ]
 
 
+REPORT_CAPTIONS = (
+    "workflow",
+    "experiment",
+    "group_index",
+    "calibration",
+    "overview",
+    "summary",
+    "series_spectra",
+    "series_line_centre",
+    "series_table",
+)
+
+
+def report_figures():
+    """The PNGs the HTML report embeds."""
+    pngs = [p for p in paper_figures() if p.endswith(".png")]
+    return pngs + [p for p in series_outputs() if p.endswith(".png")]
+
+
 def all_targets():
     return [
         *expand("results/calibrated/{run}.nc", run=RUNS.index),
@@ -178,4 +197,5 @@ def all_targets():
         *expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
         "results/summary.csv",
         *paper_figures(),
+        "results/report.html",
     ]

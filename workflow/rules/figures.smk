@@ -95,13 +95,6 @@ rule figure_overview:
         "../scripts/figures.py"
 
 
-rule paper:
-    """Every figure of the campaign (regenerates the paper's figures from raw data)."""
-    input:
-        paper_figures(),
-        "results/summary.csv",
-
-
 rule figure_series_spectra:
     """A power series' spectra at ~1, ~10, ~100 I_sat with the joint intense-probe model
     (the HIP-ElecSus paper's Figure 3, one column)."""
@@ -170,3 +163,25 @@ rule series_table:
         "../envs/mohilbert.yaml"
     script:
         "../scripts/figures.py"
+
+
+rule report:
+    """The campaign report: one self-contained HTML page that opens on the results."""
+    input:
+        summary="results/summary.csv",
+        figures=report_figures(),
+        calibrated=expand("results/calibrated/{run}.nc", run=RUNS.index),
+        hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        series_table=["results/series_table.csv"] if SERIES else [],
+        captions=[workflow.source_path(f"../report/{c}.rst") for c in REPORT_CAPTIONS],
+        code=stage_code("report"),
+    output:
+        "results/report.html",
+    log:
+        "results/logs/report.log",
+    conda:
+        "../envs/mohilbert.yaml"
+    params:
+        sheet=config["runs"],
+    script:
+        "../scripts/report.py"

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from mohilbert.formatting import pm
 from mohilbert.io.atomic import atomic_path
 
 STYLE = Path(__file__).with_name("mohilbert.mplstyle")
@@ -58,14 +59,6 @@ def save_figure(fig, pdf: str | Path, png: str | Path | None = None) -> None:
         with atomic_path(png) as tmp:
             fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
     plt.close(fig)
-
-
-def pm(value: float, err: float) -> str:
-    """'value ± err' rounded to the error's first two significant digits."""
-    if not np.isfinite(err) or err <= 0:
-        return f"{value:.4g}"
-    digits = max(0, 1 - int(np.floor(np.log10(err))))
-    return f"{value:.{digits}f} ± {err:.{digits}f}"
 
 
 def _band(ax, x, y, s, color, text):

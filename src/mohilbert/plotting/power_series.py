@@ -24,8 +24,9 @@ from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
 from mohilbert.calibration.core import probe_model
 from mohilbert.experiment import fitted_cell
+from mohilbert.formatting import pm
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
-from mohilbert.plotting import PALETTE, STYLE, THEORY, pm
+from mohilbert.plotting import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, intensity_scale, run_models
 from mohilbert.theory import intense_arrays
 

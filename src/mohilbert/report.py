@@ -1,0 +1,383 @@
+"""The campaign report: one self-contained HTML page that opens on the results.
+
+Order of the page (what a reader wants first comes first):
+
+1. the quality gates' warnings in plain words (or that every gate passed);
+2. a summary table, one row per experiment: fitted temperature and field with their total
+   1σ uncertainty, the fit's reduced χ²;
+3. per experiment: the comparison figure with its caption and the parameter table with the
+   uncertainty budget (one column per term);
+4. power series (when the sheet has one): spectra, line-centre absorption, the table;
+5. the campaign overview figure and the full tidy ``summary.csv``;
+6. calibration diagnostics per run (a table of the calibration's numbers; each run's figure
+   folded under its name);
+7. the method and provenance (software version, the config).
+
+Figures are embedded as PNG (``data:`` URIs), so the file can be mailed or archived alone.
+The page is deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mohilbert.formatting import pm
+
+#: budget terms, in the order the tables show them, with the words a reader sees
+BUDGET_WORDS = {
+    "u_statistical": "statistical",
+    "u_normalisation": "normalisation",
+    "u_etalon_fsr": "etalon FSR",
+    "u_axis_scale": "axis scale",
+    "u_linearisation": "linearisation",
+    "u_cell_length": "cell length",
+}
+
+#: fitted quantities in words
+QUANTITY_WORDS = {
+    "temperature_C": "cell temperature",
+    "field_T": "magnetic field",
+    "shift_MHz": "frequency shift of the run",
+    "intensity_scale": "effective intensity scale",
+    "fit_reduced_chi_square": "reduced χ² of the joint fit",
+}
+
+UNIT_WORDS = {"degC": "°C", "1": ""}
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 0 1em;
+       color: #222; line-height: 1.4; }
+h1 { font-size: 1.5em; margin: 0.6em 0 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 1.6em; }
+h3 { font-size: 1.05em; }
+nav a { margin-right: 1em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: right; }
+th:first-child, td:first-child, td.text { text-align: left; }
+th { background: #f3f3f3; }
+figure { margin: 0.5em 0; }
+figure img { max-width: min(100%, 900px); height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; }
+.warnings { background: #fff4e5; border-left: 4px solid #e69f00; padding: 0.3em 1em; }
+.ok { background: #eaf6ef; border-left: 4px solid #009e73; padding: 0.3em 1em; }
+details { margin: 0.3em 0; }
+.meta { color: #666; font-size: 0.9em; }
+"""
+
+
+def esc(text) -> str:
+    """HTML-escape any value's text."""
+    return html.escape(str(text), quote=True)
+
+
+def png_tag(path: str | Path, alt: str, element_id: str | None = None) -> str:
+    """An ``<img>`` holding a PNG file inline (base64 data URI)."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    ident = f' id="{esc(element_id)}"' if element_id else ""
+    return f'<img{ident} class="figure" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def rst_html(text: str, substitutions: Mapping[str, str] | None = None) -> str:
+    """A report caption (reStructuredText, as Snakemake's report reads it) as HTML.
+
+    ``{{ snakemake.wildcards.NAME }}`` and ``{{ snakemake.config["KEY"] }}`` placeholders are
+    filled from ``substitutions`` (keys ``NAME`` / ``KEY``).
+    """
+    import re
+
+    from docutils.core import publish_parts
+
+    subs = dict(substitutions or {})
+
+    def fill(match: re.Match) -> str:
+        key = match.group(1) or match.group(2)
+        return str(subs.get(key, key))
+
+    text = re.sub(
+        r"\{\{\s*snakemake\.(?:wildcards\.(\w+)|config\[\"(\w+)\"\])\s*\}\}", fill, text
+    )
+    parts = publish_parts(
+        text,
+        writer="html",
+        settings_overrides={"report_level": 5, "halt_level": 5, "output_encoding": "unicode"},
+    )
+    return parts["body"]
+
+
+def _unit(unit) -> str:
+    u = "" if unit is None or (isinstance(unit, float) and np.isnan(unit)) else str(unit)
+    return UNIT_WORDS.get(u, u)
+
+
+def value_text(value: float, uncertainty: float) -> str:
+    """'value ± u' for a table cell (the value alone when it carries no uncertainty)."""
+    if uncertainty is None or not np.isfinite(uncertainty):
+        return f"{value:.4g}"
+    return pm(value, uncertainty)
+
+
+def split_warnings(column: pd.Series) -> list[str]:
+    """Every distinct warning of a summary table's ``warnings`` column (" | "-separated)."""
+    out = []
+    for cell in column.fillna(""):
+        for w in str(cell).split(" | "):
+            if w and w not in out:
+                out.append(w)
+    return out
+
+
+def warnings_section(warnings: list[str]) -> str:
+    """The quality gates' verdict: every warning as its own line, or that all passed."""
+    if not warnings:
+        return (
+            '<section id="gates"><p class="ok">All quality gates passed '
+            "(thresholds: <code>gates</code> in the config).</p></section>"
+        )
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return (
+        f'<section id="gates"><div class="warnings"><p><b>{len(warnings)} quality-gate '
+        f"warning{'s' if len(warnings) != 1 else ''}</b> — the numbers below are shown, "
+        f"but read them with these in mind:</p><ul>{items}</ul></div></section>"
+    )
+
+
+def summary_overview(summary: pd.DataFrame) -> str:
+    """One row per experiment: temperature, field (± total 1σ), reduced χ², warnings."""
+    rows = []
+    for exp, grp in summary.groupby("experiment", sort=True):
+        cells = [f"<td>{esc(exp)}</td>"]
+        for q in ("temperature_C", "field_T", "fit_reduced_chi_square"):
+            r = grp[(grp.quantity == q) & grp.run.isna()]
+            cells.append(
+                f"<td>{esc(value_text(r.value.iloc[0], r.uncertainty.iloc[0]))}</td>"
+                if len(r)
+                else "<td>–</td>"
+            )
+        n = len(split_warnings(grp.get("warnings", pd.Series(dtype=str))))
+        cells.append(f"<td>{n}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        '<table id="summary-table"><caption>Fitted parameters per experiment (total 1σ: '
+        "statistical and systematic in quadrature)</caption>"
+        "<tr><th>experiment</th><th>temperature [°C]</th><th>field [T]</th>"
+        "<th>reduced χ²</th><th>warnings</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def parameter_table(summary: pd.DataFrame, experiment: str) -> str:
+    """An experiment's fitted parameters with the total uncertainty and its budget."""
+    grp = summary[(summary.experiment == experiment) & summary.uncertainty.notna()]
+    terms = [t for t in BUDGET_WORDS if t in grp and (grp[t].fillna(0) != 0).any()]
+    head = "".join(f"<th>u: {esc(BUDGET_WORDS[t])}</th>" for t in terms)
+    rows = []
+    for _, r in grp.iterrows():
+        what = QUANTITY_WORDS.get(r.quantity, r.quantity)
+        if isinstance(r.run, str) and r.run:
+            what = f"{what} {r.run}"
+        unit = _unit(r.unit)
+        budget = "".join(f"<td>{r[t]:.2g}</td>" for t in terms)
+        rows.append(
+            f"<tr><td>{esc(what)}</td><td>{esc(value_text(r.value, r.uncertainty))}</td>"
+            f"<td class='text'>{esc(unit)}</td>{budget}</tr>"
+        )
+    return (
+        f'<table class="parameters"><tr><th>parameter</th><th>value ± total 1σ</th>'
+        f"<th>unit</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def table_html(frame: pd.DataFrame, element_id: str | None = None) -> str:
+    """Any table as HTML (numbers to 6 significant digits)."""
+    ident = f' id="{esc(element_id)}"' if element_id else ""
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    body = []
+    for _, r in frame.iterrows():
+        cells = []
+        for v in r.values:
+            if isinstance(v, float):
+                text = "" if np.isnan(v) else f"{v:.6g}"
+            else:
+                text = "" if v is None else str(v)
+            cells.append(f"<td>{esc(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table{ident}><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
+    """The calibration's numbers per run, from each calibrated file's attributes."""
+    rows = []
+    for run in sorted(calibrated):
+        a = calibrated[run]
+        method = str(a.get("absolute_method", ""))
+        if method == "reference":
+            pinned = f"reference cell at {a.get('reference_temperature_C', np.nan):.2f} °C"
+        else:
+            pinned = "the signal's own theory"
+        rows.append(
+            {
+                "run": run,
+                "detuning zero from": pinned,
+                "linearisation RMS [MHz]": float(a.get("linearisation_rms_MHz", np.nan)),
+                "axis offset [MHz]": value_text(
+                    float(a.get("axis_offset_MHz", np.nan)),
+                    float(a.get("axis_offset_stderr_MHz", np.nan)),
+                ),
+                "axis scale": value_text(
+                    float(a.get("axis_scale", np.nan)), float(a.get("axis_scale_stderr", np.nan))
+                )
+                if int(a.get("axis_scale_fitted", 0))
+                else "fixed",
+                "scan kept": f"{100 * float(a.get('scan_fraction_kept', np.nan)):.0f} %",
+                "warnings": len(json.loads(a.get("warnings", "[]"))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build_report(
+    *,
+    title: str,
+    summary: pd.DataFrame,
+    experiments: Mapping[str, Mapping[str, str]],
+    calibrated: Mapping[str, Mapping],
+    figures: Mapping[str, str | Path],
+    captions: Mapping[str, str],
+    series_table: pd.DataFrame | None = None,
+    method: str = "",
+    sheet: str = "",
+    provenance: Mapping[str, str] | None = None,
+) -> str:
+    """The campaign report as one HTML document (see the module docstring for its order).
+
+    Parameters
+    ----------
+    title : str
+        Page title (e.g. the campaign's sheet).
+    summary : pandas.DataFrame
+        ``results/summary.csv`` (tidy: experiment, run, quantity, value, uncertainty, unit,
+        ``u_<term>``, warnings).
+    experiments : mapping of str to mapping
+        Per experiment: ``{"geometry": ...}``.
+    calibrated : mapping of str to mapping
+        Per run: the calibrated file's attributes.
+    figures : mapping of str to path
+        PNG files by key: ``experiment/<name>``, ``group_index/<name>``,
+        ``calibration/<run>``, ``overview``, ``series/<name>``, ``line_centre``.
+    captions : mapping of str to str
+        Caption text (reStructuredText) by figure family: ``experiment``, ``group_index``,
+        ``calibration``, ``overview``, ``series_spectra``, ``series_line_centre``,
+        ``series_table``, ``summary``.
+    series_table : pandas.DataFrame, optional
+        ``results/series_table.csv`` when the campaign has power series.
+    method : str
+        The method text (reStructuredText; ``{{ snakemake.config["runs"] }}`` becomes
+        ``sheet``).
+    sheet : str
+        The runs sheet's path.
+    provenance : mapping of str to str, optional
+        Lines for the provenance section (software version, config file, ...).
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    warnings = split_warnings(summary.get("warnings", pd.Series(dtype=str)))
+    for run in sorted(calibrated):
+        for w in json.loads(calibrated[run].get("warnings", "[]")):
+            if w not in warnings:
+                warnings.append(w)
+    nav = [("results", "Results"), ("overview", "Overview"), ("calibration", "Calibration")]
+    if series_table is not None:
+        nav.insert(1, ("series", "Power series"))
+    nav.append(("method", "Method"))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>",
+        f"<header><h1>{esc(title)}</h1><p class='meta'>{len(experiments)} experiment(s), "
+        f"{len(calibrated)} run(s). Every number carries its total 1σ uncertainty; the "
+        "budget tables split it into named terms.</p><nav>"
+        + "".join(f"<a href='#{a}'>{esc(t)}</a>" for a, t in nav)
+        + "</nav></header>",
+        warnings_section(warnings),
+        "<section id='results'>",
+        summary_overview(summary),
+    ]
+    for exp in sorted(experiments):
+        geometry = experiments[exp].get("geometry", "")
+        head = f"Experiment {exp}" + (f" ({geometry} geometry)" if geometry != exp else "")
+        parts.append(f"<h2 id='experiment-{esc(exp)}'>{esc(head)}</h2>")
+        key = f"experiment/{exp}"
+        if key in figures:
+            parts.append(
+                f"<figure>{png_tag(figures[key], f'comparison figure of {exp}', f'figure-{exp}')}"
+                f"<figcaption>{rst_html(captions.get('experiment', ''), {'experiment': exp})}"
+                "</figcaption></figure>"
+            )
+        parts.append("<h3>Fitted parameters and uncertainty budget</h3>")
+        parts.append(parameter_table(summary, exp))
+        key = f"group_index/{exp}"
+        if key in figures:
+            parts.append(
+                f"<details><summary>Group index and group delay of {esc(exp)}</summary><figure>"
+                f"{png_tag(figures[key], f'group index of {exp}')}<figcaption>"
+                f"{rst_html(captions.get('group_index', ''), {'experiment': exp})}"
+                "</figcaption></figure></details>"
+            )
+    parts.append("</section>")
+    if series_table is not None:
+        parts.append("<section id='series'><h2>Power series</h2>")
+        for key in sorted(k for k in figures if k.startswith("series/")):
+            name = key.split("/", 1)[1]
+            parts.append(
+                f"<h3>Series {esc(name)}</h3><figure>{png_tag(figures[key], f'spectra of {name}')}"
+                f"<figcaption>{rst_html(captions.get('series_spectra', ''), {'series': name})}"
+                "</figcaption></figure>"
+            )
+        if "line_centre" in figures:
+            parts.append(
+                f"<h3>Line-centre absorption against intensity</h3><figure>"
+                f"{png_tag(figures['line_centre'], 'line-centre absorption')}<figcaption>"
+                f"{rst_html(captions.get('series_line_centre', ''))}</figcaption></figure>"
+            )
+        parts.append(rst_html(captions.get("series_table", "")))
+        parts.append(table_html(series_table, "series-table"))
+        parts.append("</section>")
+    parts.append("<section id='overview'><h2>Campaign overview</h2>")
+    if "overview" in figures:
+        parts.append(
+            f"<figure>{png_tag(figures['overview'], 'fitted parameters per experiment')}"
+            f"<figcaption>{rst_html(captions.get('overview', ''))}</figcaption></figure>"
+        )
+    parts.append(
+        "<details><summary>The full summary table (<code>results/summary.csv</code>)</summary>"
+        f"{rst_html(captions.get('summary', ''))}{table_html(summary, 'summary-csv')}</details>"
+    )
+    parts.append("</section><section id='calibration'><h2>Calibration diagnostics per run</h2>")
+    parts.append(table_html(calibration_rows(calibrated), "calibration-table"))
+    for run in sorted(calibrated):
+        key = f"calibration/{run}"
+        if key in figures:
+            parts.append(
+                f"<details><summary>Run {esc(run)}</summary><figure>"
+                f"{png_tag(figures[key], f'calibration of {run}')}<figcaption>"
+                f"{rst_html(captions.get('calibration', ''), {'run': run})}</figcaption>"
+                "</figure></details>"
+            )
+    parts.append("</section><section id='method'><h2>Method and provenance</h2>")
+    parts.append(rst_html(method, {"runs": sheet}))
+    if provenance:
+        parts.append(
+            "<ul class='meta'>"
+            + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in provenance.items())
+            + "</ul>"
+        )
+    parts.append("</section></body></html>")
+    return "\n".join(parts)

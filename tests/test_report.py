@@ -1,0 +1,152 @@
+"""The HTML report's pieces, on small hand-made inputs (the whole report is checked on the demo
+campaign, in a real browser, in test_workflow_demo)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mohilbert import report
+
+SUMMARY = pd.DataFrame(
+    [
+        ["faraday", None, "temperature_C", 88.0184, 0.0125, "degC", 0.0062, 0.0108, ""],
+        ["faraday", None, "field_T", 0.599986, 1.0e-5, "T", 7e-6, 7.3e-6, ""],
+        ["faraday", "run_a", "shift_MHz", -0.29, 0.18, "MHz", 0.14, 0.12, ""],
+        ["faraday", None, "fit_reduced_chi_square", 1.018, np.nan, "1", np.nan, np.nan, ""],
+        [
+            "voigt",
+            None,
+            "temperature_C",
+            88.03,
+            0.02,
+            "degC",
+            0.015,
+            0.013,
+            "fit voigt: reduced chi-square 3.1 | Hilbert voigt: index residuals 4 sigma",
+        ],
+    ],
+    columns=[
+        "experiment",
+        "run",
+        "quantity",
+        "value",
+        "uncertainty",
+        "unit",
+        "u_statistical",
+        "u_normalisation",
+        "warnings",
+    ],
+)
+
+
+def test_summary_overview_rounds_value_and_uncertainty_together():
+    html = report.summary_overview(SUMMARY)
+    assert "88.018 ± 0.013" in html  # two significant digits of the uncertainty
+    assert "0.599986 ± 0.000010" in html
+    assert "1.018" in html
+    assert html.count("<tr>") == 3  # header + two experiments
+
+
+def test_parameter_table_shows_the_budget_terms_in_words():
+    html = report.parameter_table(SUMMARY, "faraday")
+    assert "u: statistical" in html and "u: normalisation" in html
+    assert "u: etalon FSR" not in html  # a term absent from the table is not a column
+    assert "frequency shift of the run run_a" in html
+    assert "°C" in html
+
+
+def test_warnings_are_listed_in_plain_words_or_all_passed_said():
+    warnings = report.split_warnings(SUMMARY["warnings"])
+    assert warnings == [
+        "fit voigt: reduced chi-square 3.1",
+        "Hilbert voigt: index residuals 4 sigma",
+    ]
+    html = report.warnings_section(warnings)
+    assert "2 quality-gate warnings" in html and "<li>fit voigt" in html
+    assert "All quality gates passed" in report.warnings_section([])
+
+
+def test_captions_fill_the_snakemake_placeholders_and_render_rst():
+    html = report.rst_html(
+        'Run {{ snakemake.wildcards.run }} of ``{{ snakemake.config["runs"] }}``: **bold**',
+        {"run": "r1", "runs": "config/runs.tsv"},
+    )
+    assert "Run r1" in html and "config/runs.tsv" in html and "<strong>bold</strong>" in html
+
+
+def test_calibration_rows_say_how_detuning_zero_was_pinned():
+    rows = report.calibration_rows(
+        {
+            "a": {
+                "absolute_method": "reference",
+                "reference_temperature_C": 20.1,
+                "linearisation_rms_MHz": 0.09,
+                "axis_offset_MHz": -30821.4,
+                "axis_offset_stderr_MHz": 0.18,
+                "axis_scale": 1.0,
+                "axis_scale_fitted": 0,
+                "scan_fraction_kept": 0.91,
+                "warnings": json.dumps(["w"]),
+            },
+            "b": {
+                "absolute_method": "self",
+                "axis_scale": 1.002,
+                "axis_scale_stderr": 1e-4,
+                "axis_scale_fitted": 1,
+                "warnings": "[]",
+            },
+        }
+    )
+    assert rows.loc[0, "detuning zero from"] == "reference cell at 20.10 °C"
+    assert rows.loc[0, "axis offset [MHz]"] == "-30821.40 ± 0.18"
+    assert rows.loc[0, "axis scale"] == "fixed" and rows.loc[0, "warnings"] == 1
+    assert rows.loc[1, "detuning zero from"] == "the signal's own theory"
+    assert rows.loc[1, "axis scale"] == "1.00200 ± 0.00010"
+
+
+@pytest.fixture
+def png(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1])
+    path = tmp_path / "f.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def test_build_report_puts_warnings_and_results_before_calibration(png):
+    html = report.build_report(
+        title="mohilbert results: sheet.tsv",
+        summary=SUMMARY,
+        experiments={"faraday": {"geometry": "faraday"}, "voigt": {"geometry": "voigt"}},
+        calibrated={"run_a": {"absolute_method": "self", "warnings": '["run_a: baseline drift"]'}},
+        figures={"experiment/faraday": png, "calibration/run_a": png, "overview": png},
+        captions={"experiment": "Experiment {{ snakemake.wildcards.experiment }}."},
+        method='Method text for ``{{ snakemake.config["runs"] }}``.',
+        sheet="sheet.tsv",
+    )
+    order = [
+        html.index(k)
+        for k in (
+            'id="gates"',
+            "summary-table",
+            "figure-faraday",
+            "id='overview'",
+            "id='calibration'",
+            "id='method'",
+        )
+    ]
+    assert order == sorted(order)
+    assert "3 quality-gate warnings" in html and "run_a: baseline drift" in html
+    assert html.count("data:image/png;base64,") == 3
+    assert "Experiment faraday." in html and "sheet.tsv" in html
+    assert "Experiment faraday</h2>" in html  # no "(faraday geometry)" after its own name
