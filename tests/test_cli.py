@@ -61,7 +61,7 @@ def test_theory_csv_and_elecsus_conventions(tmp_path):
         "0.6",
         "--length-m",
         "0.002",
-        "--theta-deg",
+        "--field-theta-deg",
         "90",
         "--polarisation",
         "linear:45",
@@ -93,3 +93,150 @@ def test_ingest_command(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "lecroy_csv" in res.stdout and "500 samples" in res.stdout
     assert load_dataset(tmp_path / "scan.nc").C4.size == 500
+
+
+def test_theory_options_are_the_library_names_and_help_shows_defaults():
+    """One vocabulary: every cell option is a theory.Cell field (dashes for underscores) with
+    the field's default, every intense-probe option an intense.Probe field."""
+    import argparse
+    import dataclasses
+
+    from mohilbert import cli
+    from mohilbert.intense import Probe
+    from mohilbert.theory import Cell
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    cli._add_theory(sub)
+    theory = sub.choices["theory"]
+    options = {a.dest: a for a in theory._actions}
+    cell = {f.name: f.default for f in dataclasses.fields(Cell)}
+    for name in cli.CELL_OPTIONS:
+        assert "--" + name.replace("_", "-") in options[name].option_strings
+        expected = "natural" if name == "isotope_percent" else cell[name]
+        assert options[name].default == expected, name
+    probe = {f.name for f in dataclasses.fields(Probe)}
+    assert set(cli.PROBE_OPTIONS) <= probe
+    assert "--field-theta-deg" in options["field_theta_deg"].option_strings
+    help_text = _cli("theory", "--help").stdout
+    assert "(default: 0.075)" in help_text and "(default: boltzmann)" in help_text
+    assert "(default: -30000:30000:6001)" in help_text
+    assert "(default: None)" not in help_text
+
+
+def test_theory_warns_about_a_temperature_in_kelvin_and_other_unit_slips(tmp_path):
+    res = _cli(
+        "theory",
+        "--temperature-C",
+        "358.15",
+        "--length-m",
+        "2",
+        "--field-T",
+        "6000",
+        "--detuning-MHz=-1000:1000:5",
+        "-o",
+        str(tmp_path / "k.nc"),
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines == [
+        "mohilbert theory: warning: --temperature-C = 358.15 °C looks like a temperature in "
+        "kelvin (85.00 °C); vapour cells run at about 20–200 °C",
+        "mohilbert theory: warning: --length-m = 2 m is longer than vapour cells are made "
+        "(≲ 0.3 m): was it in millimetres (0.002 m) or centimetres (0.02 m)?",
+        "mohilbert theory: warning: --field-T = 6000 T is stronger than vapour-cell magnets "
+        "(≲ 2 T): was it in mT (6 T) or gauss (0.6 T)?",
+    ]
+
+
+def test_implausible_values_and_their_causes():
+    from mohilbert.theory import implausible
+
+    assert implausible(85.0, 0.002, 0.6) == []
+    assert implausible(260.0) == [
+        "temperature_C = 260 °C is hotter than vapour cells are run (about 20–200 °C): the "
+        "vapour would be opaque over the whole line"
+    ]
+    assert implausible(-5.0) == [
+        "temperature_C = -5 °C is below freezing: the vapour density is negligible (was a "
+        "sign or a unit lost?)"
+    ]
+
+
+def test_get_spectra_warns_about_a_temperature_in_kelvin():
+    import pytest
+
+    from mohilbert.theory import get_spectra
+
+    with pytest.warns(UserWarning, match=r"get_spectra p_dict: T = 353.15 °C looks like a "):
+        get_spectra(np.linspace(-1000, 1000, 5), [1, 0, 0], {"T": 353.15, "lcell": 0.002})
+
+
+def test_sheet_warnings_name_the_run_and_the_column():
+    import pandas as pd
+
+    from mohilbert.runs import sheet_warnings
+
+    runs = pd.DataFrame(
+        {"temperature_C": [85.0, 358.15], "cell_length_m": [0.002, 75.0], "field_T": [0.6, 0.6]},
+        index=pd.Index(["ok", "bad"], name="run"),
+    )
+    assert sheet_warnings(runs, "config/runs.tsv") == [
+        "config/runs.tsv, run bad: temperature_C = 358.15 °C looks like a temperature in "
+        "kelvin (85.00 °C); vapour cells run at about 20–200 °C",
+        "config/runs.tsv, run bad: cell_length_m = 75 m is longer than vapour cells are made "
+        "(≲ 0.3 m): was it in millimetres (0.075 m) or centimetres (0.75 m)?",
+    ]
+
+
+def test_plot_draws_each_kind_of_file(tmp_path):
+    """mohilbert plot on a theory file (and the kinds the workflow writes, from a tiny
+    synthetic set): a PNG is written and the kind is recognised."""
+    from mohilbert.io.netcdf import load_dataset
+    from mohilbert.plotting.quick_look import file_kind
+
+    nc = tmp_path / "t.nc"
+    assert (
+        _cli(
+            "theory", "--field-T", "0.6", "--detuning-MHz=-9000:9000:301", "-o", str(nc)
+        ).returncode
+        == 0
+    )
+    assert file_kind(load_dataset(nc)) == "theory"
+    res = _cli("plot", str(nc), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "wrote t.png" and (tmp_path / "t.png").stat().st_size > 10_000
+    res = _cli("plot", str(nc), "-o", str(tmp_path / "q.pdf"))
+    assert res.returncode == 0 and (tmp_path / "q.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_plot_refuses_what_it_cannot_draw(tmp_path):
+    import pytest
+    import xarray as xr
+
+    (tmp_path / "s.csv").write_text("a,b\n1,2\n")
+    res = _cli("plot", str(tmp_path / "s.csv"))
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        f"mohilbert plot: ValueError: {tmp_path / 's.csv'}: not a netCDF file (.nc); mohilbert "
+        "plot draws the files of mohilbert theory, mohilbert ingest and the workflow's "
+        "results/*/*.nc"
+    )
+    res = _cli("plot", str(tmp_path / "none.nc"))
+    assert res.returncode == 2 and res.stderr.strip().endswith("none.nc: no such file")
+    other = tmp_path / "other.nc"
+    xr.Dataset({"x": ("y", [1.0, 2.0])}).to_netcdf(other, engine="h5netcdf")
+    res = _cli("plot", str(other), "-o", str(tmp_path / "o.png"))
+    assert res.returncode == 2
+    assert res.stderr.strip().endswith(
+        "other.nc: not written by mohilbert (no mohilbert_version attribute); mohilbert plot "
+        "draws the files of mohilbert theory, mohilbert ingest and the workflow's results/*/*.nc"
+    )
+    from mohilbert.io.netcdf import save_dataset
+    from mohilbert.plotting.quick_look import quick_look
+
+    save_dataset(xr.Dataset({"x": ("y", [1.0, 2.0], {"units": "1", "long_name": "x"})}), other)
+    with pytest.raises(ValueError, match="other.nc: not a file mohilbert writes \\(a theory "):
+        quick_look(xr.load_dataset(other), "other.nc")
+    res = _cli("plot", str(other), "-o", str(tmp_path / "o.svg"))
+    assert res.returncode == 2 and "o.svg: the figure must end in .png or .pdf" in res.stderr

@@ -91,6 +91,34 @@ def test_report_is_part_of_the_run_and_identical(two_runs):
     assert 'id="summary-table"' in html and "88.0" in html
 
 
+def test_plot_quick_looks_every_kind_of_result(two_runs, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mohilbert.plotting.quick_look import file_kind
+
+    a, _ = two_runs
+    exe = Path(sys.executable).with_name("mohilbert")
+    for rel, kind in [
+        ("raw/faraday_sp.nc", "raw"),
+        ("calibrated/faraday_sp.nc", "calibrated"),
+        ("fits/voigt.nc", "fit"),
+        ("hilbert/voigt.nc", "hilbert"),
+    ]:
+        src = a / "results" / rel
+        assert file_kind(load_dataset(src)) == kind
+        out = tmp_path / f"{kind}.png"
+        res = subprocess.run(
+            [str(exe), "plot", str(src), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == f"wrote {out}" and out.stat().st_size > 50_000
+
+
 def _browser():
     """Headless Chromium through chromedriver (Debian's packages), or a skip reason."""
     import shutil

@@ -30,34 +30,92 @@ def _grid(text: str) -> np.ndarray:
     return grid
 
 
+#: help text of each Cell field the CLI offers (names, defaults and types come from
+#: theory.Cell, so the CLI and the library share one vocabulary: --field-theta-deg is
+#: Cell.field_theta_deg)
+CELL_OPTIONS = {
+    "element": ("alkali element", ["Rb", "Cs", "K", "Na"]),
+    "line": ("D line", ["D1", "D2"]),
+    "length_m": ("cell length [m]", None),
+    "temperature_C": ("cell temperature [°C] (sets number density and populations)", None),
+    "field_T": ("magnetic field magnitude [T]", None),
+    "field_theta_deg": ("angle of B from the beam (+k) [deg]: 0 Faraday, 90 Voigt", None),
+    "field_phi_deg": ("azimuth of B about the beam, from +x [deg]", None),
+    "isotope_percent": ("isotope abundance: natural, or e.g. 85Rb:99 [percent]", None),
+    "gamma_buffer_MHz": ("extra Lorentzian FWHM (buffer gas) [MHz]", None),
+    "shift_MHz": ("shift of every resonance [MHz]", None),
+    "doppler_temperature_C": (
+        "temperature for the Doppler width only [°C] (default: the cell's)",
+        None,
+    ),
+    "populations": ("ground-state populations", ["boltzmann", "equal"]),
+    "conventions": ("sign and constant conventions (elecsus: ElecSus's)", ["textbook", "elecsus"]),
+    "propagation": ("propagation model (elecsus: ElecSus's)", ["exact", "elecsus"]),
+}
+#: help text of each intense-probe Probe field (option --probe-power-W is Probe.power_W, as
+#: theory.spectrum's probe_power_W argument)
+PROBE_OPTIONS = {
+    "power_W": ("probe-power-W", "probe power [W]; without it the weak-probe model"),
+    "beam_diameter_m": ("beam-diameter-m", "beam diameter [m] (1/e² diameter of a gaussian beam)"),
+    "beam_profile": ("beam-profile", "transverse beam profile"),
+    "transit": ("transit", "transit time: the mean, or averaged over the distribution"),
+    "solver": ("solver", "rate equations, or the full Lindblad master equation"),
+    "z_slices": ("z-slices", "slices along the cell (intensity falling with depth)"),
+    "compat": ("compat", "hip-elecsus: HIP-ElecSus's choices (transit rate, beam)"),
+}
+PROBE_CHOICES = {
+    "beam_profile": ["flat", "gaussian"],
+    "transit": ["mean", "distribution"],
+    "solver": ["rate", "lindblad"],
+    "compat": ["mohilbert", "hip-elecsus"],
+}
+DEFAULT_GRID = "-30000:30000:6001"
+
+
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Show an option's default, except where there is none or the help says it."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _field_type(field):
+    kind = str(field.type)
+    if "int" in kind and "float" not in kind:
+        return int
+    if "float" in kind:
+        return float
+    return str
+
+
 def _add_theory(sub) -> None:
+    import dataclasses
+
+    from mohilbert.intense import Probe
+    from mohilbert.theory import Cell
+
     p = sub.add_parser(
         "theory",
         help="transmission spectra of an alkali vapour cell (weak or intense probe)",
         description="Compute theory spectra (S0-S3, intensities, chi, mode indices, rotation) "
-        "and write them to netCDF (.nc) or CSV (.csv).",
+        "and write them to netCDF (.nc) or CSV (.csv). Option names are the library's "
+        "(theory.Cell, intense.Probe) with dashes.",
+        formatter_class=_Defaults,
     )
-    p.add_argument("--element", default="Rb", choices=["Rb", "Cs", "K", "Na"])
-    p.add_argument("--line", default="D2", choices=["D1", "D2"])
-    p.add_argument("--length-m", type=float, default=0.075, help="cell length [m]")
-    p.add_argument("--temperature-C", type=float, default=20.0, help="cell temperature [degC]")
-    p.add_argument("--field-T", type=float, default=0.0, help="magnetic field [T]")
-    p.add_argument("--theta-deg", type=float, default=0.0, help="angle of B from the beam [deg]")
-    p.add_argument("--phi-deg", type=float, default=0.0, help="azimuth of B about the beam [deg]")
-    p.add_argument("--isotope-percent", default="natural", help="natural, or e.g. 85Rb:99")
-    p.add_argument(
-        "--gamma-buffer-MHz", type=float, default=0.0, help="extra Lorentzian FWHM [MHz]"
-    )
-    p.add_argument("--shift-MHz", type=float, default=0.0, help="shift of all lines [MHz]")
-    p.add_argument(
-        "--doppler-temperature-C",
-        type=float,
-        default=None,
-        help="temperature for the Doppler width only [degC]",
-    )
-    p.add_argument("--populations", default="boltzmann", choices=["boltzmann", "equal"])
-    p.add_argument("--conventions", default="textbook", choices=["textbook", "elecsus"])
-    p.add_argument("--propagation", default="exact", choices=["exact", "elecsus"])
+    fields = {f.name: f for f in dataclasses.fields(Cell)}
+    for name, (text, choices) in CELL_OPTIONS.items():
+        f = fields[name]
+        default = "natural" if name == "isotope_percent" else f.default
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=_field_type(f) if choices is None and name != "isotope_percent" else str,
+            default=default,
+            choices=choices,
+            help=text,
+        )
     p.add_argument(
         "--polarisation",
         default="x",
@@ -69,25 +127,23 @@ def _add_theory(sub) -> None:
         "optical pumping, saturation and transit time (mohilbert.intense); "
         "without --probe-power-W the weak-probe model",
     )
-    g.add_argument("--probe-power-W", type=float, default=None, help="probe power [W]")
-    g.add_argument(
-        "--beam-diameter-m",
-        type=float,
-        default=None,
-        help="beam diameter [m] (1/e^2 diameter of a gaussian beam)",
-    )
-    g.add_argument("--beam-profile", default="flat", choices=["flat", "gaussian"])
-    g.add_argument("--transit", default="mean", choices=["mean", "distribution"])
-    g.add_argument("--solver", default="rate", choices=["rate", "lindblad"])
-    g.add_argument(
-        "--z-slices", type=int, default=1, help="slices along the cell (falling intensity)"
-    )
-    g.add_argument("--compat", default="mohilbert", choices=["mohilbert", "hip-elecsus"])
+    pfields = {f.name: f for f in dataclasses.fields(Probe)}
+    for name, (option, text) in PROBE_OPTIONS.items():
+        f = pfields[name]
+        default = None if f.default is dataclasses.MISSING else f.default
+        g.add_argument(
+            "--" + option,
+            dest="probe_" + name,
+            type=_field_type(f) if name not in PROBE_CHOICES else str,
+            default=default,
+            choices=PROBE_CHOICES.get(name),
+            help=text,
+        )
     p.add_argument(
         "--detuning-MHz",
         type=_grid,
-        default=_grid("-30000:30000:6001"),
-        help="grid START:STOP:N in MHz (use --detuning-MHz=-30000:30000:6001)",
+        default=DEFAULT_GRID,
+        help="grid START:STOP:N in MHz (write --detuning-MHz=-30000:30000:6001)",
     )
     p.add_argument(
         "--outputs",
@@ -99,39 +155,27 @@ def _add_theory(sub) -> None:
 
 def _run_theory(args) -> int:
     from mohilbert.io.netcdf import save_dataset
-    from mohilbert.theory import Cell, spectrum
+    from mohilbert.theory import Cell, implausible, spectrum
 
     cell = Cell(
-        element=args.element,
-        line=args.line,
-        length_m=args.length_m,
-        temperature_C=args.temperature_C,
-        field_T=args.field_T,
-        field_theta_deg=args.theta_deg,
-        field_phi_deg=args.phi_deg,
-        isotope_percent=None if args.isotope_percent == "natural" else args.isotope_percent,
-        gamma_buffer_MHz=args.gamma_buffer_MHz,
-        shift_MHz=args.shift_MHz,
-        doppler_temperature_C=args.doppler_temperature_C,
-        populations=args.populations,
-        conventions=args.conventions,
-        propagation=args.propagation,
+        **{
+            name: (None if getattr(args, name) == "natural" else getattr(args, name))
+            if name == "isotope_percent"
+            else getattr(args, name)
+            for name in CELL_OPTIONS
+        }
     )
+    for text in implausible(cell.temperature_C, cell.length_m, cell.field_T):
+        for name in ("temperature_C", "length_m", "field_T"):
+            text = text.replace(name, "--" + name.replace("_", "-"))
+        print(f"mohilbert theory: warning: {text}", file=sys.stderr)
     probe = None
     if args.probe_power_W is not None:
         from mohilbert.intense import Probe
 
-        if args.beam_diameter_m is None:
+        if args.probe_beam_diameter_m is None:
             raise ValueError("--probe-power-W needs --beam-diameter-m")
-        probe = Probe(
-            args.probe_power_W,
-            args.beam_diameter_m,
-            args.beam_profile,
-            transit=args.transit,
-            solver=args.solver,
-            z_slices=args.z_slices,
-            compat=args.compat,
-        )
+        probe = Probe(**{name: getattr(args, "probe_" + name) for name in PROBE_OPTIONS})
     ds = spectrum(args.detuning_MHz, cell, args.polarisation, probe=probe)
     out = Path(args.output)
     if out.suffix == ".nc":
@@ -178,6 +222,47 @@ def _run_ingest(args) -> int:
     return 0
 
 
+def _add_plot(sub) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="quick look at a theory, raw, calibrated, fit or Hilbert netCDF file",
+        description="Draw the quick-look figure of a netCDF file mohilbert wrote "
+        "(mohilbert theory, mohilbert ingest, or the workflow's results/*/*.nc).",
+        formatter_class=_Defaults,
+    )
+    p.add_argument("file", help="the netCDF file (.nc)")
+    p.add_argument(
+        "-o", "--output", help="figure file, .png or .pdf (default: FILE's name with .png, here)"
+    )
+
+
+def _run_plot(args) -> int:
+    from mohilbert import plotting
+    from mohilbert.io.netcdf import file_problem, load_dataset, quick_file_problem
+    from mohilbert.plotting.quick_look import quick_look
+
+    src = Path(args.file)
+    what = (
+        "mohilbert plot draws the files of mohilbert theory, mohilbert ingest and the "
+        "workflow's results/*/*.nc"
+    )
+    if src.suffix != ".nc":
+        raise ValueError(f"{src}: not a netCDF file (.nc); {what}")
+    if not src.is_file():
+        raise ValueError(f"{src}: no such file")
+    problem = quick_file_problem(src) or file_problem(src)
+    if problem:
+        raise ValueError(f"{src}: {problem}; {what}")
+    out = Path(args.output) if args.output else Path(src.stem + ".png")
+    if out.suffix not in (".png", ".pdf"):
+        raise ValueError(f"{out}: the figure must end in .png or .pdf")
+    fig = quick_look(load_dataset(src), src.name)
+    is_pdf = out.suffix == ".pdf"
+    plotting.save_figure(fig, out if is_pdf else None, None if is_pdf else out)
+    print(f"wrote {out}")
+    return 0
+
+
 def _add_prune(sub) -> None:
     p = sub.add_parser(
         "prune",
@@ -218,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_theory(sub)
     _add_ingest(sub)
+    _add_plot(sub)
     _add_prune(sub)
     from mohilbert import simulate
 
@@ -230,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_ingest(args)
         if args.command == "prune":
             return _run_prune(args)
+        if args.command == "plot":
+            return _run_plot(args)
         return args.run(args)
     except OutputError as exc:  # the machine's fault (full disk, permissions): status 1
         print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)

@@ -100,9 +100,7 @@ def rst_html(text: str, substitutions: Mapping[str, str] | None = None) -> str:
         key = match.group(1) or match.group(2)
         return str(subs.get(key, key))
 
-    text = re.sub(
-        r"\{\{\s*snakemake\.(?:wildcards\.(\w+)|config\[\"(\w+)\"\])\s*\}\}", fill, text
-    )
+    text = re.sub(r"\{\{\s*snakemake\.(?:wildcards\.(\w+)|config\[\"(\w+)\"\])\s*\}\}", fill, text)
     parts = publish_parts(
         text,
         writer="html",

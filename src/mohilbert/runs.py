@@ -338,3 +338,29 @@ def run_record(runs: pd.DataFrame, run: str) -> dict:
     """The sheet row of ``run`` as a plain dict of JSON-able values (for Snakemake params)."""
     row = runs.loc[run].to_dict()
     return {k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()}
+
+
+def sheet_warnings(runs: pd.DataFrame, sheet: str = "runs sheet") -> list[str]:
+    """Values of a validated sheet that are allowed but probably not meant (a temperature in
+    kelvin, a length in mm, a field in gauss), one line per run and value.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The sheet as :func:`load_runs` returns it (indexed by run).
+    sheet : str
+        The sheet's name, for the message.
+    """
+    from mohilbert.theory import implausible
+
+    def value(row, column):
+        v = row.get(column)
+        return None if v is None or pd.isna(v) else float(v)
+
+    out = []
+    for run, row in runs.iterrows():
+        for text in implausible(
+            value(row, "temperature_C"), value(row, "cell_length_m"), value(row, "field_T")
+        ):
+            out.append(f"{sheet}, run {run}: {text.replace('length_m', 'cell_length_m')}")
+    return out

@@ -5,7 +5,7 @@ import sys
 
 from mohilbert.errors import SheetError, one_line
 from mohilbert.pipeline import code_files, quarantine_damaged
-from mohilbert.runs import load_runs, stage_record
+from mohilbert.runs import load_runs, sheet_warnings, stage_record
 
 try:
     RUNS = load_runs(
@@ -20,6 +20,8 @@ except SheetError as exc:
 
 # a truncated or overwritten pipeline file is moved aside and rebuilt (not in cluster jobs)
 if workflow.is_main_process:
+    for line in sheet_warnings(RUNS, config["runs"]):
+        print(f"mohilbert: warning: {line}", file=sys.stderr)
     for line in quarantine_damaged("results"):
         print(line, file=sys.stderr)
 

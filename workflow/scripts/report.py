@@ -16,7 +16,9 @@ with rule_step(sm.log[0], "report"):
     for p in map(Path, sm.input.figures):
         family = p.parent.name
         if family == "power_series":
-            key = "line_centre" if p.stem == "line_centre" else f"series/{p.stem[: -len('_spectra')]}"
+            key = (
+                "line_centre" if p.stem == "line_centre" else f"series/{p.stem[: -len('_spectra')]}"
+            )
         elif family == "figures":
             key = p.stem
         else:

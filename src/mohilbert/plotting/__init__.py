@@ -42,19 +42,20 @@ def label(da: xr.DataArray, name: str | None = None) -> str:
     return f"{text} [{units}]" if units and units != "1" else text
 
 
-def save_figure(fig, pdf: str | Path, png: str | Path | None = None) -> None:
-    """Write PDF (vector) and PNG with fixed metadata (byte-identical for identical input).
+def save_figure(fig, pdf: str | Path | None, png: str | Path | None = None) -> None:
+    """Write PDF (vector) and/or PNG with fixed metadata (byte-identical for identical input).
 
     The layout is computed once, while the PDF is drawn, and then frozen: the PNG reuses
     it instead of running the layout engine (and its extra draw) again.
     """
-    with atomic_path(pdf) as tmp:
-        fig.savefig(
-            tmp,
-            format="pdf",
-            metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
-        )
-    fig.set_layout_engine("none")
+    if pdf is not None:
+        with atomic_path(pdf) as tmp:
+            fig.savefig(
+                tmp,
+                format="pdf",
+                metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+            )
+        fig.set_layout_engine("none")
     if png is not None:
         with atomic_path(png) as tmp:
             fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata={"Software": None})
@@ -123,8 +124,8 @@ def residual_panel(ax, x, residuals, sigma, names, ylabel, scale=1.0, colors=Non
         Abscissa (e.g. detuning in GHz), sorted.
     residuals : list of ndarray, shape (N,)
         Measured − theory per series, in the quantity's units (NaN = not shown).
-    sigma : list of ndarray, shape (N,)
-        Standard uncertainty of each series' measurement, same units.
+    sigma : list of ndarray, shape (N,), or None
+        Standard uncertainty of each series' measurement, same units (None: no band).
     names : list of str
         Legend label per series.
     ylabel : str
@@ -133,9 +134,11 @@ def residual_panel(ax, x, residuals, sigma, names, ylabel, scale=1.0, colors=Non
     colors : list of str, optional
         One colour per series (default: the palette in order; green for a single series).
     """
-    sig = np.nanmedian(np.vstack([np.asarray(s, float) for s in sigma]), axis=0) * scale
-    xb, sb = binned(x, sig)
-    ax.fill_between(xb, -sb, sb, color="0.8", lw=0, zorder=1, label="±1σ (measurement)")
+    sb = np.array([np.nan])
+    if sigma is not None:
+        sig = np.nanmedian(np.vstack([np.asarray(s, float) for s in sigma]), axis=0) * scale
+        xb, sb = binned(x, sig)
+        ax.fill_between(xb, -sb, sb, color="0.8", lw=0, zorder=1, label="±1σ (measurement)")
     ax.axhline(0, color="0.4", lw=0.5, zorder=2)
     lim = 0.0
     for i, (r, name) in enumerate(zip(residuals, names, strict=True)):
@@ -149,10 +152,11 @@ def residual_panel(ax, x, residuals, sigma, names, ylabel, scale=1.0, colors=Non
     if lim > 0:
         ax.set_ylim(-1.15 * lim, 1.15 * lim)
     ax.set_ylabel(ylabel)
-    ax.legend(ncols=len(residuals) + 1, **LEGEND_ABOVE)
+    ax.legend(ncols=len(residuals) + (sigma is not None), **LEGEND_ABOVE)
 
 
-def _scaled_label(text: str, units: str, power: int) -> str:
+def scaled_label(text: str, units: str, power: int) -> str:
+    """Axis label of a quantity drawn in units of 10^power: 'text [×10⁻⁹ units]'."""
     if power == 0:
         return f"{text} [{units}]" if units and units != "1" else text
     factor = f"×10{str(power).translate(SUPERSCRIPT)}"
@@ -238,7 +242,7 @@ def experiment_figure(hil: xr.Dataset, cal: dict[str, xr.Dataset], fit: xr.Datas
         axes[2].legend(ncols=3, **LEGEND_ABOVE)
         p = decade(np.concatenate(i_sig))
         residual_panel(
-            axes[3], x_ghz, i_res, i_sig, names, _scaled_label("Δ(n − 1)", "1", p), 10.0**-p
+            axes[3], x_ghz, i_res, i_sig, names, scaled_label("Δ(n − 1)", "1", p), 10.0**-p
         )
         qty = next((q for q in ("rotation", "retardance") if f"{q}_indirect" in hil), None)
         if qty:
