@@ -240,3 +240,32 @@ def test_plot_refuses_what_it_cannot_draw(tmp_path):
         quick_look(xr.load_dataset(other), "other.nc")
     res = _cli("plot", str(other), "-o", str(tmp_path / "o.svg"))
     assert res.returncode == 2 and "o.svg: the figure must end in .png or .pdf" in res.stderr
+
+
+def test_config_reference_prints_updates_and_refuses_a_file_without_markers(tmp_path):
+    from conftest import REPO
+
+    res = _cli("config-reference", cwd=REPO)
+    assert res.returncode == 0 and "| `fit.free` |" in res.stdout
+    res = _cli("config-reference", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        "mohilbert config-reference: ValueError: workflow/schemas/config.schema.yaml not found: "
+        "run in the workflow's folder or pass --schema"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    schema = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    res = _cli("config-reference", "--schema", schema, "--update", str(readme))
+    assert res.returncode == 2
+    assert (
+        "README.md: no <!-- BEGIN config keys: gene… / <!-- END config keys --> markers to replace"
+        in res.stderr
+    )
+    from mohilbert.config import REFERENCE_BEGIN, REFERENCE_END
+
+    readme.write_text(f"intro\n{REFERENCE_BEGIN}\nold\n{REFERENCE_END}\noutro\n")
+    res = _cli("config-reference", "--schema", schema, "--update", str(readme))
+    assert res.returncode == 0 and res.stdout.strip() == f"{readme}: updated"
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "| `fit.free` |" in text

@@ -49,3 +49,55 @@ def test_nothing_close():
     cfg["hilbert"]["qqq"] = 1
     with pytest.raises(SheetError, match=r"unknown key 'hilbert.qqq'; known keys of 'hilbert'"):
         check_config(cfg, SCHEMA)
+
+
+def test_config_readme_reference_is_the_schema_generated_one():
+    """config/README.md's key table is the one generated from the schema (regenerate with
+    `mohilbert config-reference --update config/README.md`)."""
+    from mohilbert.config import REFERENCE_BEGIN, REFERENCE_END, key_reference
+
+    text = (REPO / "config" / "README.md").read_text()
+    block = text[text.index(REFERENCE_BEGIN) : text.index(REFERENCE_END) + len(REFERENCE_END)]
+    assert block == key_reference(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    for key in ("calibrate.segment", "calibrate.self_fit", "fit.free", "hilbert.saturated_runs"):
+        assert f"| `{key}` |" in block
+
+
+def test_every_config_key_has_a_description():
+    from mohilbert.config import key_reference
+
+    rows = key_reference(REPO / "workflow" / "schemas" / "config.schema.yaml").splitlines()[3:-1]
+    assert rows and all(not r.endswith("|  |") for r in rows), [
+        r for r in rows if r.endswith("|  |")
+    ]
+
+
+def test_schema_parameter_names_are_the_fit_layers():
+    """The names the schema allows in fit.free / calibrate.self_fit are what fitting.py fits."""
+    import yaml
+
+    from mohilbert.fitting import CELL_PARAMETERS, PROBE_PARAMETERS
+
+    with open(REPO / "workflow" / "schemas" / "config.schema.yaml") as fh:
+        props = yaml.safe_load(fh)["properties"]
+    enum = lambda spec: next(o["enum"] for o in spec["items"]["anyOf"] if "enum" in o)  # noqa: E731
+    for section in ("fit", "series"):
+        for key in ("free", "per_run"):
+            assert enum(props[section]["properties"][key]) == [*CELL_PARAMETERS, *PROBE_PARAMETERS]
+    assert enum(props["calibrate"]["properties"]["self_fit"]) == list(CELL_PARAMETERS)
+
+
+def test_a_misspelt_fit_parameter_names_the_nearest():
+    from mohilbert.config import check_config
+    from mohilbert.errors import SheetError
+
+    schema = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    with pytest.raises(SheetError) as err:
+        check_config({"fit": {"free": ["temprature_C"]}}, schema, "config/config.yaml")
+    assert str(err.value) == (
+        "config/config.yaml: fit.free: unknown parameter 'temprature_C' (did you mean "
+        "'temperature_C'?); known: temperature_C, field_T, field_theta_deg, field_phi_deg, "
+        "gamma_buffer_MHz, shift_MHz, length_m, doppler_temperature_C, intensity_scale, "
+        "percent_<isotope>"
+    )
+    check_config({"calibrate": {"self_fit": ["percent_85Rb", "field_T"]}}, schema)

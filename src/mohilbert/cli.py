@@ -263,6 +263,33 @@ def _run_plot(args) -> int:
     return 0
 
 
+def _add_config_reference(sub) -> None:
+    p = sub.add_parser(
+        "config-reference",
+        help="the config.yaml key reference, generated from the workflow's schema",
+        formatter_class=_Defaults,
+    )
+    p.add_argument(
+        "--schema",
+        default="workflow/schemas/config.schema.yaml",
+        help="the configuration schema",
+    )
+    p.add_argument("--update", metavar="README", help="replace the reference in this file")
+
+
+def _run_config_reference(args) -> int:
+    from mohilbert.config import key_reference, update_reference
+
+    if not Path(args.schema).is_file():
+        raise ValueError(f"{args.schema} not found: run in the workflow's folder or pass --schema")
+    if args.update:
+        changed = update_reference(args.update, args.schema)
+        print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+    else:
+        print(key_reference(args.schema))
+    return 0
+
+
 def _add_prune(sub) -> None:
     p = sub.add_parser(
         "prune",
@@ -304,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_theory(sub)
     _add_ingest(sub)
     _add_plot(sub)
+    _add_config_reference(sub)
     _add_prune(sub)
     from mohilbert import simulate
 
@@ -318,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_prune(args)
         if args.command == "plot":
             return _run_plot(args)
+        if args.command == "config-reference":
+            return _run_config_reference(args)
         return args.run(args)
     except OutputError as exc:  # the machine's fault (full disk, permissions): status 1
         print(f"mohilbert {args.command}: {one_line(exc)}", file=sys.stderr)

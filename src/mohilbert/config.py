@@ -37,6 +37,33 @@ def unknown_keys(config: dict, schema: dict, where: str = "") -> list[tuple[str,
     return found
 
 
+def unknown_names(config: dict, schema: dict, where: str = "") -> list[tuple[str, str, list]]:
+    """Entries of name lists (``fit.free``, ``calibrate.self_fit``, ...) that the schema's
+    ``enum`` does not allow and its ``pattern`` (``percent_<isotope>``) does not match:
+    (dotted path, name, known names)."""
+    import re
+
+    found = []
+    props = schema.get("properties")
+    if not isinstance(config, dict) or props is None:
+        return found
+    for key, value in config.items():
+        spec = props.get(key, {})
+        path = f"{where}.{key}" if where else str(key)
+        if isinstance(value, dict):
+            found.extend(unknown_names(value, spec, path))
+            continue
+        options = spec.get("items", {}).get("anyOf", []) if isinstance(value, list) else []
+        known = next((o["enum"] for o in options if "enum" in o), None)
+        if known is None:
+            continue
+        patterns = [o["pattern"] for o in options if "pattern" in o]
+        for name in value:
+            if name not in known and not any(re.match(p, str(name)) for p in patterns):
+                found.append((path, str(name), list(known)))
+    return found
+
+
 def check_config(config: dict, schema: str | Path | dict, source: str = "the configuration"):
     """Raise :class:`~mohilbert.errors.SheetError` for the first unknown key of ``config``.
 
@@ -60,3 +87,106 @@ def check_config(config: dict, schema: str | Path | dict, source: str = "the con
             f"{source}: unknown key {path!r}{nearest(key, known)}; known keys"
             f"{' of ' + repr(section) if section else ''}: {', '.join(known)}"
         )
+    names = unknown_names(config, schema)
+    if names:
+        path, name, known = names[0]
+        raise SheetError(
+            f"{source}: {path}: unknown parameter {name!r}{nearest(name, known)}; known: "
+            f"{', '.join(known)}, percent_<isotope>"
+        )
+
+
+#: where config/README.md holds the generated key reference
+REFERENCE_BEGIN = "<!-- BEGIN config keys: generated from workflow/schemas/config.schema.yaml by `mohilbert config-reference --update config/README.md`; do not edit by hand -->"
+REFERENCE_END = "<!-- END config keys -->"
+
+
+def _allowed(spec: dict) -> str:
+    """What values a schema entry allows, in a few words."""
+    if "enum" in spec:
+        return ", ".join(f"`{v}`" for v in spec["enum"])
+    if "oneOf" in spec:
+        return " or ".join(_allowed(s) for s in spec["oneOf"])
+    if "const" in spec:
+        return f"`{spec['const']}`"
+    kind = spec.get("type", "")
+    if kind == "array":
+        items = spec.get("items", {})
+        names = items.get("enum") or next(
+            (s["enum"] for s in items.get("anyOf", []) if "enum" in s), None
+        )
+        extra = [s["pattern"] for s in items.get("anyOf", []) if "pattern" in s]
+        if names:
+            text = "list of " + ", ".join(f"`{n}`" for n in names)
+            return text + (" or `percent_<isotope>`" if extra else "")
+        n = spec.get("minItems")
+        return f"list of {n} {items.get('type', 'value')}s" if n else "list"
+    bounds = []
+    for key, sym in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤")):
+        if key in spec:
+            bounds.append(f"{sym} {spec[key]:g}")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    return " ".join([kind, ", ".join(bounds)]).strip()
+
+
+def _default(spec: dict) -> str:
+    if "default" not in spec or spec["default"] == {}:
+        return "–"
+    value = spec["default"]
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, list):
+        return "`[" + ", ".join(str(v) for v in value) + "]`"
+    return f"`{value}`"
+
+
+def key_reference(schema: str | Path | dict) -> str:
+    """Every key of the configuration as a Markdown table (key, default, allowed, meaning),
+    generated from the schema so that the manual cannot drift from what is validated.
+
+    Parameters
+    ----------
+    schema : str, pathlib.Path or dict
+        ``workflow/schemas/config.schema.yaml`` (a path or the loaded dict).
+
+    Returns
+    -------
+    str
+        The table, between :data:`REFERENCE_BEGIN` and :data:`REFERENCE_END`.
+    """
+    if not isinstance(schema, dict):
+        with open(schema) as fh:
+            schema = yaml.safe_load(fh)
+    rows = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
+
+    def walk(props: dict, where: str) -> None:
+        for key, spec in props.items():
+            path = f"{where}.{key}" if where else key
+            if spec.get("type") == "object" and "properties" in spec:
+                if spec.get("description"):
+                    text = " ".join(str(spec["description"]).split())
+                    rows.append(f"| `{path}.*` | | | {text} |")
+                walk(spec["properties"], path)
+                continue
+            text = " ".join(str(spec.get("description", "")).split()).replace("|", "\\|")
+            rows.append(f"| `{path}` | {_default(spec)} | {_allowed(spec)} | {text} |")
+
+    walk(schema["properties"], "")
+    return "\n".join([REFERENCE_BEGIN, *rows, REFERENCE_END])
+
+
+def update_reference(readme: str | Path, schema: str | Path | dict) -> bool:
+    """Replace the generated key reference in ``readme``; True if the file changed."""
+    path = Path(readme)
+    text = path.read_text()
+    start, end = text.find(REFERENCE_BEGIN), text.find(REFERENCE_END)
+    if start < 0 or end < start:
+        raise ValueError(
+            f"{path}: no '<!-- BEGIN config keys' … '{REFERENCE_END}' lines to replace; "
+            "add the two lines where the table belongs"
+        )
+    new = text[:start] + key_reference(schema) + text[end + len(REFERENCE_END) :]
+    if new != text:
+        path.write_text(new)
+    return new != text
