@@ -258,9 +258,9 @@ def test_config_reference_prints_updates_and_refuses_a_file_without_markers(tmp_
     schema = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
     res = _cli("config-reference", "--schema", schema, "--update", str(readme))
     assert res.returncode == 2
-    assert (
-        "README.md: no <!-- BEGIN config keys: gene… / <!-- END config keys --> markers to replace"
-        in res.stderr
+    assert res.stderr.strip().endswith(
+        "README.md: no '<!-- BEGIN config keys' … '<!-- END config keys -->' lines to replace; "
+        "add the two lines where the table belongs"
     )
     from mohilbert.config import REFERENCE_BEGIN, REFERENCE_END
 
