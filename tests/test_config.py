@@ -101,3 +101,18 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
         "percent_<isotope>"
     )
     check_config({"calibrate": {"self_fit": ["percent_85Rb", "field_T"]}}, schema)
+
+
+def test_citation_file_is_valid_cff_and_matches_the_package():
+    import tomllib
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert cff["cff-version"] == "1.2.0"
+    for key in ("message", "title", "authors", "version", "license", "preferred-citation"):
+        assert cff.get(key), key
+    assert cff["version"] == project["version"] and cff["license"] == project["license"]
+    ids = [i["value"] for i in cff["preferred-citation"]["identifiers"]]
+    assert ids == ["arXiv:2403.00950"]
+    for ref in cff["references"]:
+        assert ref["type"] and ref["title"] and ref["authors"] and ref["year"]

@@ -153,3 +153,13 @@ def test_workflow_on_slurm_matches_local(cluster, tmp_path, capsys):
     assert local.returncode == 0, local.stderr[-3000:]
     for target in targets:
         xr.testing.assert_equal(load_dataset(wd / target), load_dataset(local_wd / target))
+
+
+def test_one_documented_way_to_run_on_slurm():
+    """The README and the profile give the same command, and it is the one the SLURM test
+    runs (python -m snakemake --workflow-profile <the slurm profile, site values patched>)."""
+    command = ".venv/bin/snakemake --workflow-profile workflow/profiles/slurm"
+    readme = (REPO / "README.md").read_text()
+    profile = (REPO / "workflow" / "profiles" / "slurm" / "profile.yaml").read_text()
+    assert command in readme and command in profile.splitlines()[1]
+    assert "run.sh demo --workflow-profile" not in readme + profile
