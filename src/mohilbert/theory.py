@@ -5,7 +5,7 @@ r"""The user-facing theory model: a vapour cell + a detuning grid → transmissi
 >>> ds = spectrum(np.linspace(-30e3, 30e3, 20001), cell, "sigma_plus")   # xarray.Dataset
 >>> ds.S0          # transmission
 
-Conventions (docs: README "Theory model"):
+Conventions (also in the README, "The mohilbert command line and library"):
 
 * detuning [MHz] from the line reference ν0 of the element (the isotope-weighted,
   hyperfine-free centre; Rb D2 384 230 426.6 MHz), increasing with laser frequency;
