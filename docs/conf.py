@@ -12,7 +12,7 @@ from mohilbert import __version__  # noqa: E402
 project = "mohilbert"
 author = "mohilbert developers"
 release = version = __version__
-copyright = "mohilbert developers"  # noqa: A001
+copyright = "mohilbert developers"
 
 extensions = [
     "myst_parser",
