@@ -47,7 +47,23 @@ cmd="${1:-}"
 case "$cmd" in
   demo)
     setup
-    .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@"
+    # Snakemake's own report builder warns about an unawaited coroutine of its own, once per
+    # file (snakemake 9.27); that is not the user's problem
+    export PYTHONWARNINGS="ignore:coroutine 'InputFiles:RuntimeWarning"
+    started=$(mktemp)
+    rc=0
+    .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      # the one-line reason of every job that failed in this run, last, where the eye lands
+      failed=$(find results/logs -name '*.log' -newer "$started" -exec grep -h '^mohilbert: ' {} + 2>/dev/null | grep -v '^mohilbert: warning: ' || true)
+      rm -f "$started"
+      if [ -n "$failed" ]; then
+        echo "[run.sh] $(printf '%s\n' "$failed" | wc -l) job(s) failed; the other runs went on (results/logs/ has each job's log):" >&2
+        printf '%s\n' "$failed" >&2
+      fi
+      exit "$rc"
+    fi
+    rm -f "$started"
     case " $* " in
       *" --dry-run "*|*" -n "*) ;;
       *) echo "[run.sh] report: results/report.html (figures in results/figures/, table in results/summary.csv)" ;;
