@@ -132,3 +132,28 @@ def test_real_elecsus_spectra(key):
     assert exact.values["field_T"] * 1e4 == pytest.approx(
         meta["params"]["Bfield"]["value"], rel=0.01
     )
+
+
+def test_elecsus_mode_fit_has_an_honest_field_uncertainty():
+    """ElecSus mode truncates line positions to whole MHz, so its model is a staircase in B
+    at lmfit's default difference step: the field's error bar came out as ±0.000000 T. With
+    steps that span the stairs it is the textbook model's (same data, same noise), and the
+    truth lies within it."""
+    from mohilbert.theory import get_spectra
+
+    x = np.linspace(-20000, 20000, 5000)
+    clean = get_spectra(
+        x,
+        [1, 0, 0],
+        {"Elem": "Rb", "Dline": "D2", "T": 80.0, "lcell": 2e-3, "Bfield": 6000.0},
+        outputs=["S0"],
+    )[0]
+    y = clean + np.random.default_rng(0).normal(0, 2e-3, x.size)
+    spec = [FitSpectrum(x, y, "S0", "x", sigma=np.full(x.size, 2e-3))]
+    start = Cell(length_m=2e-3, temperature_C=75, field_T=0.59)
+    es = fit_spectra(spec, start.with_(conventions="elecsus"), ["temperature_C", "field_T"])
+    tb = fit_spectra(spec, start, ["temperature_C", "field_T"])
+    assert es.stderr["field_T"] == pytest.approx(tb.stderr["field_T"], rel=0.3)
+    assert abs(es.values["field_T"] - 0.6) < 3 * es.stderr["field_T"]
+    assert abs(es.values["temperature_C"] - 80.0) < 3 * es.stderr["temperature_C"]
+    assert es.nfev < 60  # 109 with the default step

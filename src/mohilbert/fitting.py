@@ -342,7 +342,10 @@ def fit_spectra(
     model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], per_spectrum)
     try:
         mini = lmfit.Minimizer(model.residual, params, nan_policy="raise")
-        result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=1e-10)
+        # ElecSus mode truncates line positions to whole MHz: the model is a staircase in B on
+        # the scale of lmfit's default difference step, so its steps are made to span stairs
+        eps = 1e-8 if any(c.conventions == "elecsus" for c in model.cells) else 1e-10
+        result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=eps)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
     best = model.models(result.params)
@@ -391,6 +394,9 @@ def fit_spectra(
 
 #: models kept per spectrum: the base point survives a Jacobian's steps in the shared parameters
 _CACHE_PER_SPECTRUM = 24
+#: difference step in the field of an ElecSus-mode fit: the lines move by ~3 MHz (see
+#: _JointModel.resolution)
+ELECSUS_FIELD_STEP_T = 2e-4
 
 
 class _JointModel:
@@ -457,6 +463,16 @@ class _JointModel:
     def residual(self, p) -> np.ndarray:
         return np.concatenate(self.residuals(p))
 
+    def resolution(self, name: str) -> float:
+        """Smallest difference step [the parameter's unit] over which the model is smooth in
+        parameter ``name``: 0, except for the field in ElecSus mode, whose whole-MHz line
+        positions make the model a staircase in B; a step moving the lines by a few MHz
+        (≈ 1.4 MHz/G) spans several stairs and is still far inside the linear regime (lines
+        hundreds of MHz wide)."""
+        if name.split("__")[0] == "field_T" and any(c.conventions == "elecsus" for c in self.cells):
+            return ELECSUS_FIELD_STEP_T
+        return 0.0
+
 
 class _Value:
     __slots__ = ("value",)
@@ -480,7 +496,7 @@ class _Linearised:
         for n in self.names:
             p = params[n]
             scale = p.stderr if p.stderr and np.isfinite(p.stderr) else 1e-4 * max(abs(p.value), 1)
-            h = 0.05 * scale
+            h = max(0.05 * scale, model.resolution(n))
             lo, hi = p.value - h, p.value + h
             if p.min is not None and lo < p.min:  # one-sided at a bound
                 lo = p.value
