@@ -12,6 +12,7 @@ no traceback) and a non-zero exit, and lets real bugs show their traceback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import os
@@ -126,24 +127,40 @@ def stale_results(results: str | Path, runs, experiments) -> list[Path]:
     return stale
 
 
+@functools.lru_cache(maxsize=1)
+def _package_root() -> Path:
+    """The ``mohilbert`` package folder on this interpreter's path (the one jobs import)."""
+    spec = importlib.util.find_spec("mohilbert")
+    return Path(spec.origin).resolve().parent
+
+
 def _module_path(name: str) -> Path | None:
-    """Source file of module ``name`` without importing it (None if it is not a module)."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
+    """Source file of module ``name`` without importing it or its parents (None if it is not a
+    mohilbert module): ``mohilbert.a.b`` is ``a/b.py`` or ``a/b/__init__.py`` in the package."""
+    parts = name.split(".")
+    if parts[0] != "mohilbert":
         return None
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return None
-    return Path(spec.origin).resolve()
+    base = _package_root().joinpath(*parts[1:])
+    for path in (base.with_suffix(".py") if len(parts) > 1 else None, base / "__init__.py"):
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def _mohilbert_imports(path: Path) -> set[str]:
     """Every ``mohilbert`` module ``path`` imports, anywhere in the file (also lazily inside
     functions: they run when that code runs)."""
+    path = Path(path)
+    return set(_imports_of(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=512)
+def _imports_of(path: str, mtime_ns: int) -> frozenset[str]:
+    """:func:`_mohilbert_imports` of one version of a file (parsed once per DAG build)."""
     import ast
 
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(Path(path).read_text(), path)):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "mohilbert")
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -157,7 +174,7 @@ def _mohilbert_imports(path: Path) -> set[str]:
     for name in list(found):
         parts = name.split(".")
         found.update(".".join(parts[:k]) for k in range(1, len(parts)))
-    return found
+    return frozenset(found)
 
 
 def code_files(script: str | Path) -> list[str]:

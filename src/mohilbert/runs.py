@@ -351,7 +351,7 @@ def sheet_warnings(runs: pd.DataFrame, sheet: str = "runs sheet") -> list[str]:
     sheet : str
         The sheet's name, for the message.
     """
-    from mohilbert.theory import implausible
+    from mohilbert.plausibility import implausible
 
     def value(row, column):
         v = row.get(column)
