@@ -160,3 +160,40 @@ def test_two_runs_of_one_polarisation_are_refused():
     assert {"shift_MHz__hip_0.32uW", "shift_MHz__hip_0.56uW"} <= set(fit.parameter.values)
     with pytest.raises(AnalysisError, match="hip_0.32uW and hip_0.56uW are both sigma_plus"):
         hilbert_experiment(cal, recs, fit)
+
+
+def test_a_geometry_is_a_mode_pair_and_a_combination_rule():
+    """Issue 16 item 1: one Hilbert analysis for both geometries; what differs is data."""
+    from mohilbert.experiment import GEOMETRIES, MODE_PAIRS
+    from mohilbert.kramers_kronig import faraday_rotation_direct, voigt_retardance_direct
+
+    far, voi = GEOMETRIES["faraday"], GEOMETRIES["voigt"]
+    assert far.modes == ("sigma_plus", "sigma_minus") and voi.modes == ("parallel", "perpendicular")
+    assert (far.quantity, far.coefficient, far.angle_multiple) == ("rotation", 0.5, 2)
+    assert (voi.quantity, voi.coefficient, voi.angle_multiple) == ("retardance", 1.0, 1)
+    assert far.direct is faraday_rotation_direct and voi.direct is voigt_retardance_direct
+    assert MODE_PAIRS["faraday"] == far.modes and MODE_PAIRS["zero_field"] == ("isotropic",)
+
+
+def test_eigen_mode_runs_refuses_two_runs_of_one_mode_and_none():
+    import xarray as xr
+
+    from mohilbert.errors import AnalysisError
+    from mohilbert.experiment import eigen_mode_runs
+
+    cal = {r: xr.Dataset() for r in ("a", "b", "p")}
+    cal["p"]["polarimeter"] = ("x", [0.0])
+    recs = {
+        "a": {"polarisation": "sigma_minus"},
+        "b": {"polarisation": "sigma_plus"},
+        "p": {"polarisation": "linear:45"},
+    }
+    assert eigen_mode_runs("e", "faraday", cal, recs) == {"sigma_plus": "b", "sigma_minus": "a"}
+    recs["a"]["polarisation"] = "sigma_plus"
+    with pytest.raises(AnalysisError, match="runs a and b are both sigma_plus"):
+        eigen_mode_runs("e", "faraday", cal, recs)
+    with pytest.raises(
+        AnalysisError,
+        match=r"experiment e: no eigen-polarisation run \(parallel or perpendicular\)",
+    ):
+        eigen_mode_runs("e", "voigt", cal, recs)

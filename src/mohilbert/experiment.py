@@ -11,7 +11,7 @@ results of all experiments into one table (``results/summary.csv``).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,91 @@ from mohilbert.kramers_kronig import (
 )
 from mohilbert.theory import Cell, spectrum
 
+
+@dataclass(frozen=True)
+class Geometry:
+    """A field geometry of the Hilbert analysis: its pair of eigen-modes and how their two
+    indices combine into the magneto-optical quantity.
+
+    Attributes
+    ----------
+    modes : tuple of str
+        The eigen-modes (a, b), in the order the quantity is b − a.
+    quantity, label : str
+        Variable stem (``rotation`` / ``retardance``) and its words.
+    coefficient : float
+        Quantity = coefficient · kL · Re(n_b − n_a) [rad]: 1/2 for the Faraday rotation,
+        1 for the Voigt retardance.
+    dichroism, dichroism_label : str
+        Name and words of OD(a) − OD(b).
+    direct : callable
+        The angle from the polarimeter signal and the two transmissions.
+    angle_multiple : int
+        The polarimeter measures sin(angle_multiple · angle) √(T_a T_b): 2 (S2, Faraday),
+        1 (S3, Voigt).
+    """
+
+    modes: tuple[str, str]
+    quantity: str
+    label: str
+    coefficient: float
+    dichroism: str
+    dichroism_label: str
+    direct: object
+    angle_multiple: int
+
+
+GEOMETRIES = {
+    "faraday": Geometry(
+        ("sigma_plus", "sigma_minus"),
+        "rotation",
+        "Faraday rotation",
+        0.5,  # (kL/2) Re(n_sigma- - n_sigma+)
+        "circular_dichroism",
+        "circular dichroism OD(sigma+) - OD(sigma-)",
+        faraday_rotation_direct,
+        2,
+    ),
+    "voigt": Geometry(
+        ("parallel", "perpendicular"),
+        "retardance",
+        "Voigt retardance",
+        1.0,  # kL Re(n_perp - n_par)
+        "linear_dichroism",
+        "linear dichroism OD(parallel) - OD(perpendicular)",
+        voigt_retardance_direct,
+        1,
+    ),
+}
+
+#: per-mode variables of the Hilbert file: units, long name
+MODE_VARIABLES = {
+    "index": ("1", "Re(n) - 1 from the Hilbert transform of the measured optical depth"),
+    "index_uncertainty": (
+        "1",
+        "standard uncertainty of the measured Re(n) - 1 (noise, calibration, frequency "
+        "axis, wing model and truncation in quadrature)",
+    ),
+    "theory_index": ("1", "Re(n) - 1 of the theory at the fitted parameters"),
+    "group_index": ("1", "group index from the measured index"),
+    "theory_group_index": ("1", "group index of the theory"),
+    "optical_depth": ("1", "measured optical depth"),
+    "optical_depth_uncertainty": ("1", "standard uncertainty of the optical depth"),
+    "theory_optical_depth": ("1", "theory optical depth at the fitted parameters"),
+    "filled": ("1", "1 where a saturated point was filled from the theory"),
+    "edge": ("1", "1 where the truncation bound exceeds the other index uncertainty terms"),
+    "index_model_uncertainty": (
+        "1",
+        "part of the index uncertainty from the fitted wing model (covariance axes)",
+    ),
+    "truncation_bound": (
+        "1",
+        "bound on the index error from the finite scan window (edge residual level)",
+    ),
+}
+
 MODE_PAIRS = {
-    "faraday": ("sigma_plus", "sigma_minus"),
-    "voigt": ("parallel", "perpendicular"),
+    **{name: geo.modes for name, geo in GEOMETRIES.items()},
     "zero_field": ("isotropic",),  # B = 0: every polarisation sees the same index
 }
 
@@ -430,6 +512,12 @@ def hilbert_experiment(
 ) -> xr.Dataset:
     """Kramers–Kronig analysis of one experiment → Dataset for ``results/hilbert/{exp}.nc``.
 
+    Steps: pick one run per eigen-mode (:func:`eigen_mode_runs`); per mode, the index from
+    the Hilbert transform with its uncertainty (:func:`mode_index`); for a pair of modes, the
+    rotation (Faraday) or retardance (Voigt) they imply (:func:`combined_quantity`) and its
+    direct measurement by a polarimeter run (:func:`direct_quantity`); one dataset with the
+    agreement metrics and the quality gates (:func:`hilbert_dataset`).
+
     Carries the fit's warnings and adds the Hilbert gate's (:mod:`mohilbert.gates`).
     ``series`` maps a run to its power-series fit (:func:`mohilbert.power_series.fit_series`):
     where that says the weak-probe assumption does not hold for the run, its optical depth is
@@ -438,165 +526,442 @@ def hilbert_experiment(
     OD − OD_intense + OD_weak at the series' fitted parameters) — never silently the
     saturated one."""
     cfg = {**DEFAULTS, **(config or {})}
-    runs = sorted(cal)
-    exp = records[runs[0]]["experiment"]
-    refused, linearise = _saturated_runs(exp, runs, series or {}, cfg["saturated_runs"])
+    exp = records[sorted(cal)[0]]["experiment"]
+    refused, linearise = _saturated_runs(exp, sorted(cal), series or {}, cfg["saturated_runs"])
     cal = {r: ds for r, ds in cal.items() if r not in refused}
-    runs = sorted(cal)
-    geometry = records[runs[0]]["geometry"]
+    geometry = records[sorted(cal)[0]]["geometry"]
     cell, shifts = fitted_cell(records, fit)
-    ln = get_line(cell.element, cell.line)
-    kL = 2 * np.pi / ln.wavelength_m * cell.length_m
+    mode_runs = eigen_mode_runs(exp, geometry, cal, records)
+    modes = list(mode_runs)
+    grid = _common_grid(cal, list(mode_runs.values()))
+    axes = list(_covariance_axes(fit, cell, shifts, list(mode_runs.values())))
+    per_mode = {}
+    for m, run in mode_runs.items():
+        od_correction = None
+        if run in linearise:
+            od_correction = _saturation_od(series[run], cal, records, run, grid)
+        per_mode[m] = mode_index(
+            m,
+            run,
+            cal[run],
+            grid,
+            cell,
+            shifts[run],
+            _stderr(fit, f"shift_MHz__{run}"),
+            axes,
+            cfg,
+            od_correction,
+        )
+    out = {
+        k: (
+            ("mode", "detuning"),
+            np.asarray(
+                [per_mode[m][k] for m in modes], dtype=np.int8 if k in ("filled", "edge") else float
+            ),
+            {"units": units, "long_name": text},
+        )
+        for k, (units, text) in MODE_VARIABLES.items()
+    }
+    metrics = {f"index_{m}": per_mode[m]["metrics"] for m in modes}
+    geo = GEOMETRIES.get(geometry)
+    if len(modes) == 2 and geo is not None:
+        valid = ~np.any(out["edge"][1] > 0, axis=0) & ~np.any(out["filled"][1] > 0, axis=0)
+        combo = combined_quantity(geo, per_mode, axes, grid, cell, shifts, mode_runs, valid)
+        out.update(combo.variables)
+        metrics.update(combo.metrics)
+        pol_runs = [r for r in sorted(cal) if "polarimeter" in cal[r]]
+        if pol_runs:
+            direct = direct_quantity(
+                geo,
+                cal[pol_runs[0]],
+                pol_runs[0],
+                per_mode,
+                grid,
+                cell,
+                shifts[pol_runs[0]],
+                combo,
+                valid,
+            )
+            out.update(direct.variables)
+            metrics.update(direct.metrics)
+    out["run"] = (
+        "mode",
+        np.array([mode_runs[m] for m in modes], dtype=str),
+        {"units": "1", "long_name": "run that measured the eigen-mode"},
+    )
+    notes = [refused[r] for r in sorted(refused)] + [linearise[r] for r in sorted(linearise)]
+    return hilbert_dataset(
+        out,
+        grid,
+        modes,
+        exp,
+        geometry,
+        mode_runs,
+        cell,
+        cfg,
+        metrics,
+        fit,
+        gates,
+        notes,
+        {"refused": sorted(refused), "linearised": sorted(linearise)},
+        [f"{m}: {'yes' if cfg['wing_subtraction'] else 'no'}" for m in modes],
+    )
+
+
+def eigen_mode_runs(
+    exp: str, geometry: str, cal: dict[str, xr.Dataset], records: dict[str, dict]
+) -> dict[str, str]:
+    """The run measuring each eigen-mode of an experiment (mode → run, in the geometry's
+    mode order); polarimeter runs are not eigen-mode runs.
+
+    Raises
+    ------
+    AnalysisError
+        Two runs of one eigen-polarisation, or none at all.
+    """
     names = MODE_PAIRS.get(geometry, ())
-    mode_runs = {}
-    for run in runs:
+    found = {}
+    for run in sorted(cal):
         pol = "isotropic" if geometry == "zero_field" else records[run]["polarisation"]
         if pol in names and "polarimeter" not in cal[run]:
-            if pol in mode_runs:
+            if pol in found:
                 # never drop a run silently: which one is "the" spectrum is the user's call
                 raise AnalysisError(
-                    f"experiment {exp}: runs {mode_runs[pol]} and {run} are both {pol}; the "
+                    f"experiment {exp}: runs {found[pol]} and {run} are both {pol}; the "
                     "Hilbert analysis takes one run per eigen-polarisation: put repeated or "
                     "other-power scans in experiments of their own (column 'experiment')"
                 )
-            mode_runs[pol] = run
-    if not mode_runs:
+            found[pol] = run
+    if not found:
         raise AnalysisError(
             f"experiment {exp}: no eigen-polarisation run ({' or '.join(names) or 'faraday/voigt geometry'}); "
             "the Hilbert analysis needs sigma_plus/sigma_minus (Faraday) or parallel/perpendicular (Voigt) runs"
         )
-    modes = [m for m in names if m in mode_runs]
-    grid = _common_grid(cal, [mode_runs[m] for m in modes])
-    mean_shift = float(np.mean([shifts[mode_runs[m]] for m in modes]))
-    theory = spectrum(grid, cell.with_(shift_MHz=mean_shift), "x")
-    theory_mode = {str(m): i for i, m in enumerate(theory["mode"].values)}
-    theory_mode.setdefault("isotropic", 0)
-    data = {
-        k: []
-        for k in (
-            "index",
-            "index_uncertainty",
-            "theory_index",
-            "group_index",
-            "theory_group_index",
-            "optical_depth",
-            "optical_depth_uncertainty",
-            "theory_optical_depth",
-            "filled",
-            "edge",
-            "index_model_uncertainty",
-            "truncation_bound",
+    return {m: found[m] for m in names if m in found}
+
+
+def _theory_mode_index(theory: xr.Dataset, mode: str) -> int:
+    index = {str(m): i for i, m in enumerate(theory["mode"].values)}
+    return index.get(mode, 0)  # isotropic (B = 0): every mode is the first
+
+
+def mode_index(
+    mode: str,
+    run: str,
+    ds: xr.Dataset,
+    grid: np.ndarray,
+    cell: Cell,
+    shift_MHz: float,
+    shift_stderr_MHz: float,
+    axes: list,
+    cfg: dict,
+    od_correction: np.ndarray | None = None,
+) -> dict:
+    """Re(n) − 1 of one eigen-mode from its calibrated run, with every uncertainty term.
+
+    Parameters
+    ----------
+    mode : str
+        The eigen-mode (``sigma_plus``, ``parallel``, ...).
+    run : str
+        The run that measured it (its key in ``axes``).
+    ds : xarray.Dataset
+        The run's calibrated file.
+    grid : ndarray
+        Common detuning grid [MHz].
+    cell : Cell
+        The fitted cell; ``shift_MHz`` [MHz] is the run's fitted shift, ``shift_stderr_MHz``
+        its standard error.
+    axes : list
+        Parameter sets (+, −) on the axes of the fit's covariance (per run), for the wing
+        model's uncertainty.
+    cfg : dict
+        The ``hilbert`` configuration (``pad_factor``, ``edge_fraction``,
+        ``wing_subtraction``).
+    od_correction : ndarray, optional
+        Subtracted from the measured OD first (OD_intense − OD_weak of a linearised run).
+
+    Returns
+    -------
+    dict
+        Arrays named as :data:`MODE_VARIABLES`, ``axis_index`` (the index's change along
+        each covariance axis) and ``metrics`` (agreement with the theory).
+    """
+    ln = get_line(cell.element, cell.line)
+    kL = 2 * np.pi / ln.wavelength_m * cell.length_m
+    run_theory = spectrum(grid, cell.with_(shift_MHz=shift_MHz), "x")
+    which = _theory_mode_index(run_theory, mode)
+    n_mode = run_theory["n"].values[which]
+    od = _on(ds, "optical_depth", grid)
+    sig = _on(ds, "optical_depth_uncertainty", grid)
+    sig_c = None
+    if "optical_depth_uncertainty_correlated" in ds:
+        sig_c = _on(ds, "optical_depth_uncertainty_correlated", grid)
+    sat = _on(ds, "saturated", grid) > 0.5
+    if od_correction is not None:
+        od = od - od_correction
+    model_od = 2 * kL * n_mode.imag
+    model_idx = n_mode.real - 1
+    use_wings = bool(cfg["wing_subtraction"])
+    # without wing subtraction the model OD only fills saturated points
+    res = index_from_od(
+        grid,
+        od,
+        kL,
+        od_sigma=sig,
+        od_sigma_correlated=sig_c,
+        model_od=model_od,
+        model_index=model_idx,
+        subtract_model=use_wings,
+        saturated=sat,
+        pad_factor=cfg["pad_factor"],
+        edge_fraction=cfg["edge_fraction"],
+    )
+    # the wing model's own uncertainty: the transform repeated with the theory at
+    # parameter sets on the axes of the fit's covariance (± 1 sigma each)
+    model_sigma = np.zeros(grid.size)
+    axis_index = []
+    for plus, minus in axes:
+        pair = []
+        for c in (plus[run], minus[run]):
+            n_c = spectrum(grid, c, "x")["n"].values[which]
+            pair.append(
+                index_from_od(
+                    grid,
+                    od,
+                    kL,
+                    model_od=2 * kL * n_c.imag,
+                    model_index=n_c.real - 1,
+                    subtract_model=use_wings,
+                    saturated=sat,
+                    pad_factor=cfg["pad_factor"],
+                )["index"]
+            )
+        axis_index.append(0.5 * (pair[0] - pair[1]))
+        model_sigma = np.hypot(model_sigma, axis_index[-1])
+    # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
+    a = ds.attrs
+    sigma_nu = float(
+        np.sqrt(
+            np.nansum(
+                [
+                    a.get("linearisation_rms_MHz", 0.0) ** 2,
+                    a.get("axis_offset_stderr_MHz", 0.0) ** 2,
+                    shift_stderr_MHz**2,
+                    # the run's fitted shift itself measures how far the calibrated axis is off
+                    shift_MHz**2,
+                ]
+            )
         )
+    )
+    slope = np.gradient(model_idx, grid)
+    known = np.sqrt(res["index_sigma"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
+    # the truncation estimate is evidence of its own (the data's misfit at the window
+    # edges), independent of the covariance: it enters in quadrature, and points where it
+    # dominates are flagged
+    total_sigma = np.hypot(known, res["truncation_bound"])
+    edge = res["truncation_bound"] > known
+    k_edge = int(round(cfg["edge_fraction"] * grid.size))
+    if k_edge:
+        edge[:k_edge] = edge[-k_edge:] = True
+    valid = ~edge & ~res["filled"]
+    return {
+        "index": res["index"],
+        "index_uncertainty": total_sigma,
+        "theory_index": model_idx,
+        "group_index": group_index(grid, res["index"], ln.frequency_Hz),
+        "theory_group_index": group_index(grid, model_idx, ln.frequency_Hz, window=5),
+        "optical_depth": od,
+        "optical_depth_uncertainty": sig,
+        "theory_optical_depth": model_od,
+        "filled": res["filled"],
+        "edge": edge,
+        "index_model_uncertainty": model_sigma,
+        "truncation_bound": res["truncation_bound"],
+        "axis_index": axis_index,
+        "metrics": agreement(res["index"], model_idx, total_sigma, valid),
     }
-    wing_used = []
-    metrics: dict[str, dict] = {}
-    axes = list(_covariance_axes(fit, cell, shifts, [mode_runs[m] for m in modes]))
-    # per axis: the change of each mode's index and of the theory (rotation/retardance)
-    axis_index: dict[str, list[np.ndarray]] = {m: [] for m in modes}
+
+
+@dataclass
+class Quantity:
+    """Variables of the Hilbert file (name → (dims, values, attrs)) and agreement metrics,
+    plus what the direct estimate compares with."""
+
+    variables: dict
+    metrics: dict
+    indirect: np.ndarray | None = None
+    sigma: np.ndarray | None = None
+    theory_sigma: np.ndarray | None = None
+
+
+def combined_quantity(
+    geo: Geometry,
+    per_mode: dict[str, dict],
+    axes: list,
+    grid: np.ndarray,
+    cell: Cell,
+    shifts: dict[str, float],
+    mode_runs: dict[str, str],
+    valid: np.ndarray,
+) -> Quantity:
+    """The rotation (Faraday) or retardance (Voigt) from the two modes' indices, the theory's,
+    both with uncertainties, and the dichroism.
+
+    The wing-model term moves both indices (and the theory) together: it is combined per
+    covariance axis; the other terms in quadrature.
+    """
+    a, b = geo.modes
+    ln = get_line(cell.element, cell.line)
+    kL = 2 * np.pi / ln.wavelength_m * cell.length_m
+    coef = geo.coefficient * kL
+    mean_shift = float(np.mean([shifts[mode_runs[m]] for m in geo.modes]))
+    theory = spectrum(grid, cell.with_(shift_MHz=mean_shift), "x")[geo.quantity].values
     axis_theory = []
     for plus, minus in axes:
         th_p, th_m = spectrum(grid, plus[None], "x"), spectrum(grid, minus[None], "x")
-        axis_theory.append(
+        axis_theory.append(0.5 * (th_p[geo.quantity].values - th_m[geo.quantity].values))
+    pa, pb = per_mode[a], per_mode[b]
+    sa_own = np.sqrt(
+        np.clip(pa["index_uncertainty"] ** 2 - pa["index_model_uncertainty"] ** 2, 0, None)
+    )
+    sb_own = np.sqrt(
+        np.clip(pb["index_uncertainty"] ** 2 - pb["index_model_uncertainty"] ** 2, 0, None)
+    )
+    model_diff = np.zeros(grid.size)  # indirect minus theory, along the axes
+    theory_sigma = np.zeros(grid.size)
+    model_indirect = np.zeros(grid.size)
+    for k in range(len(axes)):
+        d_ind = coef * (pb["axis_index"][k] - pa["axis_index"][k])
+        model_indirect = np.hypot(model_indirect, d_ind)
+        model_diff = np.hypot(model_diff, d_ind - axis_theory[k])
+        theory_sigma = np.hypot(theory_sigma, axis_theory[k])
+    own_sigma = coef * np.hypot(sa_own, sb_own)
+    indirect = coef * (pb["index"] - pa["index"])
+    sigma = np.hypot(own_sigma, model_indirect)
+    q, label = geo.quantity, geo.label
+    variables = {
+        f"{q}_indirect": (
+            "detuning",
+            indirect,
+            {"units": "rad", "long_name": f"{label} from the two Hilbert-transformed indices"},
+        ),
+        f"{q}_indirect_uncertainty": (
+            "detuning",
+            sigma,
+            {"units": "rad", "long_name": f"standard uncertainty of the indirect {q}"},
+        ),
+        f"{q}_theory": (
+            "detuning",
+            theory,
+            {"units": "rad", "long_name": f"{label} of the theory at the fitted parameters"},
+        ),
+        f"{q}_theory_uncertainty": (
+            "detuning",
+            theory_sigma,
             {
-                k: 0.5 * (th_p[k].values - th_m[k].values)
-                for k in ("rotation", "retardance")
-                if k in th_p
-            }
+                "units": "rad",
+                "long_name": f"standard uncertainty of the theory {q} from the fit's covariance",
+            },
+        ),
+        geo.dichroism: (
+            "detuning",
+            pa["optical_depth"] - pb["optical_depth"],
+            {"units": "1", "long_name": geo.dichroism_label},
+        ),
+    }
+    metrics = {
+        f"{q}_indirect_vs_theory": agreement(
+            indirect, theory, np.hypot(own_sigma, model_diff), valid
         )
-    for m in modes:
-        ds = cal[mode_runs[m]]
-        run_theory = spectrum(grid, cell.with_(shift_MHz=shifts[mode_runs[m]]), "x")
-        n_mode = run_theory["n"].values[theory_mode[m]]
-        od = _on(ds, "optical_depth", grid)
-        sig = _on(ds, "optical_depth_uncertainty", grid)
-        sig_c = None
-        if "optical_depth_uncertainty_correlated" in ds:
-            sig_c = _on(ds, "optical_depth_uncertainty_correlated", grid)
-        sat = _on(ds, "saturated", grid) > 0.5
-        if mode_runs[m] in linearise:
-            od = od - _saturation_od(series[mode_runs[m]], cal, records, mode_runs[m], grid)
-        model_od = 2 * kL * n_mode.imag
-        model_idx = n_mode.real - 1
-        use_wings = cfg["wing_subtraction"]
-        if use_wings == "auto":
-            edge_od = max(np.abs(model_od[:5]).max(), np.abs(model_od[-5:]).max())
-            use_wings = bool(edge_od > 0.01)
-        wing_used.append(f"{m}: {'yes' if use_wings else 'no'}")
-        # without wing subtraction the model OD only fills saturated points
-        res = index_from_od(
-            grid,
-            od,
-            kL,
-            od_sigma=sig,
-            od_sigma_correlated=sig_c,
-            model_od=model_od,
-            model_index=model_idx,
-            subtract_model=bool(use_wings),
-            saturated=sat,
-            pad_factor=cfg["pad_factor"],
-            edge_fraction=cfg["edge_fraction"],
-        )
-        # the wing model's own uncertainty: the transform repeated with the theory at
-        # parameter sets on the axes of the fit's covariance (± 1 sigma each)
-        model_sigma = np.zeros(grid.size)
-        for plus, minus in axes:
-            pair = []
-            for c in (plus[mode_runs[m]], minus[mode_runs[m]]):
-                n_c = spectrum(grid, c, "x")["n"].values[theory_mode[m]]
-                pair.append(
-                    index_from_od(
-                        grid,
-                        od,
-                        kL,
-                        model_od=2 * kL * n_c.imag,
-                        model_index=n_c.real - 1,
-                        subtract_model=use_wings,
-                        saturated=sat,
-                        pad_factor=cfg["pad_factor"],
-                    )["index"]
-                )
-            axis_index[m].append(0.5 * (pair[0] - pair[1]))
-            model_sigma = np.hypot(model_sigma, axis_index[m][-1])
-        # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
-        a = ds.attrs
-        sigma_nu = float(
-            np.sqrt(
-                np.nansum(
-                    [
-                        a.get("linearisation_rms_MHz", 0.0) ** 2,
-                        a.get("axis_offset_stderr_MHz", 0.0) ** 2,
-                        _stderr(fit, f"shift_MHz__{mode_runs[m]}") ** 2,
-                        # the run's fitted shift itself measures how far the calibrated axis is off
-                        shifts[mode_runs[m]] ** 2,
-                    ]
-                )
-            )
-        )
-        slope = np.gradient(model_idx, grid)
-        known = np.sqrt(res["index_sigma"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
-        # the truncation estimate is evidence of its own (the data's misfit at the window
-        # edges), independent of the covariance: it enters in quadrature, and points where it
-        # dominates are flagged
-        total_sigma = np.hypot(known, res["truncation_bound"])
-        res["index_sigma"] = total_sigma
-        k_edge = int(round(cfg["edge_fraction"] * grid.size))
-        res["edge"] = res["truncation_bound"] > known
-        if k_edge:
-            res["edge"][:k_edge] = res["edge"][-k_edge:] = True
-        data["index_model_uncertainty"].append(model_sigma)
-        data["truncation_bound"].append(res["truncation_bound"])
-        data["index"].append(res["index"])
-        data["index_uncertainty"].append(total_sigma)
-        data["theory_index"].append(model_idx)
-        data["group_index"].append(group_index(grid, res["index"], ln.frequency_Hz))
-        data["theory_group_index"].append(group_index(grid, model_idx, ln.frequency_Hz, window=5))
-        data["optical_depth"].append(od)
-        data["optical_depth_uncertainty"].append(sig)
-        data["theory_optical_depth"].append(model_od)
-        data["filled"].append(res["filled"])
-        data["edge"].append(res["edge"])
-        valid = ~res["edge"] & ~res["filled"]
-        metrics[f"index_{m}"] = agreement(res["index"], model_idx, res["index_sigma"], valid)
+    }
+    return Quantity(variables, metrics, indirect, sigma, theory_sigma)
+
+
+def direct_quantity(
+    geo: Geometry,
+    ds: xr.Dataset,
+    run: str,
+    per_mode: dict[str, dict],
+    grid: np.ndarray,
+    cell: Cell,
+    shift_MHz: float,
+    combo: Quantity,
+    valid: np.ndarray,
+) -> Quantity:
+    """The rotation/retardance measured directly by a polarimeter run, with its uncertainty,
+    against the theory on that run's own axis and against the indirect estimate.
+
+    The polarimeter measures sin(m·angle) √(T_a T_b) (m = 2: S2 in Faraday; m = 1: S3 in
+    Voigt), so besides its own noise an OD error e of each mode moves the angle by
+    tan(m·angle) e / (2m).
+    """
+    a, b = geo.modes
+    m = geo.angle_multiple
+    s = _on(ds, "polarimeter", grid)
+    s_sig = _on(ds, "polarimeter_uncertainty", grid)
+    if "optical_depth_uncertainty_correlated" in ds:
+        # normalised by the same baseline as the run's transmission: its relative error
+        # (baseline, drifts) scales the polarimeter signal too
+        s_sig = np.hypot(s_sig, np.abs(s) * _on(ds, "optical_depth_uncertainty_correlated", grid))
+    ta = np.exp(-per_mode[a]["optical_depth"])
+    tb = np.exp(-per_mode[b]["optical_depth"])
+    od_sig = np.hypot(
+        per_mode[a]["optical_depth_uncertainty"], per_mode[b]["optical_depth_uncertainty"]
+    )
+    direct = geo.direct(s, ta, tb)
+    cos = np.maximum(np.abs(np.cos(m * direct)), 1e-3)
+    d_sigma = np.hypot(
+        s_sig / (m * np.sqrt(ta * tb) * cos), np.abs(np.sin(m * direct)) / cos * od_sig / (2 * m)
+    )
+    q = geo.quantity
+    variables = {
+        f"{q}_direct": (
+            "detuning",
+            direct,
+            {
+                "units": "rad",
+                "long_name": f"{geo.label} measured directly with the polarimeter (run {run})",
+            },
+        ),
+        f"{q}_direct_uncertainty": (
+            "detuning",
+            d_sigma,
+            {"units": "rad", "long_name": f"standard uncertainty of the direct {q}"},
+        ),
+    }
+    # the theory on the polarimeter run's own axis (its fitted shift)
+    th_pol = spectrum(grid, cell.with_(shift_MHz=shift_MHz), "x")[q].values
+    metrics = {
+        f"{q}_direct_vs_theory": agreement(
+            direct, th_pol, np.hypot(d_sigma, combo.theory_sigma), valid
+        ),
+        f"{q}_indirect_vs_direct": agreement(
+            combo.indirect, direct, np.hypot(combo.sigma, d_sigma), valid
+        ),
+    }
+    return Quantity(variables, metrics)
+
+
+def hilbert_dataset(
+    out,
+    grid,
+    modes,
+    exp,
+    geometry,
+    mode_runs,
+    cell,
+    cfg,
+    metrics,
+    fit,
+    gates,
+    notes,
+    saturated,
+    wing_used,
+) -> xr.Dataset:
+    """The Hilbert file: the variables, coordinates with units, the metrics as attributes
+    (also as JSON), the saturated-run choices and every warning (the fit's, the refusals and
+    linearisations, the Hilbert gate's)."""
     coords = {
         "detuning": (
             "detuning",
@@ -605,175 +970,6 @@ def hilbert_experiment(
         ),
         "mode": ("mode", modes, {"units": "1", "long_name": "eigen-polarisation"}),
     }
-    attrs_of = {
-        "index": ("1", "Re(n) - 1 from the Hilbert transform of the measured optical depth"),
-        "index_uncertainty": (
-            "1",
-            "standard uncertainty of the measured Re(n) - 1 (noise, calibration, frequency "
-            "axis, wing model and truncation in quadrature)",
-        ),
-        "theory_index": ("1", "Re(n) - 1 of the theory at the fitted parameters"),
-        "group_index": ("1", "group index from the measured index"),
-        "theory_group_index": ("1", "group index of the theory"),
-        "optical_depth": ("1", "measured optical depth"),
-        "optical_depth_uncertainty": ("1", "standard uncertainty of the optical depth"),
-        "theory_optical_depth": ("1", "theory optical depth at the fitted parameters"),
-        "filled": ("1", "1 where a saturated point was filled from the theory"),
-        "edge": ("1", "1 where the truncation bound exceeds the other index uncertainty terms"),
-        "index_model_uncertainty": (
-            "1",
-            "part of the index uncertainty from the fitted wing model (covariance axes)",
-        ),
-        "truncation_bound": (
-            "1",
-            "bound on the index error from the finite scan window (edge residual level)",
-        ),
-    }
-    out = {
-        k: (
-            ("mode", "detuning"),
-            np.asarray(v, dtype=float if k not in ("filled", "edge") else np.int8),
-            {"units": attrs_of[k][0], "long_name": attrs_of[k][1]},
-        )
-        for k, v in data.items()
-    }
-    idx_of = {m: i for i, m in enumerate(modes)}
-    valid_all = ~np.any(np.asarray(data["edge"]), axis=0) & ~np.any(
-        np.asarray(data["filled"]), axis=0
-    )
-    if len(modes) == 2:
-        a, b = modes
-        da, db = np.asarray(data["index"][idx_of[a]]), np.asarray(data["index"][idx_of[b]])
-        sa, sb = (
-            np.asarray(data["index_uncertainty"][idx_of[a]]),
-            np.asarray(data["index_uncertainty"][idx_of[b]]),
-        )
-        # the wing-model term moves both indices (and the theory) together: combine it per
-        # covariance axis, the other terms in quadrature
-        ma = np.asarray(data["index_model_uncertainty"][idx_of[a]])
-        mb = np.asarray(data["index_model_uncertainty"][idx_of[b]])
-        sa_own = np.sqrt(np.clip(sa**2 - ma**2, 0, None))
-        sb_own = np.sqrt(np.clip(sb**2 - mb**2, 0, None))
-        coef = 0.5 * kL if geometry == "faraday" else kL
-        qty_name = "rotation" if geometry == "faraday" else "retardance"
-        model_diff = np.zeros(grid.size)  # indirect minus theory, along the axes
-        theory_sigma = np.zeros(grid.size)
-        model_indirect = np.zeros(grid.size)
-        for k in range(len(axes)):
-            d_ind = coef * (axis_index[b][k] - axis_index[a][k])
-            model_indirect = np.hypot(model_indirect, d_ind)
-            model_diff = np.hypot(model_diff, d_ind - axis_theory[k][qty_name])
-            theory_sigma = np.hypot(theory_sigma, axis_theory[k][qty_name])
-        own_sigma = coef * np.hypot(sa_own, sb_own)
-        if geometry == "faraday":
-            qty, label, unit_name = "rotation", "Faraday rotation", "rotation"
-            indirect = 0.5 * kL * (db - da)  # (kL/2) Re(n_sigma- - n_sigma+)
-            sigma = np.hypot(own_sigma, model_indirect)
-            th = theory["rotation"].values
-            dich = (
-                "circular_dichroism",
-                np.asarray(data["optical_depth"][idx_of[a]])
-                - np.asarray(data["optical_depth"][idx_of[b]]),
-                "circular dichroism OD(sigma+) - OD(sigma-)",
-            )
-        else:
-            qty, label, unit_name = "retardance", "Voigt retardance", "retardance"
-            indirect = kL * (db - da)  # kL Re(n_perp - n_par)
-            sigma = np.hypot(own_sigma, model_indirect)
-            th = theory["retardance"].values
-            dich = (
-                "linear_dichroism",
-                np.asarray(data["optical_depth"][idx_of[a]])
-                - np.asarray(data["optical_depth"][idx_of[b]]),
-                "linear dichroism OD(parallel) - OD(perpendicular)",
-            )
-        out[f"{qty}_indirect"] = (
-            "detuning",
-            indirect,
-            {"units": "rad", "long_name": f"{label} from the two Hilbert-transformed indices"},
-        )
-        out[f"{qty}_indirect_uncertainty"] = (
-            "detuning",
-            sigma,
-            {"units": "rad", "long_name": f"standard uncertainty of the indirect {unit_name}"},
-        )
-        out[f"{qty}_theory"] = (
-            "detuning",
-            th,
-            {"units": "rad", "long_name": f"{label} of the theory at the fitted parameters"},
-        )
-        out[f"{qty}_theory_uncertainty"] = (
-            "detuning",
-            theory_sigma,
-            {
-                "units": "rad",
-                "long_name": f"standard uncertainty of the theory {unit_name} from the fit's "
-                "covariance",
-            },
-        )
-        out[dich[0]] = ("detuning", dich[1], {"units": "1", "long_name": dich[2]})
-        metrics[f"{qty}_indirect_vs_theory"] = agreement(
-            indirect, th, np.hypot(own_sigma, model_diff), valid_all
-        )
-        pol_runs = [r for r in runs if "polarimeter" in cal[r]]
-        if pol_runs:
-            pr = pol_runs[0]
-            s = _on(cal[pr], "polarimeter", grid)
-            s_sig = _on(cal[pr], "polarimeter_uncertainty", grid)
-            if "optical_depth_uncertainty_correlated" in cal[pr]:
-                # normalised by the same baseline as the run's transmission: its relative
-                # error (baseline, drifts) scales the polarimeter signal too
-                s_sig = np.hypot(
-                    s_sig, np.abs(s) * _on(cal[pr], "optical_depth_uncertainty_correlated", grid)
-                )
-            ta = np.exp(-np.asarray(data["optical_depth"][idx_of[a]]))
-            tb = np.exp(-np.asarray(data["optical_depth"][idx_of[b]]))
-            # the transmissions enter too: sin(2 phi) = S2 / sqrt(Ta Tb) (Faraday),
-            # sin(delta) = S3 / sqrt(Ta Tb) (Voigt), so an OD error e moves the angle by
-            # tan(angle) e / 4 (Faraday) or tan(angle) e / 2 (Voigt) per eigen-mode
-            od_sig = np.hypot(
-                np.asarray(data["optical_depth_uncertainty"][idx_of[a]]),
-                np.asarray(data["optical_depth_uncertainty"][idx_of[b]]),
-            )
-            if geometry == "faraday":
-                direct = faraday_rotation_direct(s, ta, tb)
-                cos = np.maximum(np.abs(np.cos(2 * direct)), 1e-3)
-                d_sigma = np.hypot(
-                    s_sig / (2 * np.sqrt(ta * tb) * cos),
-                    np.abs(np.sin(2 * direct)) / cos * od_sig / 4,
-                )
-            else:
-                direct = voigt_retardance_direct(s, ta, tb)
-                cos = np.maximum(np.abs(np.cos(direct)), 1e-3)
-                d_sigma = np.hypot(
-                    s_sig / (np.sqrt(ta * tb) * cos), np.abs(np.sin(direct)) / cos * od_sig / 2
-                )
-            out[f"{qty}_direct"] = (
-                "detuning",
-                direct,
-                {
-                    "units": "rad",
-                    "long_name": f"{label} measured directly with the polarimeter (run {pr})",
-                },
-            )
-            out[f"{qty}_direct_uncertainty"] = (
-                "detuning",
-                d_sigma,
-                {"units": "rad", "long_name": f"standard uncertainty of the direct {unit_name}"},
-            )
-            # the theory on the polarimeter run's own axis (its fitted shift)
-            th_pol = spectrum(grid, cell.with_(shift_MHz=shifts[pr]), "x")[qty].values
-            metrics[f"{qty}_direct_vs_theory"] = agreement(
-                direct, th_pol, np.hypot(d_sigma, theory_sigma), valid_all
-            )
-            metrics[f"{qty}_indirect_vs_direct"] = agreement(
-                indirect, direct, np.hypot(sigma, d_sigma), valid_all
-            )
-    out["run"] = (
-        "mode",
-        np.array([mode_runs[m] for m in modes], dtype=str),
-        {"units": "1", "long_name": "run that measured the eigen-mode"},
-    )
     ds = xr.Dataset(out, coords=coords)
     ds.attrs.update(
         title=f"Hilbert-transform analysis of experiment {exp}",
@@ -790,13 +986,10 @@ def hilbert_experiment(
     for name, vals in metrics.items():
         for k, v in vals.items():
             ds.attrs[f"{name}_{k}"] = v
-    ds.attrs["saturated_runs"] = json.dumps(
-        {"refused": sorted(refused), "linearised": sorted(linearise)}
-    )
-    warnings = [refused[r] for r in sorted(refused)] + [linearise[r] for r in sorted(linearise)]
+    ds.attrs["saturated_runs"] = json.dumps(saturated)
     warnings = (
         quality.read(fit.attrs)
-        + warnings
+        + notes
         + quality.hilbert_warnings(exp, metrics, quality.thresholds("hilbert", {"gates": gates}))
     )
     quality.store(ds.attrs, warnings)
