@@ -351,3 +351,19 @@ def test_dark_level_applies_to_the_reference_too(demo):
     for key in ("reference_temperature_C", "axis_offset_MHz", "axis_scale"):
         assert with_level.attrs[key] == pytest.approx(with_trace.attrs[key], rel=1e-9), key
     np.testing.assert_allclose(with_level.transmission.values, with_trace.transmission.values)
+
+
+def test_dark_level_step_names_its_source():
+    """Issue 16 item 1: calibrate_run's steps are testable on their own."""
+    import xarray as xr
+
+    from mohilbert.calibration.core import dark_level
+
+    trace = xr.Dataset({"dark": ("time", [0.01, 0.02, 0.03], {"source_file": "C4--dark.csv"})})
+    d = dark_level(trace, {"dark_uncertainty_V": 0.001})
+    assert (d.level_V, d.uncertainty_V) == (0.02, 0.001)
+    assert d.source == "median of the dark trace (C4--dark.csv)"
+    d = dark_level(xr.Dataset(), {"dark_level_V": 0.05})
+    assert (d.level_V, d.source) == (0.05, "dark_level_V from the runs sheet")
+    d = dark_level(xr.Dataset(), {})
+    assert (d.level_V, d.source) == (0.0, "none (no dark trace or dark_level_V): assumed 0 V")

@@ -375,10 +375,73 @@ def _with_params(cell: Cell, values: dict) -> Cell:
     return cell.with_(**plain)
 
 
+@dataclass
+class Scan:
+    """The linearised laser scan: the samples kept (a regular stretch between etalon fringes)
+    and their relative frequency [MHz]."""
+
+    keep: np.ndarray  # mask over the raw record
+    t: np.ndarray  # time of the kept samples [s]
+    f: np.ndarray  # relative frequency of the kept samples [MHz]
+    fringes: object  # detect_fringes result
+    segment: object  # segment_scan result
+    fringe_times: np.ndarray  # [s]
+    lin: object  # linearise result
+    n_record: int
+
+
+@dataclass
+class Dark:
+    """The dark level [V] subtracted from the signal and reference, and where it came from."""
+
+    level_V: float
+    source: str
+    uncertainty_V: float
+
+
+@dataclass
+class Absolute:
+    """The absolute detuning axis and the fit that pinned it (reference cell or the signal's
+    own theory)."""
+
+    mode: str  # reference | self
+    nu: np.ndarray  # absolute detuning of the kept samples [MHz]
+    fit: AxisFit
+    fitted: dict  # the fitted physical parameters
+    cell: Cell  # the signal's cell (fitted parameters in the self-calibration)
+    pol: object
+    fit_cell: Cell
+    channel: np.ndarray  # the channel fitted (reference or signal), dark subtracted [V]
+    channel_noise: float
+    sign: int
+    score: float
+    axis_degree: int
+    fit_scale: bool
+
+
+@dataclass
+class Baseline:
+    """The light level without atoms [V] at every kept sample, its standard error, its
+    correlated error shapes, and the off-resonant mask it was fitted through."""
+
+    level: np.ndarray
+    sigma: np.ndarray
+    modes: dict
+    description: str
+    mask: np.ndarray
+    model_t: np.ndarray  # theory transmission at the kept samples (the mask's source)
+
+
 def calibrate_run(
     raw: xr.Dataset, rec: dict, config: dict | None = None, gates: dict | None = None
 ) -> xr.Dataset:
     """Calibrate one ingested run (``results/raw/{run}.nc``) using its sheet record ``rec``.
+
+    The steps, each its own function: :func:`scan_axis` (etalon fringes → linear relative
+    frequency), :func:`dark_level` and :func:`dark_subtracted`, :func:`absolute_axis`
+    (reference cell or self-calibration), :func:`baseline_fit` (normalisation through
+    off-resonant points) and :func:`calibrated_dataset` (the uniform detuning grid, the
+    uncertainties, the file).
 
     ``gates`` are the thresholds of :mod:`mohilbert.gates` (``gates.calibrate`` of the config;
     defaults there). Returns the detuning-domain Dataset written to
@@ -394,6 +457,19 @@ def calibrate_run(
     fsr = rec.get("etalon_fsr_MHz")
     if not fsr:
         raise CalibrationError(f"run {run}: etalon_fsr_MHz is not set in the runs sheet")
+    scan = scan_axis(raw, run, float(fsr), cfg)
+    dark = dark_level(raw, rec)
+    v, sigma_v = dark_subtracted(raw, scan, dark, run)
+    absolute = absolute_axis(raw, rec, cfg, gates, scan, dark, v, sigma_v)
+    base = baseline_fit(raw, scan, v, sigma_v, absolute, cfg, run)
+    ds = calibrated_dataset(raw, rec, cfg, scan, dark, v, sigma_v, absolute, base)
+    quality.store(ds.attrs, quality.calibration_warnings(run, ds.attrs, gates))
+    return ds
+
+
+def scan_axis(raw: xr.Dataset, run: str, fsr_MHz: float, cfg: dict) -> Scan:
+    """Etalon fringes → the longest regular stretch of the scan → relative frequency [MHz]
+    (a polynomial in time through the fringes, ``fsr_MHz`` apart)."""
     t_all = raw["time"].values
     sel = np.ones(t_all.size, dtype=bool)
     if cfg["segment"] != "auto":
@@ -403,33 +479,61 @@ def calibrate_run(
     fr = detect_fringes(t_sel, raw["etalon"].values[sel], run)
     seg = segment_scan(fr.times, run)
     ft = fr.times[seg.first : seg.last + 1]
-    lin = linearise(ft, float(fsr), cfg["linearisation_degree"], run)
+    lin = linearise(ft, fsr_MHz, cfg["linearisation_degree"], run)
     keep = sel & (t_all >= ft[0]) & (t_all <= ft[-1])
     t = t_all[keep]
-    f = lin(t)
+    return Scan(keep, t, lin(t), fr, seg, ft, lin, t_all.size)
 
-    # dark level
+
+def dark_level(raw: xr.Dataset, rec: dict) -> Dark:
+    """The dark level [V]: the median of the dark trace, or the sheet's ``dark_level_V``, or
+    0 V; with the sheet's ``dark_uncertainty_V``."""
+    sigma = float(rec.get("dark_uncertainty_V") or 0.0)
     if "dark" in raw:
-        dark_trace = raw["dark"].values
-        dark = float(np.median(dark_trace))
-        dark_src = f"median of the dark trace ({raw['dark'].attrs.get('source_file', '')})"
-    elif rec.get("dark_level_V") is not None:
-        dark = float(rec["dark_level_V"])
-        dark_src = "dark_level_V from the runs sheet"
-    else:
-        dark = 0.0
-        dark_src = "none (no dark trace or dark_level_V): assumed 0 V"
-    v = raw["signal"].values[keep] - dark
+        level = float(np.median(raw["dark"].values))
+        return Dark(
+            level, f"median of the dark trace ({raw['dark'].attrs.get('source_file', '')})", sigma
+        )
+    if rec.get("dark_level_V") is not None:
+        return Dark(float(rec["dark_level_V"]), "dark_level_V from the runs sheet", sigma)
+    return Dark(0.0, "none (no dark trace or dark_level_V): assumed 0 V", sigma)
+
+
+def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[np.ndarray, float]:
+    """The signal minus the dark level over the kept samples [V], and its white noise [V].
+
+    Raises
+    ------
+    CalibrationError
+        The transmission would be ≤ 0 (a dark level above the signal).
+    """
+    v = raw["signal"].values[scan.keep] - dark.level_V
     top = np.percentile(v, 90)
     if top <= 0 or np.mean(v <= 0) > 0.05:
         raise CalibrationError(
             f"run {run}: transmission <= 0 after dark subtraction ({100 * np.mean(v <= 0):.0f}% of "
-            f"points; dark level {dark:.4g} V, signal 90th percentile {top + dark:.4g} V); check "
+            f"points; dark level {dark.level_V:.4g} V, signal 90th percentile {top + dark.level_V:.4g} V); check "
             "the dark trace and the signal channel"
         )
-    sigma_v = _white_noise(v)
+    return v, _white_noise(v)
 
-    # absolute detuning
+
+def absolute_axis(
+    raw: xr.Dataset,
+    rec: dict,
+    cfg: dict,
+    gates: dict,
+    scan: Scan,
+    dark: Dark,
+    v: np.ndarray,
+    sigma_v: float,
+) -> Absolute:
+    """Pin detuning zero (and, in the self-calibration, the axis scale): a coarse alignment
+    of the channel's absorption with theory, then a fit of offset, scale, baseline and the
+    free physical parameters (:func:`_fit_axis`)."""
+    run = rec["run"]
+    t, f = scan.t, scan.f
+    fsr = float(rec["etalon_fsr_MHz"])
     cell, pol = signal_model(rec)
     mode = cfg["absolute"]
     if mode == "auto":
@@ -446,7 +550,7 @@ def calibrate_run(
             temperature_C=float(rec.get("reference_temperature_C") or 20.0),
         )
         # the same dark level as the signal: the trace's median or the sheet's dark_level_V
-        channel = raw["reference"].values[keep] - dark
+        channel = raw["reference"].values[scan.keep] - dark.level_V
         fit_cell, fit_pol, free, what = ref_cell, "x", ["temperature_C"], "reference cell"
     else:
         channel = v
@@ -474,7 +578,7 @@ def calibrate_run(
         run,
         what,
         scales,
-        fsr=float(fsr),
+        fsr=fsr,
         stop_factor=gates["axis_scale_stop_factor"],
         theory=f"{cell.element} {cell.line}",
     )
@@ -499,10 +603,39 @@ def calibrate_run(
     fitted = {n: fit.values[n] for n in free}
     if mode == "self":
         cell = _with_params(cell, fitted)
+    return Absolute(
+        mode,
+        nu,
+        fit,
+        fitted,
+        cell,
+        pol,
+        fit_cell,
+        channel,
+        channel_noise,
+        sign,
+        score,
+        axis_degree,
+        bool(fit_scale),
+    )
 
-    # normalisation through off-resonant points (mask from theory, refined by the data)
+
+def baseline_fit(
+    raw: xr.Dataset,
+    scan: Scan,
+    v: np.ndarray,
+    sigma_v: float,
+    absolute: Absolute,
+    cfg: dict,
+    run: str,
+) -> Baseline:
+    """The light level without atoms: the monitor channel scaled to the off-resonant median,
+    or a Legendre polynomial in scan time through the off-resonant points (degree by blocked
+    cross-validation), with its statistical and model uncertainty and its error shapes; the
+    off-resonant mask starts from the theory and drops points the data show absorbing."""
+    t = scan.t
     span = (t[0], t[-1])
-    model_t = spectrum_arrays(nu, cell, pol)["S0"]
+    model_t = spectrum_arrays(absolute.nu, absolute.cell, absolute.pol)["S0"]
     # optically thick lines can underflow to T = 0 in double precision
     model_t = np.maximum(model_t, np.finfo(float).tiny)
     od_model = -np.log(model_t)
@@ -513,65 +646,98 @@ def calibrate_run(
             "scan; widen the scan or raise calibrate.od_threshold"
         )
     if "monitor" in raw:
-        mon = raw["monitor"].values[keep]
+        mon = raw["monitor"].values[scan.keep]
         ratio = v / mon
         scale_m = np.median(ratio[mask])
         baseline = mon * scale_m
-        baseline_sigma = np.zeros_like(baseline)
-        baseline_modes = {}
-        base_desc = "monitor channel scaled to the off-resonant median"
-    else:
-        degree = cfg["baseline_degree"]
-        # light level seen through the off-resonant points: the signal with the model's small
-        # residual absorption there (OD < od_threshold, far wings) divided out
-        light = v / np.where(od_model < cfg["od_threshold"], model_t, 1.0)
-        for _ in range(int(cfg["mask_iterations"])):
-            if cfg["baseline_degree"] == "auto":
-                degree = _cv_degree(t, light, mask, span)
-            a = _legendre_design(t, int(degree), span)
-            coef, *_ = np.linalg.lstsq(a[mask], light[mask], rcond=None)
-            baseline = a @ coef
-            # standard error of the baseline from the fit scatter (includes drifts in the wings)
-            scatter = np.std(light[mask] - baseline[mask])
-            cov = scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
-            stat = np.sqrt(np.einsum("ij,jk,ik->i", a, cov, a))
-            # model uncertainty of the interpolation under the lines: spread of the
-            # neighbouring degrees (d - 1, d + 1) around the chosen one
-            spread = np.zeros_like(baseline)
-            spread_mode = np.zeros_like(baseline)
-            for other in (int(degree) - 1, int(degree) + 1):
-                if other >= 1:
-                    ao = _legendre_design(t, other, span)
-                    co, *_ = np.linalg.lstsq(ao[mask], light[mask], rcond=None)
-                    diff = ao @ co - baseline
-                    spread = np.maximum(spread, np.abs(diff))
-                    if np.sum(diff**2) > np.sum(spread_mode**2):
-                        spread_mode = diff
-            baseline_sigma = np.hypot(stat, spread)
-            # the same error as shapes (1 sigma each): principal axes of the coefficients'
-            # covariance and the larger neighbouring-degree difference, so that a fit can
-            # propagate how the baseline can really be wrong (a tilt across a line pair moves
-            # the lines; a uniform offset does not)
-            lam, vec = np.linalg.eigh(cov)
-            baseline_modes = {
-                f"baseline_axis_{k + 1}": a @ (np.sqrt(max(lam[i], 0.0)) * vec[:, i])
-                for k, i in enumerate(np.argsort(lam)[::-1])
-            }
-            baseline_modes["baseline_degree"] = spread_mode
-            # refine: drop points that absorb although the model says they do not. "Absorb" is
-            # judged against the robust scatter of the off-resonant points about the baseline
-            # (white noise and slow drifts together): a white-noise threshold would drop every
-            # point a drift pushes below the baseline and walk the baseline up to the envelope
-            r = light / baseline - 1
-            scatter_r = 1.4826 * np.median(np.abs(r[mask] - np.median(r[mask])))
-            excess = -r > 4 * max(scatter_r, sigma_v / np.median(baseline))
-            new_mask = (od_model < cfg["od_threshold"]) & ~excess
-            if new_mask.sum() < 50 or np.array_equal(new_mask, mask):
-                break
-            mask = new_mask
-        base_desc = f"Legendre polynomial of degree {degree} in time through off-resonant points"
-    trans = v / baseline
+        return Baseline(
+            baseline,
+            np.zeros_like(baseline),
+            {},
+            "monitor channel scaled to the off-resonant median",
+            mask,
+            model_t,
+        )
+    degree = cfg["baseline_degree"]
+    # light level seen through the off-resonant points: the signal with the model's small
+    # residual absorption there (OD < od_threshold, far wings) divided out
+    light = v / np.where(od_model < cfg["od_threshold"], model_t, 1.0)
+    for _ in range(int(cfg["mask_iterations"])):
+        if cfg["baseline_degree"] == "auto":
+            degree = _cv_degree(t, light, mask, span)
+        a = _legendre_design(t, int(degree), span)
+        coef, *_ = np.linalg.lstsq(a[mask], light[mask], rcond=None)
+        baseline = a @ coef
+        # standard error of the baseline from the fit scatter (includes drifts in the wings)
+        scatter = np.std(light[mask] - baseline[mask])
+        cov = scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
+        stat = np.sqrt(np.einsum("ij,jk,ik->i", a, cov, a))
+        # model uncertainty of the interpolation under the lines: spread of the
+        # neighbouring degrees (d - 1, d + 1) around the chosen one
+        spread = np.zeros_like(baseline)
+        spread_mode = np.zeros_like(baseline)
+        for other in (int(degree) - 1, int(degree) + 1):
+            if other >= 1:
+                ao = _legendre_design(t, other, span)
+                co, *_ = np.linalg.lstsq(ao[mask], light[mask], rcond=None)
+                diff = ao @ co - baseline
+                spread = np.maximum(spread, np.abs(diff))
+                if np.sum(diff**2) > np.sum(spread_mode**2):
+                    spread_mode = diff
+        baseline_sigma = np.hypot(stat, spread)
+        # the same error as shapes (1 sigma each): principal axes of the coefficients'
+        # covariance and the larger neighbouring-degree difference, so that a fit can
+        # propagate how the baseline can really be wrong (a tilt across a line pair moves
+        # the lines; a uniform offset does not)
+        lam, vec = np.linalg.eigh(cov)
+        baseline_modes = {
+            f"baseline_axis_{k + 1}": a @ (np.sqrt(max(lam[i], 0.0)) * vec[:, i])
+            for k, i in enumerate(np.argsort(lam)[::-1])
+        }
+        baseline_modes["baseline_degree"] = spread_mode
+        # refine: drop points that absorb although the model says they do not. "Absorb" is
+        # judged against the robust scatter of the off-resonant points about the baseline
+        # (white noise and slow drifts together): a white-noise threshold would drop every
+        # point a drift pushes below the baseline and walk the baseline up to the envelope
+        r = light / baseline - 1
+        scatter_r = 1.4826 * np.median(np.abs(r[mask] - np.median(r[mask])))
+        excess = -r > 4 * max(scatter_r, sigma_v / np.median(baseline))
+        new_mask = (od_model < cfg["od_threshold"]) & ~excess
+        if new_mask.sum() < 50 or np.array_equal(new_mask, mask):
+            break
+        mask = new_mask
+    return Baseline(
+        baseline,
+        baseline_sigma,
+        baseline_modes,
+        f"Legendre polynomial of degree {degree} in time through off-resonant points",
+        mask,
+        model_t,
+    )
 
+
+def calibrated_dataset(
+    raw: xr.Dataset,
+    rec: dict,
+    cfg: dict,
+    scan: Scan,
+    dark: Dark,
+    v: np.ndarray,
+    sigma_v: float,
+    absolute: Absolute,
+    base: Baseline,
+) -> xr.Dataset:
+    """Resample onto the uniform detuning grid and build ``results/calibrated/{run}.nc``:
+    transmission and optical depth with their independent and correlated uncertainties (bin
+    noise, baseline, the correlated noise measured where the cell is transparent, the dark
+    level), the error shapes, the polarimeter and reference channels, the fringe fit and every
+    calibration number in the attributes."""
+    run = rec["run"]
+    nu, t, ft, lin = absolute.nu, scan.t, scan.fringe_times, scan.lin
+    baseline, baseline_sigma, model_t, mask = base.level, base.sigma, base.model_t, base.mask
+    fit, mode = absolute.fit, absolute.mode
+    trans = v / baseline
+    fsr = float(rec["etalon_fsr_MHz"])
     # resample onto the uniform detuning grid
     step = float(cfg["grid_step_MHz"])
     order = np.argsort(nu)
@@ -619,10 +785,10 @@ def calibrate_run(
         drift_length = _correlation_length(grid, clear, r - np.median(r))
         sigma_corr = np.hypot(sigma_corr, excess)  # additive (detector drifts): grows in OD as 1/T
     # dark level error δ: T = (S - D) / (B - D) moves by δ (T - 1) / (B - D) at every point
-    dark_sigma = float(rec.get("dark_uncertainty_V") or 0.0)
+    dark_sigma = dark.uncertainty_V
     sigma_corr = np.hypot(sigma_corr, np.abs(1 - t_grid) * dark_sigma / base_grid)
     sigma_t = np.hypot(sigma_white, sigma_corr)
-    error_modes = {k: t_grid * binned(m) / base_grid for k, m in baseline_modes.items()}
+    error_modes = {k: t_grid * binned(m) / base_grid for k, m in base.modes.items()}
     if dark_sigma > 0:
         error_modes["dark"] = (1 - t_grid) * dark_sigma / base_grid
     saturated = t_grid < 3 * sigma_t
@@ -679,7 +845,11 @@ def calibrate_run(
             binned(mask.astype(float)) > 0.5,
             {"units": "1", "long_name": "1 where the point was used for the baseline"},
         ),
-        "baseline": ("detuning", base_grid, {"units": "V", "long_name": f"baseline ({base_desc})"}),
+        "baseline": (
+            "detuning",
+            base_grid,
+            {"units": "V", "long_name": f"baseline ({base.description})"},
+        ),
         "signal": ("detuning", binned(v), {"units": "V", "long_name": "signal minus dark level"}),
         "model_transmission": (
             "detuning",
@@ -707,7 +877,7 @@ def calibrate_run(
         data["off_resonance"][2],
     )
     if "polarimeter" in raw:
-        pol_v = raw["polarimeter"].values[keep]
+        pol_v = raw["polarimeter"].values[scan.keep]
         pol_grid = binned(pol_v / baseline)
         pol_sigma = _white_noise(pol_v) / base_grid / np.sqrt(n_eff)
         # noise the per-sample estimate does not see (1/f, pick-up) shows as excess scatter
@@ -739,12 +909,14 @@ def calibrate_run(
             },
         )
     if mode == "reference":
-        ref_t = channel / (
-            _legendre_design(t, axis_degree, span)
+        ref_t = absolute.channel / (
+            _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
             @ np.linalg.lstsq(
-                _legendre_design(t, axis_degree, span)
-                * spectrum_arrays(nu, _with_params(fit_cell, fitted), "x")["S0"][:, None],
-                channel,
+                _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
+                * spectrum_arrays(nu, _with_params(absolute.fit_cell, absolute.fitted), "x")["S0"][
+                    :, None
+                ],
+                absolute.channel,
                 rcond=None,
             )[0]
         )
@@ -755,7 +927,7 @@ def calibrate_run(
         )
         data["reference_model"] = (
             "detuning",
-            spectrum_arrays(grid, _with_params(fit_cell, fitted), "x")["S0"],
+            spectrum_arrays(grid, _with_params(absolute.fit_cell, absolute.fitted), "x")["S0"],
             {"units": "1", "long_name": "fitted reference-cell theory"},
         )
     if error_modes:
@@ -782,46 +954,47 @@ def calibrate_run(
         {
             "title": f"calibrated spectrum of run {run}",
             "calibration_segment_s": f"{t[0]:.6g} .. {t[-1]:.6g}",
-            "calibration_segment_cuts": "; ".join(seg.cuts) or "none",
-            "etalon_fringe_sign": "peaks" if fr.sign > 0 else "dips",
+            "calibration_segment_cuts": "; ".join(scan.segment.cuts) or "none",
+            "etalon_fringe_sign": "peaks" if scan.fringes.sign > 0 else "dips",
             "etalon_fringes_used": int(ft.size),
             "linearisation_degree": lin.degree,
             "linearisation_rms_MHz": lin.rms_MHz,
             "linearisation_max_MHz": lin.max_MHz,
-            "dark_level_V": dark,
-            "dark_source": dark_src,
+            "dark_level_V": dark.level_V,
+            "dark_source": dark.source,
             "dark_uncertainty_V": dark_sigma,
             "white_noise_V": sigma_v,
             "correlated_noise_relative": excess,
             "correlated_noise_length_MHz": drift_length,
             "absolute_method": mode,
-            "absolute_correlation": score,
-            "axis_sign": int(sign),
+            "absolute_correlation": absolute.score,
+            "axis_sign": int(absolute.sign),
             "axis_offset_MHz": fit.values["offset_MHz"],
             "axis_offset_stderr_MHz": fit.stderr["offset_MHz"],
             "axis_scale": fit.values["scale"],
             "axis_scale_stderr": fit.stderr["scale"],
-            "axis_scale_fitted": int(bool(fit_scale)),
+            "axis_scale_fitted": int(absolute.fit_scale),
             "absolute_fit_redchi": float(fit.redchi),
-            "absolute_fit_redchi_noise": float(fit.redchi / max(channel_noise, 1e-300) ** 2),
-            "scan_fraction_kept": float(keep.sum() / t_all.size),
-            "etalon_fsr_sheet_MHz": float(fsr),
+            "absolute_fit_redchi_noise": float(
+                fit.redchi / max(absolute.channel_noise, 1e-300) ** 2
+            ),
+            "scan_fraction_kept": float(scan.keep.sum() / scan.n_record),
+            "etalon_fsr_sheet_MHz": fsr,
             "etalon_fsr_uncertainty_MHz": float(rec.get("etalon_fsr_uncertainty_MHz") or 0.0),
             # what the lab learns about its etalon: measured only where the scale is fitted
-            "etalon_fsr_fitted_MHz": float(fsr) * fit.values["scale"] if fit_scale else np.nan,
-            "etalon_fsr_fitted_uncertainty_MHz": float(fsr) * fit.stderr["scale"]
-            if fit_scale
+            "etalon_fsr_fitted_MHz": fsr * fit.values["scale"] if absolute.fit_scale else np.nan,
+            "etalon_fsr_fitted_uncertainty_MHz": fsr * fit.stderr["scale"]
+            if absolute.fit_scale
             else np.nan,
-            "baseline": base_desc,
+            "baseline": base.description,
             "od_threshold": float(cfg["od_threshold"]),
             "grid_step_MHz": step,
             **probe_attrs(rec),
         }
     )
-    for name, value in fitted.items():
+    for name, value in absolute.fitted.items():
         key = f"{'reference_' if mode == 'reference' else 'self_fit_'}{name}"
         attrs[key] = value
         attrs[key + "_stderr"] = fit.stderr[name]
     ds.attrs.update(attrs)
-    quality.store(ds.attrs, quality.calibration_warnings(run, ds.attrs, gates))
     return ds
