@@ -104,3 +104,23 @@ def test_seeded_and_deterministic():
     b, *_ = simulate_acquisition(acqs[0])
     for role in a:
         np.testing.assert_array_equal(a[role], b[role])
+
+
+def test_sheet_columns_are_schema_columns_and_nothing_is_dropped():
+    """Issue 16 item 8: the simulator's column order cannot drift from the sheet's schema,
+    and a value it writes never silently misses the sheet."""
+    import pytest
+
+    from mohilbert.runs import load_schema
+    from mohilbert.simulate import ROLES_OUT, SHEET_COLUMNS
+
+    schema = load_schema(REPO / "workflow" / "schemas" / "runs.schema.yaml")
+    assert set(SHEET_COLUMNS) <= set(schema["properties"])
+    for role in ROLES_OUT:
+        assert role in SHEET_COLUMNS and f"{role}_file" in SHEET_COLUMNS
+    with pytest.raises(ValueError) as err:
+        sheet_text([{"run": "r1", "monitor": "C5"}])
+    assert str(err.value) == (
+        "sheet_text: run 'r1' has values for ['monitor'], which are not sheet columns here; "
+        "add them to SHEET_COLUMNS or extra_columns"
+    )

@@ -25,7 +25,6 @@ the runs sheet.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -368,34 +367,14 @@ def sheet_text(rows: list[dict], extra_columns: tuple[str, ...] = ()) -> str:
     """Rows as TSV text with the standard column order (empty cells for missing roles),
     plus ``extra_columns`` at the end."""
     columns = [*SHEET_COLUMNS, *extra_columns]
+    for row in rows:
+        lost = sorted(set(row) - set(columns))
+        if lost:
+            raise ValueError(
+                f"sheet_text: run {row.get('run')!r} has values for {lost}, which are not "
+                "sheet columns here; add them to SHEET_COLUMNS or extra_columns"
+            )
     lines = ["\t".join(columns)]
     for row in rows:
         lines.append("\t".join(str(row.get(c, "")) for c in columns))
     return "\n".join(lines) + "\n"
-
-
-def add_cli(sub) -> None:
-    """Register ``mohilbert simulate``."""
-    p = sub.add_parser(
-        "simulate",
-        help="write simulated raw scope exports for a campaign (YAML) or one acquisition",
-        description="Simulate acquisitions from the theory model and an instrument model: "
-        "raw vendor-format exports, ground truth in DIR/truth/, runs-sheet rows.",
-    )
-    p.add_argument(
-        "campaign", help="campaign YAML (defaults + runs; see data/raw/demo/campaign.yaml)"
-    )
-    p.add_argument("--out", required=True, help="directory for the exports")
-    p.add_argument("--sheet", help="write the runs-sheet rows (TSV) here")
-    p.add_argument("--sheet-prefix", default="", help="prefix for file names in the sheet rows")
-    p.set_defaults(run=_run_cli)
-
-
-def _run_cli(args: argparse.Namespace) -> int:
-    rows = write_campaign(args.campaign, args.out, args.sheet_prefix)
-    if args.sheet:
-        from mohilbert.io.atomic import write_bytes_atomic
-
-        write_bytes_atomic(Path(args.sheet), sheet_text(rows).encode())
-    print(f"wrote {len(rows)} simulated runs to {args.out}")
-    return 0
