@@ -205,6 +205,11 @@ def fit_experiment(
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
 
+    Steps: the spectra to fit (:func:`fit_inputs`), the joint fit
+    (:func:`mohilbert.fitting.fit_spectra`), each systematic input moved by its standard
+    uncertainty (:func:`budget_components`), the budget and total covariance
+    (:func:`combined_budget`), the file (:func:`fit_dataset`).
+
     ``label`` names the group of runs in titles and messages (default: their experiment; a
     power series passes ``"series <name>"``). Runs with a ``probe_power_W`` are modelled
     beyond the weak probe (:mod:`mohilbert.intense`), and ``intensity_scale`` may be free.
@@ -216,10 +221,7 @@ def fit_experiment(
     ``covariance`` (statistical plus one outer product per systematic component, so that
     correlated parameters stay correlated downstream).
     """
-    from mohilbert.fitting import (
-        FitSpectrum,
-        fit_spectra,
-    )  # lmfit: only the fit rule pays its import
+    from mohilbert.fitting import fit_spectra  # lmfit: only the fit rule pays its import
 
     cfg = {**DEFAULTS, **(config or {})}
     if not cal:
@@ -227,8 +229,29 @@ def fit_experiment(
     runs = sorted(cal)
     label = label or f"experiment {records[runs[0]]['experiment']}"
     cell, _ = signal_model(records[runs[0]])
+    spectra, correlated = fit_inputs(cal, records, cfg)
+    free = {name: None for name in cfg["free"]}
+    if "intensity_scale" in free and all(sp.probe is None for sp in spectra):
+        raise FitError(
+            f"{label}: intensity_scale is free but no run has "
+            "probe_power_W (and beam_diameter_m) in the sheet"
+        )
+    for p in cfg["per_run"]:
+        free[p] = (-100.0, 100.0)
+    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
+    components, drift_cov = budget_components(result, spectra, correlated, cal, records, cell)
+    budget, cov = combined_budget(result, components, drift_cov)
+    return fit_dataset(result, budget, cov, cal, records, label, gates)
+
+
+def fit_inputs(cal: dict[str, xr.Dataset], records: dict[str, dict], cfg: dict):
+    """The spectra of a joint fit (each run's valid points, decimated to
+    ``max_points_per_run``, with its probe where the intense model applies) and each run's
+    correlated error shapes on those points."""
+    from mohilbert.fitting import FitSpectrum
+
     spectra, correlated = [], []
-    for run in runs:
+    for run in sorted(cal):
         ds, rec = cal[run], records[run]
         ok = _valid(ds)
         idx = np.flatnonzero(ok)
@@ -249,22 +272,16 @@ def fit_experiment(
             )
         )
         correlated.append(_correlated_error_modes(ds)[:, idx])
-    free = {name: None for name in cfg["free"]}
-    if "intensity_scale" in free and all(sp.probe is None for sp in spectra):
-        raise FitError(
-            f"{label}: intensity_scale is free but no run has "
-            "probe_power_W (and beam_diameter_m) in the sheet"
-        )
-    for p in cfg["per_run"]:
-        free[p] = (-100.0, 100.0)
-    per_run = tuple(cfg["per_run"])
-    result = fit_spectra(spectra, cell, free, per_spectrum=per_run)
-    out = result.to_dataset()
-    names = out["parameter"].values.tolist()
-    free_names = result.free
+    return spectra, correlated
 
-    # systematic terms: each input moved by its standard uncertainty, the parameters' response
-    # to first order (one model evaluation each; the fit's Jacobian does the rest)
+
+def budget_components(result, spectra, correlated, cal, records, cell):
+    """Each systematic input moved by its standard uncertainty and the parameters' response
+    to first order (one model evaluation each; the fit's Jacobian does the rest): baseline
+    shapes and dark level, axis scale, linearisation, etalon FSR, cell length; and each
+    run's detector-drift covariance."""
+    runs = sorted(cal)
+    free_names = result.free
     components: dict[str, list[np.ndarray]] = {t: [] for t in BUDGET_TERMS if t != "statistical"}
 
     def response(**changed) -> np.ndarray:
@@ -307,6 +324,13 @@ def fit_experiment(
         ]
         components["cell_length"].append(response(cells=cells))
 
+    return components, drift_cov
+
+
+def combined_budget(result, components, drift_cov):
+    """Budget (free parameters × :data:`BUDGET_TERMS`) and total covariance: the
+    statistical covariance plus one outer product per systematic component."""
+    free_names = result.free
     n_free = len(free_names)
     cov = np.nan_to_num(result.covariance, nan=0.0).copy()
     budget = np.zeros((n_free, len(BUDGET_TERMS)))
@@ -320,6 +344,16 @@ def fit_experiment(
         for dp in components[term]:
             cov += np.outer(dp, dp)
             budget[:, j] = np.hypot(budget[:, j], dp)
+    return budget, cov
+
+
+def fit_dataset(result, budget, cov, cal, records, label, gates) -> xr.Dataset:
+    """The fit file: values, budget, statistical/systematic/total uncertainties, covariance,
+    best-fit curves, the runs' etalon FSRs, the nominal sheet values and every warning."""
+    runs = sorted(cal)
+    out = result.to_dataset()
+    names = out["parameter"].values.tolist()
+    free_names = result.free
     pos = [names.index(n) for n in free_names]
     full_budget = np.zeros((len(names), len(BUDGET_TERMS)))
     full_budget[pos] = budget
