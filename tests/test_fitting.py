@@ -157,3 +157,15 @@ def test_elecsus_mode_fit_has_an_honest_field_uncertainty():
     assert abs(es.values["field_T"] - 0.6) < 3 * es.stderr["field_T"]
     assert abs(es.values["temperature_C"] - 80.0) < 3 * es.stderr["temperature_C"]
     assert es.nfev < 60  # 109 with the default step
+
+
+def test_fit_spectra_does_not_change_the_callers_spectra():
+    """Issue 16 item 7: the fitting layer no longer mutates its inputs (an unnamed spectrum
+    was renamed in place)."""
+    x = np.linspace(-4000, 4000, 300)
+    cell = Cell(length_m=2e-3, temperature_C=60)
+    y = spectrum_arrays(x, cell, "x")["S0"]
+    spec = FitSpectrum(x, y, "S0", "x", sigma=np.full(x.size, 1e-3))
+    r = fit_spectra([spec], cell.with_(temperature_C=58), ["temperature_C"])
+    assert spec.name is None and r.spectra[0].name == "spectrum0"
+    assert r.values["temperature_C"] == pytest.approx(60, abs=0.05)

@@ -288,13 +288,35 @@ def fit_spectra(
     per_spectrum
         Free parameters that take one value per spectrum (e.g. ``("shift_MHz",)``); their
         names in the result are ``<name>__<spectrum name>``.
+
+    Steps: check the spectra (:func:`_checked_spectra`; a spectrum without a name is named
+    ``spectrum<k>`` in a copy, the caller's objects are not changed), build the lmfit
+    parameters with start values and bounds (:func:`_fit_parameters`), minimise
+    (:func:`_minimise`), linearise at the optimum for the covariances and collect the result
+    (:func:`_fit_result`).
     """
+    spectra = _checked_spectra(spectra)
+    bounds = dict.fromkeys(free) if not isinstance(free, Mapping) else dict(free)
+    names = [s.name for s in spectra]
+    pols = [s.polarisation for s in spectra]
+    # lmfit names must be identifiers: per-spectrum parameters use a safe token of the name
+    tokens = {n: f"s{k}_" + re.sub(r"\W", "_", n) for k, n in enumerate(names)}
+    params = _fit_parameters(bounds, cell, spectra, pols, tokens, per_spectrum)
+    model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], per_spectrum)
+    result = _minimise(model, params, max_nfev)
+    return _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum)
+
+
+def _checked_spectra(spectra: Sequence[FitSpectrum]) -> list[FitSpectrum]:
+    """The spectra with a name each (copies where one was missing), or a FitError naming the
+    spectrum that cannot be fitted."""
     if not spectra:
         raise FitError("no spectra to fit")
-    bounds = dict.fromkeys(free) if not isinstance(free, Mapping) else dict(free)
-    names = [s.name or f"spectrum{k}" for k, s in enumerate(spectra)]
-    for s, name in zip(spectra, names, strict=True):
-        s.name = name
+    out = []
+    for k, s in enumerate(spectra):
+        name = s.name or f"spectrum{k}"
+        if s.name != name:
+            s = replace(s, name=name)
         x = np.asarray(s.detuning_MHz, dtype=float)
         y = np.asarray(s.data, dtype=float)
         if x.shape != y.shape or x.ndim != 1 or x.size < 3:
@@ -305,9 +327,14 @@ def fit_spectra(
             raise FitError(f"spectrum {name}: NaN or inf in detuning or data")
         if s.sigma is not None and not (np.asarray(s.sigma) > 0).all():
             raise FitError(f"spectrum {name}: sigma must be positive everywhere")
-    pols = [s.polarisation for s in spectra]
-    # lmfit names must be identifiers: per-spectrum parameters use a safe token of the name
-    tokens = {n: f"s{k}_" + re.sub(r"\W", "_", n) for k, n in enumerate(names)}
+        out.append(s)
+    return out
+
+
+def _fit_parameters(bounds, cell, spectra, pols, tokens, per_spectrum) -> lmfit.Parameters:
+    """lmfit parameters: start values from the cell (isotope abundances from its mix),
+    bounds given or :data:`DEFAULT_BOUNDS`, starts kept just inside the bounds."""
+    names = [s.name for s in spectra]
     params = lmfit.Parameters()
     iso_names = [n for n in bounds if n.startswith("percent_")]
     iso_start = {}
@@ -339,7 +366,11 @@ def fit_spectra(
             value = float(np.clip(value, lo + margin, hi - margin))
             params.add(target, value=value, min=lo, max=hi, vary=True)
 
-    model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], per_spectrum)
+    return params
+
+
+def _minimise(model, params, max_nfev: int):
+    """Levenberg–Marquardt on the weighted residuals (a FitError when the model fails)."""
     try:
         mini = lmfit.Minimizer(model.residual, params, nan_policy="raise")
         # ElecSus mode truncates line positions to whole MHz: the model is a staircase in B on
@@ -348,6 +379,13 @@ def fit_spectra(
         result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=eps)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
+    return result
+
+
+def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> FitResult:
+    """The model linearised at the optimum (statistical covariance, sandwich estimator) and
+    the :class:`FitResult` with public parameter names."""
+    names = [s.name for s in spectra]
     best = model.models(result.params)
     linear = _Linearised(model, result.params)
     public = {
