@@ -167,5 +167,5 @@ def test_fit_spectra_does_not_change_the_callers_spectra():
     y = spectrum_arrays(x, cell, "x")["S0"]
     spec = FitSpectrum(x, y, "S0", "x", sigma=np.full(x.size, 1e-3))
     r = fit_spectra([spec], cell.with_(temperature_C=58), ["temperature_C"])
-    assert spec.name is None and r.spectra[0].name == "spectrum0"
+    assert spec.name == "" and r.spectra[0].name == "spectrum0"
     assert r.values["temperature_C"] == pytest.approx(60, abs=0.05)
