@@ -197,53 +197,8 @@ def experiment_figure(hil: xr.Dataset, cal: dict[str, xr.Dataset], fit: xr.Datas
             gridspec_kw={"height_ratios": [1.2, 0.55, 1.2, 0.55, 1.2, 0.55]},
         )
         x_ghz = hil["detuning"].values / 1e3
-        runs = run_of_mode(hil)
-        modes = [str(m) for m in hil["mode"].values]
-        t_res, t_sig, i_res, i_sig, names = [], [], [], [], []
-        for i, mode in enumerate(modes):
-            color = PALETTE[i]
-            run = runs[mode]
-            c = cal[run]
-            name = MODE_LABEL.get(mode, mode)
-            names.append(name)
-            xc = c["detuning"].values / 1e3
-            axes[0].plot(
-                xc,
-                c["transmission"].values,
-                color=color,
-                lw=DATA_LW,
-                alpha=0.8,
-                label=f"measured {name} (run {run})",
-            )
-            t_theory = np.exp(-hil["theory_optical_depth"].values[i])
-            axes[0].plot(x_ghz, t_theory, **THEORY, label="theory (fit)" if i == 0 else None)
-            t_res.append(np.interp(x_ghz, xc, c["transmission"].values) - t_theory)
-            t_sig.append(np.interp(x_ghz, xc, c["transmission_uncertainty"].values))
-            _band(
-                axes[2],
-                x_ghz,
-                _masked(hil, i, "index") * 1e5,
-                hil["index_uncertainty"].values[i] * 1e5,
-                color,
-                f"Hilbert transform {name}",
-            )
-            axes[2].plot(
-                x_ghz,
-                hil["theory_index"].values[i] * 1e5,
-                **THEORY,
-                label="theory (fit)" if i == 0 else None,
-            )
-            i_res.append(_masked(hil, i, "index") - hil["theory_index"].values[i])
-            i_sig.append(hil["index_uncertainty"].values[i])
-        axes[0].set_ylabel("transmission")
-        axes[0].legend(ncols=3, **LEGEND_ABOVE)
-        residual_panel(axes[1], x_ghz, t_res, t_sig, names, "Δ transmission [%]", 100.0)
-        axes[2].set_ylabel("Re(n) − 1  [×10⁻⁵]")
-        axes[2].legend(ncols=3, **LEGEND_ABOVE)
-        p = decade(np.concatenate(i_sig))
-        residual_panel(
-            axes[3], x_ghz, i_res, i_sig, names, scaled_label("Δ(n − 1)", "1", p), 10.0**-p
-        )
+        _transmission_panels(axes[0], axes[1], hil, cal, x_ghz)
+        _index_panels(axes[2], axes[3], hil, x_ghz)
         qty = next((q for q in ("rotation", "retardance") if f"{q}_indirect" in hil), None)
         if qty:
             _rotation_panels(axes[4], axes[5], hil, qty, x_ghz)
@@ -259,27 +214,94 @@ def experiment_figure(hil: xr.Dataset, cal: dict[str, xr.Dataset], fit: xr.Datas
                 )
                 ax.set_yticks([])
         axes[5].set_xlabel("detuning [GHz]")
-        values, errs = fit_values(fit)
-        geometry = str(hil.attrs.get("geometry", ""))
-        head = GEOMETRY_TITLE.get(geometry, f"{geometry} geometry")
-        if hil.attrs.get("experiment") not in (None, geometry):
-            head = f"{hil.attrs['experiment']}: {head}"
-        fig.suptitle(
-            f"{head}\njoint fit: T = "
-            f"{pm(values.get('temperature_C', np.nan), errs.get('temperature_C', np.nan))} °C, "
-            f"B = {pm(values.get('field_T', np.nan), errs.get('field_T', np.nan))} T"
-        )
-        for ax, tag in zip(axes, "abcdef", strict=True):
-            ax.text(
-                0.995,
-                0.04,
-                f"({tag})",
-                transform=ax.transAxes,
-                va="bottom",
-                ha="right",
-                fontweight="bold",
-            )
+        fig.suptitle(experiment_title(hil, fit))
+        tag_panels(axes)
         return fig
+
+
+def _transmission_panels(ax, ax_res, hil: xr.Dataset, cal: dict[str, xr.Dataset], x_ghz) -> None:
+    """Each eigen-mode's measured transmission with the fitted theory, and the residuals in
+    percent."""
+    runs = run_of_mode(hil)
+    res, sig, names = [], [], []
+    for i, mode in enumerate(str(m) for m in hil["mode"].values):
+        c = cal[runs[mode]]
+        name = MODE_LABEL.get(mode, mode)
+        names.append(name)
+        xc = c["detuning"].values / 1e3
+        ax.plot(
+            xc,
+            c["transmission"].values,
+            color=PALETTE[i],
+            lw=DATA_LW,
+            alpha=0.8,
+            label=f"measured {name} (run {runs[mode]})",
+        )
+        t_theory = np.exp(-hil["theory_optical_depth"].values[i])
+        ax.plot(x_ghz, t_theory, **THEORY, label="theory (fit)" if i == 0 else None)
+        res.append(np.interp(x_ghz, xc, c["transmission"].values) - t_theory)
+        sig.append(np.interp(x_ghz, xc, c["transmission_uncertainty"].values))
+    ax.set_ylabel("transmission")
+    ax.legend(ncols=3, **LEGEND_ABOVE)
+    residual_panel(ax_res, x_ghz, res, sig, names, "Δ transmission [%]", 100.0)
+
+
+def _index_panels(ax, ax_res, hil: xr.Dataset, x_ghz) -> None:
+    """Each eigen-mode's Re(n) − 1 from the Hilbert transform (band) with the theory, and
+    the residuals at the decade their uncertainty needs."""
+    res, sig, names = [], [], []
+    for i, mode in enumerate(str(m) for m in hil["mode"].values):
+        name = MODE_LABEL.get(mode, mode)
+        names.append(name)
+        _band(
+            ax,
+            x_ghz,
+            _masked(hil, i, "index") * 1e5,
+            hil["index_uncertainty"].values[i] * 1e5,
+            PALETTE[i],
+            f"Hilbert transform {name}",
+        )
+        ax.plot(
+            x_ghz,
+            hil["theory_index"].values[i] * 1e5,
+            **THEORY,
+            label="theory (fit)" if i == 0 else None,
+        )
+        res.append(_masked(hil, i, "index") - hil["theory_index"].values[i])
+        sig.append(hil["index_uncertainty"].values[i])
+    ax.set_ylabel("Re(n) − 1  [×10⁻⁵]")
+    ax.legend(ncols=3, **LEGEND_ABOVE)
+    p = decade(np.concatenate(sig))
+    residual_panel(ax_res, x_ghz, res, sig, names, scaled_label("Δ(n − 1)", "1", p), 10.0**-p)
+
+
+def experiment_title(hil: xr.Dataset, fit: xr.Dataset) -> str:
+    """'<geometry in words>' (the experiment's name first when it is not the geometry's) and
+    the joint fit's temperature and field with their total uncertainties."""
+    values, errs = fit_values(fit)
+    geometry = str(hil.attrs.get("geometry", ""))
+    head = GEOMETRY_TITLE.get(geometry, f"{geometry} geometry")
+    if hil.attrs.get("experiment") not in (None, geometry):
+        head = f"{hil.attrs['experiment']}: {head}"
+    return (
+        f"{head}\njoint fit: T = "
+        f"{pm(values.get('temperature_C', np.nan), errs.get('temperature_C', np.nan))} °C, "
+        f"B = {pm(values.get('field_T', np.nan), errs.get('field_T', np.nan))} T"
+    )
+
+
+def tag_panels(axes) -> None:
+    """Bold (a), (b), … in the lower right corner of each panel."""
+    for ax, tag in zip(axes, "abcdefghij", strict=False):
+        ax.text(
+            0.995,
+            0.04,
+            f"({tag})",
+            transform=ax.transAxes,
+            va="bottom",
+            ha="right",
+            fontweight="bold",
+        )
 
 
 def _rotation_panels(ax, ax_res, hil: xr.Dataset, qty: str, x_ghz: np.ndarray) -> None:
