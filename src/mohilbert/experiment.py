@@ -626,19 +626,16 @@ def hilbert_experiment(
     notes = [refused[r] for r in sorted(refused)] + [linearise[r] for r in sorted(linearise)]
     return hilbert_dataset(
         out,
-        grid,
-        modes,
-        exp,
-        geometry,
-        mode_runs,
-        cell,
-        cfg,
-        metrics,
-        fit,
-        gates,
-        notes,
-        {"refused": sorted(refused), "linearised": sorted(linearise)},
-        [f"{m}: {'yes' if cfg['wing_subtraction'] else 'no'}" for m in modes],
+        grid=grid,
+        mode_runs=mode_runs,
+        exp=exp,
+        geometry=geometry,
+        cell=cell,
+        cfg=cfg,
+        metrics=metrics,
+        warnings=quality.read(fit.attrs) + notes,
+        gates=gates,
+        saturated={"refused": sorted(refused), "linearised": sorted(linearise)},
     )
 
 
@@ -978,24 +975,23 @@ def direct_quantity(
 
 
 def hilbert_dataset(
-    out,
-    grid,
-    modes,
-    exp,
-    geometry,
-    mode_runs,
-    cell,
-    cfg,
-    metrics,
-    fit,
-    gates,
-    notes,
-    saturated,
-    wing_used,
+    out: dict,
+    *,
+    grid: np.ndarray,
+    mode_runs: dict[str, str],
+    exp: str,
+    geometry: str,
+    cell: Cell,
+    cfg: dict,
+    metrics: dict,
+    warnings: list[str],
+    gates: dict | None,
+    saturated: dict,
 ) -> xr.Dataset:
     """The Hilbert file: the variables, coordinates with units, the metrics as attributes
-    (also as JSON), the saturated-run choices and every warning (the fit's, the refusals and
-    linearisations, the Hilbert gate's)."""
+    (also as JSON), the saturated-run choices and every warning (those given: the fit's, the
+    refusals and linearisations; then the Hilbert gate's)."""
+    modes = list(mode_runs)
     coords = {
         "detuning": (
             "detuning",
@@ -1013,7 +1009,9 @@ def hilbert_dataset(
         cell_length_m=cell.length_m,
         fitted_temperature_C=cell.temperature_C,
         fitted_field_T=cell.field_T,
-        wing_subtraction="; ".join(wing_used),
+        wing_subtraction="; ".join(
+            f"{m}: {'yes' if cfg['wing_subtraction'] else 'no'}" for m in modes
+        ),
         pad_factor=int(cfg["pad_factor"]),
         metrics_json=json.dumps(metrics, sort_keys=True),
     )
@@ -1021,10 +1019,8 @@ def hilbert_dataset(
         for k, v in vals.items():
             ds.attrs[f"{name}_{k}"] = v
     ds.attrs["saturated_runs"] = json.dumps(saturated)
-    warnings = (
-        quality.read(fit.attrs)
-        + notes
-        + quality.hilbert_warnings(exp, metrics, quality.thresholds("hilbert", {"gates": gates}))
+    warnings = warnings + quality.hilbert_warnings(
+        exp, metrics, quality.thresholds("hilbert", {"gates": gates})
     )
     quality.store(ds.attrs, warnings)
     return ds
