@@ -68,7 +68,7 @@ def test_uncertainty_propagation_matches_monte_carlo():
     x = np.linspace(-5000, 5000, 2001)
     sigma = 0.01 * (1 + (np.abs(x) < 1000) * 3.0)  # non-uniform noise
     od = np.exp(-((x / 300) ** 2))
-    predicted = index_from_od(x, od, KL, od_sigma=sigma)["index_sigma"]
+    predicted = index_from_od(x, od, KL, od_sigma=sigma)["index_uncertainty"]
     draws = np.array([index_from_od(x, od + rng.normal(0, sigma), KL)["index"] for _ in range(400)])
     empirical = draws.std(axis=0)
     ratio = empirical[200:-200] / predicted[200:-200]

@@ -786,7 +786,7 @@ def mode_index(
         )
     )
     slope = np.gradient(model_idx, grid)
-    known = np.sqrt(res["index_sigma"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
+    known = np.sqrt(res["index_uncertainty"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
     # the truncation estimate is evidence of its own (the data's misfit at the window
     # edges), independent of the covariance: it enters in quadrature, and points where it
     # dominates are flagged

@@ -182,9 +182,9 @@ def index_from_od(
     Returns
     -------
     dict
-        ``index`` (Re n − 1), ``index_sigma``, ``filled`` (bool), ``truncation_bound``
+        ``index`` (Re n − 1), ``index_uncertainty``, ``filled`` (bool), ``truncation_bound``
         (bound on the error from the finite window, Re n − 1 units, see
-        :func:`truncation_bound`) and ``edge`` (bool: the bound exceeds ``index_sigma``, or
+        :func:`truncation_bound`) and ``edge`` (bool: the bound exceeds ``index_uncertainty``, or
         within ``edge_fraction`` of an end), in the input order.
     """
     x = np.asarray(detuning_MHz, dtype=np.float64)
@@ -241,7 +241,7 @@ def index_from_od(
         edge[:k] = edge[-k:] = True
     return {
         "index": flip(index),
-        "index_sigma": flip(index_sigma),
+        "index_uncertainty": flip(index_sigma),
         "filled": flip(filled),
         "edge": flip(edge),
         "truncation_bound": flip(bound),
