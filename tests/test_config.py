@@ -116,3 +116,29 @@ def test_citation_file_is_valid_cff_and_matches_the_package():
     assert ids == ["arXiv:2403.00950"]
     for ref in cff["references"]:
         assert ref["type"] and ref["title"] and ref["authors"] and ref["year"]
+
+
+def test_library_defaults_are_the_schemas():
+    """Issue 16 item 7: a library user calling a stage function without the workflow gets
+    the same defaults the workflow validates with (the schema), and the shipped config.yaml
+    sets nothing else; a changed default must change in the schema (and this test) first."""
+    from mohilbert import gates, power_series
+    from mohilbert.calibration.core import DEFAULTS as CALIBRATE
+    from mohilbert.experiment import DEFAULTS as EXPERIMENT
+
+    props = yaml.safe_load(SCHEMA.read_text())["properties"]
+
+    def defaults(section):
+        return {k: v["default"] for k, v in props[section]["properties"].items() if "default" in v}
+
+    assert CALIBRATE == defaults("calibrate")
+    fit_and_hilbert = {**defaults("fit"), **defaults("hilbert")}
+    assert EXPERIMENT == fit_and_hilbert
+    assert power_series.DEFAULTS == defaults("series")
+    for stage, values in gates.DEFAULTS.items():
+        gate = props["gates"]["properties"][stage]["properties"]
+        assert values == {k: v["default"] for k, v in gate.items()}, stage
+    shipped = _config()
+    for section in ("calibrate", "fit", "series", "hilbert", "ingest"):
+        for key, value in (shipped.get(section) or {}).items():
+            assert value == defaults(section)[key], f"{section}.{key}"
