@@ -309,3 +309,13 @@ def test_bad_cell_parameters():
         Cell(length_m=0)
     with pytest.raises(ValueError, match="unknown polarisation"):
         spectrum_arrays(X, Cell(), "diagonal")
+
+
+def test_cell_with_fitted_turns_abundance_names_into_isotopes():
+    """Issue 16 item 2: the one place a fit's percent_<isotope> names become a cell's
+    isotope_percent (it was written out in calibration, experiment and fitting)."""
+    from mohilbert.theory import Cell
+
+    cell = Cell(temperature_C=20).with_fitted({"temperature_C": 60.0, "percent_85Rb": 2.5})
+    assert cell.temperature_C == 60.0 and cell.isotope_percent == {"85Rb": 2.5}
+    assert Cell().with_fitted({"field_T": 0.6}).isotope_percent is None

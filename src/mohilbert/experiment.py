@@ -448,14 +448,11 @@ def fitted_cell(records: dict[str, dict], fit: xr.Dataset) -> tuple[Cell, dict[s
     shared = {
         k: v
         for k, v in values.items()
-        if "__" not in k and not k.startswith(("jones_", "percent_")) and k != "intensity_scale"
+        if "__" not in k and not k.startswith("jones_") and k != "intensity_scale"
     }
-    iso = {k.removeprefix("percent_"): v for k, v in values.items() if k.startswith("percent_")}
-    if iso:
-        shared["isotope_percent"] = iso
     shifts = {r: values.get(f"shift_MHz__{r}", shared.get("shift_MHz", 0.0)) for r in runs}
     shared.pop("shift_MHz", None)
-    return cell.with_(**shared), shifts
+    return cell.with_fitted(shared), shifts
 
 
 def _stderr(fit: xr.Dataset, name: str) -> float:
@@ -499,7 +496,7 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shifts: dict[str, float], runs
         step = np.sqrt(lam[k]) * vec[:, k]
         pair = []
         for sign in (1.0, -1.0):
-            changes, iso, run_shift = {}, {}, dict(shifts)
+            changes, run_shift = {}, dict(shifts)
             for j, i in enumerate(own):
                 name, v = names[i], float(values[i] + sign * step[j])
                 lo, hi = _BOUNDS.get(name.split("__")[0], (-np.inf, np.inf))
@@ -510,13 +507,9 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shifts: dict[str, float], runs
                     run_shift[name.removeprefix("shift_MHz__")] = v
                 elif name == "shift_MHz":
                     run_shift = dict.fromkeys(run_shift, v)
-                elif name.startswith("percent_"):
-                    iso[name.removeprefix("percent_")] = v
                 else:
                     changes[name] = v
-            if iso:
-                changes["isotope_percent"] = iso
-            base = cell.with_(**changes)
+            base = cell.with_fitted(changes)
             cells = {r: base.with_(shift_MHz=run_shift[r]) for r in runs}
             cells[None] = base.with_(shift_MHz=float(np.mean([run_shift[r] for r in runs])))
             pair.append(cells)

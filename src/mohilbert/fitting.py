@@ -683,11 +683,7 @@ def _apply(cell: Cell, pol, p, name: str, per_spectrum: Sequence[str]):
         return _get(p, key, name, per_spectrum)
 
     changes = {k: float(get(k)) for k in CELL_PARAMETERS if get(k) is not None}
-    iso = {
-        k.removeprefix("percent_"): float(v.value) for k, v in p.items() if k.startswith("percent_")
-    }
-    if iso:
-        changes["isotope_percent"] = iso
+    changes.update({k: float(v.value) for k, v in p.items() if k.startswith("percent_")})
     if (
         get("jones_x") is not None
         or get("jones_y") is not None
@@ -702,4 +698,4 @@ def _apply(cell: Cell, pol, p, name: str, per_spectrum: Sequence[str]):
             else start["jones_phase_rad"]
         )
         pol = np.array([ex, ey * np.exp(1j * ph)])
-    return cell.with_(**changes), pol
+    return cell.with_fitted(changes), pol

@@ -144,6 +144,16 @@ class Cell:
         """A copy with some attributes changed."""
         return replace(self, **changes)
 
+    def with_fitted(self, values: dict[str, float]) -> Cell:
+        """A copy with fitted parameter values applied: cell attributes by name, and
+        ``percent_<isotope>`` values [percent] as the isotope abundances (the one place the
+        fit's abundance names become a cell's ``isotope_percent``)."""
+        iso = {k.removeprefix("percent_"): v for k, v in values.items() if k.startswith("percent_")}
+        plain = {k: v for k, v in values.items() if not k.startswith("percent_")}
+        if iso:
+            plain["isotope_percent"] = iso
+        return replace(self, **plain)
+
 
 def _slices(cell: Cell):
     if cell.slices is None:

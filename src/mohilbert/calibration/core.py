@@ -325,7 +325,7 @@ def _fit_axis(
 
     def residual(x):
         vals = dict(zip(names, x, strict=True))
-        c = _with_params(cell, {n: vals[n] for n in free})
+        c = cell.with_fitted({n: vals[n] for n in free})
         nu = vals["offset_MHz"] + sign * vals.get("scale", scale0) * fs
         m = spectrum_arrays(nu, c, pol)["S0"]
         design = a * m[:, None]
@@ -364,15 +364,6 @@ def _fit_axis(
     stderr = dict(zip(names, (float(e) for e in err), strict=True))
     stderr.setdefault("scale", 0.0)
     return AxisFit(values=values, stderr=stderr, redchi=float(redchi))
-
-
-def _with_params(cell: Cell, values: dict) -> Cell:
-    """Cell with fitted values applied (``percent_<isotope>`` set the isotope abundances)."""
-    iso = {k.removeprefix("percent_"): v for k, v in values.items() if k.startswith("percent_")}
-    plain = {k: v for k, v in values.items() if not k.startswith("percent_")}
-    if iso:
-        plain["isotope_percent"] = iso
-    return cell.with_(**plain)
 
 
 @dataclass
@@ -602,7 +593,7 @@ def absolute_axis(
     nu = fit.values["offset_MHz"] + sign * fit.values["scale"] * f
     fitted = {n: fit.values[n] for n in free}
     if mode == "self":
-        cell = _with_params(cell, fitted)
+        cell = cell.with_fitted(fitted)
     return Absolute(
         mode,
         nu,
@@ -913,7 +904,7 @@ def calibrated_dataset(
             _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
             @ np.linalg.lstsq(
                 _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
-                * spectrum_arrays(nu, _with_params(absolute.fit_cell, absolute.fitted), "x")["S0"][
+                * spectrum_arrays(nu, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"][
                     :, None
                 ],
                 absolute.channel,
@@ -927,7 +918,7 @@ def calibrated_dataset(
         )
         data["reference_model"] = (
             "detuning",
-            spectrum_arrays(grid, _with_params(absolute.fit_cell, absolute.fitted), "x")["S0"],
+            spectrum_arrays(grid, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"],
             {"units": "1", "long_name": "fitted reference-cell theory"},
         )
     if error_modes:
