@@ -707,6 +707,133 @@ def baseline_fit(
     )
 
 
+@dataclass
+class Binning:
+    """Samples binned onto a uniform detuning grid [MHz].
+
+    A bin's samples do not sit at its centre on average (a few samples per bin, a sweep speed
+    that varies): each bin mean belongs to its samples' mean detuning, and the grid value is
+    interpolated between those (else a line slope times that offset, a pattern that beats with
+    the sweep nonlinearity, biases line positions by up to ~1 MHz).
+    """
+
+    grid: np.ndarray
+    counts: np.ndarray  # samples per grid point
+    order: np.ndarray
+    which: np.ndarray
+    ok: np.ndarray
+    full: np.ndarray
+    nu_mean: np.ndarray
+
+    @classmethod
+    def of(cls, nu: np.ndarray, step: float, run: str) -> Binning:
+        """The grid of ``step`` MHz over the detuning ``nu`` of the samples [MHz].
+
+        Raises
+        ------
+        CalibrationError
+            The scan spans fewer than 10 grid steps.
+        """
+        order = np.argsort(nu)
+        nu_s = nu[order]
+        grid = np.arange(np.ceil(nu_s[0] / step) * step, nu_s[-1], step)
+        if grid.size < 10:
+            raise CalibrationError(
+                f"run {run}: the calibrated scan spans {nu_s[-1] - nu_s[0]:.0f} MHz, fewer than 10 "
+                f"grid steps of {step:g} MHz; lower calibrate.grid_step_MHz"
+            )
+        edges = np.concatenate([grid - step / 2, [grid[-1] + step / 2]])
+        which = np.digitize(nu_s, edges) - 1
+        ok = (which >= 0) & (which < grid.size)
+        counts = np.bincount(which[ok], minlength=grid.size)
+        full = counts > 0
+        nu_mean = np.bincount(which[ok], weights=nu_s[ok], minlength=grid.size)[full] / counts[full]
+        return cls(grid, counts, order, which, ok, full, nu_mean)
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Per-sample ``values`` (in sample order) averaged onto the grid."""
+        sums = np.bincount(
+            self.which[self.ok], weights=values[self.order][self.ok], minlength=self.grid.size
+        )
+        return np.interp(self.grid, self.nu_mean, sums[self.full] / self.counts[self.full])
+
+
+def polarimeter_variables(
+    raw: xr.Dataset,
+    scan: Scan,
+    baseline: np.ndarray,
+    bins: Binning,
+    base_grid: np.ndarray,
+    clear: np.ndarray,
+) -> dict:
+    """The polarimeter difference normalised by the run's baseline, on the grid, with its
+    uncertainty: the per-sample white noise, scaled up by the binned signal's excess scatter
+    point to point, and the drift scatter where the cell is transparent."""
+    binned = bins.mean
+    n_eff = np.maximum(bins.counts, 1)
+    data = {}
+    pol_v = raw["polarimeter"].values[scan.keep]
+    pol_grid = binned(pol_v / baseline)
+    pol_sigma = _white_noise(pol_v) / base_grid / np.sqrt(n_eff)
+    # noise the per-sample estimate does not see (1/f, pick-up) shows as excess scatter
+    # of the binned signal point to point: scale the uncertainty up by it
+    pol_scale = max(1.0, _white_noise(pol_grid) / float(np.median(pol_sigma)))
+    # slower drifts: scatter about a 1 GHz running median where the cell is transparent
+    pol_excess = 0.0
+    if clear.sum() > 200:
+        r = (pol_grid - running_median(pol_grid, 101))[clear]
+        scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
+        white_p = float(np.median(pol_sigma[clear])) * pol_scale
+        pol_excess = float(np.sqrt(max(scatter**2 - white_p**2, 0.0)))
+    data["polarimeter"] = (
+        "detuning",
+        pol_grid,
+        {
+            "units": "1",
+            "long_name": "polarimeter difference / input intensity (S2 Faraday, S3 Voigt)",
+        },
+    )
+    data["polarimeter_uncertainty"] = (
+        "detuning",
+        np.hypot(pol_sigma * pol_scale, pol_excess),
+        {
+            "units": "1",
+            "long_name": "standard uncertainty of the polarimeter signal",
+            "excess_noise_factor": pol_scale,
+            "drift_noise": pol_excess,
+        },
+    )
+    return data
+
+
+def reference_variables(absolute: Absolute, t, nu, grid, binned) -> dict:
+    """The reference cell's normalised transmission (its own fitted baseline divided out) and
+    its fitted theory, on the grid."""
+    data = {}
+    ref_t = absolute.channel / (
+        _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
+        @ np.linalg.lstsq(
+            _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
+            * spectrum_arrays(nu, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"][
+                :, None
+            ],
+            absolute.channel,
+            rcond=None,
+        )[0]
+    )
+    data["reference_transmission"] = (
+        "detuning",
+        binned(ref_t),
+        {"units": "1", "long_name": "normalised reference-cell transmission"},
+    )
+    data["reference_model"] = (
+        "detuning",
+        spectrum_arrays(grid, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"],
+        {"units": "1", "long_name": "fitted reference-cell theory"},
+    )
+    return data
+
+
 def calibrated_dataset(
     raw: xr.Dataset,
     rec: dict,
@@ -731,30 +858,8 @@ def calibrated_dataset(
     fsr = float(rec["etalon_fsr_MHz"])
     # resample onto the uniform detuning grid
     step = float(cfg["grid_step_MHz"])
-    order = np.argsort(nu)
-    nu_s = nu[order]
-    grid = np.arange(np.ceil(nu_s[0] / step) * step, nu_s[-1], step)
-    if grid.size < 10:
-        raise CalibrationError(
-            f"run {run}: the calibrated scan spans {nu_s[-1] - nu_s[0]:.0f} MHz, fewer than 10 "
-            f"grid steps of {step:g} MHz; lower calibrate.grid_step_MHz"
-        )
-    edges = np.concatenate([grid - step / 2, [grid[-1] + step / 2]])
-    which = np.digitize(nu_s, edges) - 1
-    ok = (which >= 0) & (which < grid.size)
-    counts = np.bincount(which[ok], minlength=grid.size)
-
-    full = counts > 0
-    # a bin's samples do not sit at its centre on average (a few samples per bin, a sweep
-    # speed that varies): each bin mean belongs to its samples' mean detuning, and the grid
-    # value is interpolated between those (else a line slope times that offset, a pattern
-    # that beats with the sweep nonlinearity, biases line positions by up to ~1 MHz)
-    nu_mean = np.bincount(which[ok], weights=nu_s[ok], minlength=grid.size)[full] / counts[full]
-
-    def binned(values):
-        sums = np.bincount(which[ok], weights=values[order][ok], minlength=grid.size)
-        return np.interp(grid, nu_mean, sums[full] / counts[full])
-
+    bins = Binning.of(nu, step, run)
+    grid, counts, binned = bins.grid, bins.counts, bins.mean
     t_grid = binned(trans)
     base_grid = binned(baseline)
     n_eff = np.maximum(counts, 1)
@@ -868,59 +973,9 @@ def calibrated_dataset(
         data["off_resonance"][2],
     )
     if "polarimeter" in raw:
-        pol_v = raw["polarimeter"].values[scan.keep]
-        pol_grid = binned(pol_v / baseline)
-        pol_sigma = _white_noise(pol_v) / base_grid / np.sqrt(n_eff)
-        # noise the per-sample estimate does not see (1/f, pick-up) shows as excess scatter
-        # of the binned signal point to point: scale the uncertainty up by it
-        pol_scale = max(1.0, _white_noise(pol_grid) / float(np.median(pol_sigma)))
-        # slower drifts: scatter about a 1 GHz running median where the cell is transparent
-        pol_excess = 0.0
-        if clear.sum() > 200:
-            r = (pol_grid - running_median(pol_grid, 101))[clear]
-            scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
-            white_p = float(np.median(pol_sigma[clear])) * pol_scale
-            pol_excess = float(np.sqrt(max(scatter**2 - white_p**2, 0.0)))
-        data["polarimeter"] = (
-            "detuning",
-            pol_grid,
-            {
-                "units": "1",
-                "long_name": "polarimeter difference / input intensity (S2 Faraday, S3 Voigt)",
-            },
-        )
-        data["polarimeter_uncertainty"] = (
-            "detuning",
-            np.hypot(pol_sigma * pol_scale, pol_excess),
-            {
-                "units": "1",
-                "long_name": "standard uncertainty of the polarimeter signal",
-                "excess_noise_factor": pol_scale,
-                "drift_noise": pol_excess,
-            },
-        )
+        data.update(polarimeter_variables(raw, scan, baseline, bins, base_grid, clear))
     if mode == "reference":
-        ref_t = absolute.channel / (
-            _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
-            @ np.linalg.lstsq(
-                _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
-                * spectrum_arrays(nu, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"][
-                    :, None
-                ],
-                absolute.channel,
-                rcond=None,
-            )[0]
-        )
-        data["reference_transmission"] = (
-            "detuning",
-            binned(ref_t),
-            {"units": "1", "long_name": "normalised reference-cell transmission"},
-        )
-        data["reference_model"] = (
-            "detuning",
-            spectrum_arrays(grid, absolute.fit_cell.with_fitted(absolute.fitted), "x")["S0"],
-            {"units": "1", "long_name": "fitted reference-cell theory"},
-        )
+        data.update(reference_variables(absolute, t, nu, grid, binned))
     if error_modes:
         data["transmission_error_modes"] = (
             ("error_mode", "detuning"),
