@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mohilbert.errors import MohilbertError, OutputError, one_line
+from mohilbert.errors import DamagedFileError, MohilbertError, OutputError, one_line
 
 
 def _grid(text: str) -> np.ndarray:
@@ -155,7 +155,8 @@ def _add_theory(sub) -> None:
 
 def _run_theory(args) -> int:
     from mohilbert.io.netcdf import save_dataset
-    from mohilbert.theory import Cell, implausible, spectrum
+    from mohilbert.plausibility import implausible
+    from mohilbert.theory import Cell, spectrum
 
     cell = Cell(
         **{
@@ -250,13 +251,16 @@ def _run_plot(args) -> int:
         raise ValueError(f"{src}: not a netCDF file (.nc); {what}")
     if not src.is_file():
         raise ValueError(f"{src}: no such file")
-    problem = quick_file_problem(src) or file_problem(src)
-    if problem:
-        raise ValueError(f"{src}: {problem}; {what}")
     out = Path(args.output) if args.output else Path(src.stem + ".png")
     if out.suffix not in (".png", ".pdf"):
         raise ValueError(f"{out}: the figure must end in .png or .pdf")
-    fig = quick_look(load_dataset(src), src.name)
+    try:
+        ds = load_dataset(src)
+    except DamagedFileError:
+        # the diagnosis, in plot's words (the file is read again only on this path)
+        problem = quick_file_problem(src) or file_problem(src) or "unreadable"
+        raise ValueError(f"{src}: {problem}; {what}") from None
+    fig = quick_look(ds, src.name)
     is_pdf = out.suffix == ".pdf"
     plotting.save_figure(fig, out if is_pdf else None, None if is_pdf else out)
     print(f"wrote {out}")

@@ -375,7 +375,7 @@ def _minimise(model, params, max_nfev: int):
         mini = lmfit.Minimizer(model.residual, params, nan_policy="raise")
         # ElecSus mode truncates line positions to whole MHz: the model is a staircase in B on
         # the scale of lmfit's default difference step, so its steps are made to span stairs
-        eps = 1e-8 if any(c.conventions == "elecsus" for c in model.cells) else 1e-10
+        eps = 1e-8 if model.staircase_in_field else 1e-10
         result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=eps)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
@@ -501,13 +501,18 @@ class _JointModel:
     def residual(self, p) -> np.ndarray:
         return np.concatenate(self.residuals(p))
 
+    @property
+    def staircase_in_field(self) -> bool:
+        """ElecSus mode: whole-MHz line positions make the model a staircase in B."""
+        return any(c.conventions == "elecsus" for c in self.cells)
+
     def resolution(self, name: str) -> float:
         """Smallest difference step [the parameter's unit] over which the model is smooth in
         parameter ``name``: 0, except for the field in ElecSus mode, whose whole-MHz line
         positions make the model a staircase in B; a step moving the lines by a few MHz
         (≈ 1.4 MHz/G) spans several stairs and is still far inside the linear regime (lines
         hundreds of MHz wide)."""
-        if name.split("__")[0] == "field_T" and any(c.conventions == "elecsus" for c in self.cells):
+        if name.split("__")[0] == "field_T" and self.staircase_in_field:
             return ELECSUS_FIELD_STEP_T
         return 0.0
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -90,8 +91,6 @@ def rst_html(text: str, substitutions: Mapping[str, str] | None = None) -> str:
     ``{{ snakemake.wildcards.NAME }}`` and ``{{ snakemake.config["KEY"] }}`` placeholders are
     filled from ``substitutions`` (keys ``NAME`` / ``KEY``).
     """
-    import re
-
     from docutils.core import publish_parts
 
     subs = dict(substitutions or {})
@@ -116,9 +115,7 @@ def _unit(unit) -> str:
 
 def value_text(value: float, uncertainty: float) -> str:
     """'value ± u' for a table cell (the value alone when it carries no uncertainty)."""
-    if uncertainty is None or not np.isfinite(uncertainty):
-        return f"{value:.4g}"
-    return pm(value, uncertainty)
+    return pm(value, np.nan if uncertainty is None else uncertainty)
 
 
 def split_warnings(column: pd.Series) -> list[str]:
