@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")  # a job draws off-screen (the library forces no backend)
+
 from mohilbert import plotting
 from mohilbert.io.netcdf import load_dataset
 from mohilbert.pipeline import rule_step

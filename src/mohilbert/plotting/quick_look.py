@@ -12,14 +12,14 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.formatting import pm
-from mohilbert.plotting import (
+from mohilbert.plotting.calibration import calibration_figure
+from mohilbert.plotting.common import (
     DATA_LW,
     LEGEND_ABOVE,
     MODE_LABEL,
     PALETTE,
     STYLE,
     THEORY,
-    calibration_figure,
     decade,
     label,
     residual_panel,
