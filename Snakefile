@@ -2,7 +2,7 @@
 # Run with the documented command (README), which always passes --workflow-profile.
 from snakemake.utils import min_version, validate
 
-from mohilbert.config import check_config
+from mohilbert.config import SCHEMA_PATH, check_config
 from mohilbert.errors import SheetError, one_line
 
 min_version("9.0")
@@ -15,10 +15,10 @@ report: "workflow/report/workflow.rst"
 
 
 try:
-    check_config(config, "workflow/schemas/config.schema.yaml", "config/config.yaml")
+    check_config(config, SCHEMA_PATH, "config/config.yaml")
 except SheetError as exc:
     raise WorkflowError(one_line(exc)) from None
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, str(SCHEMA_PATH))  # the package's schema: the one home of the defaults
 
 
 include: "workflow/rules/common.smk"

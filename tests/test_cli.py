@@ -245,17 +245,17 @@ def test_plot_refuses_what_it_cannot_draw(tmp_path):
 def test_config_reference_prints_updates_and_refuses_a_file_without_markers(tmp_path):
     from conftest import REPO
 
-    res = _cli("config-reference", cwd=REPO)
+    res = _cli("config-reference", cwd=tmp_path)  # the package's schema, from any folder
     assert res.returncode == 0 and "| `fit.free` |" in res.stdout
-    res = _cli("config-reference", cwd=tmp_path)
+    res = _cli("config-reference", "--schema", "nowhere.yaml", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip() == (
-        "mohilbert config-reference: ValueError: workflow/schemas/config.schema.yaml not found: "
-        "run in the workflow's folder or pass --schema"
+        "mohilbert config-reference: ValueError: nowhere.yaml not found: pass the schema's "
+        "path to --schema"
     )
     readme = tmp_path / "README.md"
     readme.write_text("# no markers\n")
-    schema = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    schema = str(REPO / "src" / "mohilbert" / "schemas" / "config.schema.yaml")
     res = _cli("config-reference", "--schema", schema, "--update", str(readme))
     assert res.returncode == 2
     assert res.stderr.strip().endswith(

@@ -9,7 +9,7 @@ from conftest import REPO
 from mohilbert.config import check_config, nearest, unknown_keys
 from mohilbert.errors import SheetError
 
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = REPO / "src" / "mohilbert" / "schemas" / "config.schema.yaml"
 
 
 def _config():
@@ -58,7 +58,7 @@ def test_config_readme_reference_is_the_schema_generated_one():
 
     text = (REPO / "config" / "README.md").read_text()
     block = text[text.index(REFERENCE_BEGIN) : text.index(REFERENCE_END) + len(REFERENCE_END)]
-    assert block == key_reference(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    assert block == key_reference(SCHEMA)
     for key in ("calibrate.segment", "calibrate.self_fit", "fit.free", "hilbert.saturated_runs"):
         assert f"| `{key}` |" in block
 
@@ -66,7 +66,7 @@ def test_config_readme_reference_is_the_schema_generated_one():
 def test_every_config_key_has_a_description():
     from mohilbert.config import key_reference
 
-    rows = key_reference(REPO / "workflow" / "schemas" / "config.schema.yaml").splitlines()[3:-1]
+    rows = key_reference(SCHEMA).splitlines()[3:-1]
     assert rows and all(not r.endswith("|  |") for r in rows), [
         r for r in rows if r.endswith("|  |")
     ]
@@ -78,7 +78,7 @@ def test_schema_parameter_names_are_the_fit_layers():
 
     from mohilbert.fitting import CELL_PARAMETERS, PROBE_PARAMETERS
 
-    with open(REPO / "workflow" / "schemas" / "config.schema.yaml") as fh:
+    with open(SCHEMA) as fh:
         props = yaml.safe_load(fh)["properties"]
     enum = lambda spec: next(o["enum"] for o in spec["items"]["anyOf"] if "enum" in o)  # noqa: E731
     for section in ("fit", "series"):
@@ -91,7 +91,7 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
     from mohilbert.config import check_config
     from mohilbert.errors import SheetError
 
-    schema = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    schema = SCHEMA
     with pytest.raises(SheetError) as err:
         check_config({"fit": {"free": ["temprature_C"]}}, schema, "config/config.yaml")
     assert str(err.value) == (
@@ -119,10 +119,16 @@ def test_citation_file_is_valid_cff_and_matches_the_package():
 
 
 def test_library_defaults_are_the_schemas():
-    """Issue 16 item 7: a library user calling a stage function without the workflow gets
-    the same defaults the workflow validates with (the schema), and the shipped config.yaml
-    sets nothing else; a changed default must change in the schema (and this test) first."""
+    """Issue 16 item 7: one source of defaults. The library's stage defaults are read from the
+    configuration schema, which is one file: the workflow validates against the package's
+    file (the Snakefile validates against it). A library user calling a stage
+    function without the workflow gets the defaults the workflow validates with, and the
+    shipped config.yaml sets nothing else."""
     from mohilbert import gates, power_series
+    from mohilbert.config import SCHEMA_PATH
+
+    assert SCHEMA.resolve() == SCHEMA_PATH.resolve()
+    assert not (REPO / "workflow" / "schemas" / "config.schema.yaml").exists()  # no second copy
     from mohilbert.calibration.core import DEFAULTS as CALIBRATE
     from mohilbert.experiment import DEFAULTS as EXPERIMENT
 

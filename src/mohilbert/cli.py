@@ -238,6 +238,9 @@ def _add_plot(sub) -> None:
 
 
 def _run_plot(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file is written, nothing is shown
     from mohilbert import plotting
     from mohilbert.io.netcdf import file_problem, load_dataset, quick_file_problem
     from mohilbert.plotting.quick_look import quick_look
@@ -275,17 +278,19 @@ def _add_config_reference(sub) -> None:
     )
     p.add_argument(
         "--schema",
-        default="workflow/schemas/config.schema.yaml",
-        help="the configuration schema",
+        default=None,
+        help="the configuration schema (default: the installed package's, "
+        "mohilbert/schemas/config.schema.yaml)",
     )
     p.add_argument("--update", metavar="README", help="replace the reference in this file")
 
 
 def _run_config_reference(args) -> int:
-    from mohilbert.config import key_reference, update_reference
+    from mohilbert.config import SCHEMA_PATH, key_reference, update_reference
 
+    args.schema = args.schema or SCHEMA_PATH
     if not Path(args.schema).is_file():
-        raise ValueError(f"{args.schema} not found: run in the workflow's folder or pass --schema")
+        raise ValueError(f"{args.schema} not found: pass the schema's path to --schema")
     if args.update:
         changed = update_reference(args.update, args.schema)
         print(f"{args.update}: {'updated' if changed else 'already up to date'}")
@@ -340,7 +345,9 @@ def _run_prune(args) -> int:
     schema = Path("workflow/schemas/runs.schema.yaml")  # run from the workflow's folder
     if not schema.exists():
         raise ValueError(f"{schema} not found: run mohilbert prune in the workflow's folder")
-    with open(schema.with_name("config.schema.yaml")) as fh:
+    from mohilbert.config import SCHEMA_PATH
+
+    with open(SCHEMA_PATH) as fh:
         defaults = {k: v.get("default") for k, v in yaml.safe_load(fh)["properties"].items()}
     with open(args.config) as fh:
         cfg = {**defaults, **(yaml.safe_load(fh) or {})}

@@ -15,6 +15,26 @@ import yaml
 
 from mohilbert.errors import SheetError
 
+#: the configuration schema: what the workflow validates ``config/config.yaml`` against and
+#: the one home of every default (the workflow's ``Snakefile`` validates against this file)
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
+_SCHEMA: dict | None = None
+
+
+def schema_defaults(*section: str) -> dict:
+    """The defaults the configuration schema gives the keys of ``section`` (e.g.
+    ``schema_defaults("calibrate")``, ``schema_defaults("gates", "fit")``): what a stage
+    function uses for a key its ``config`` leaves out, so the library called on its own and
+    the workflow agree (one source of defaults, the schema)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        with open(SCHEMA_PATH) as fh:
+            _SCHEMA = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    node = _SCHEMA
+    for name in section:
+        node = node["properties"][name]
+    return {k: v["default"] for k, v in node["properties"].items() if "default" in v}
+
 
 def nearest(name: str, known) -> str:
     """' (did you mean 'x'?)' for the closest known name, or '' when none is close."""
@@ -23,7 +43,17 @@ def nearest(name: str, known) -> str:
 
 
 def unknown_keys(config: dict, schema: dict, where: str = "") -> list[tuple[str, str, list[str]]]:
-    """Every key of ``config`` the schema does not know: (dotted path, key, known keys)."""
+    """Every key of ``config`` the schema does not know: (dotted path, key, known keys).
+
+    Parameters
+    ----------
+    config : dict
+        The (sub-)configuration to check.
+    schema : dict
+        The matching (sub-)schema (:data:`SCHEMA_PATH`).
+    where : str
+        Dotted path of ``config`` in the whole configuration (for messages).
+    """
     found = []
     props = schema.get("properties")
     if not isinstance(config, dict) or props is None:
@@ -40,7 +70,17 @@ def unknown_keys(config: dict, schema: dict, where: str = "") -> list[tuple[str,
 def unknown_names(config: dict, schema: dict, where: str = "") -> list[tuple[str, str, list]]:
     """Entries of name lists (``fit.free``, ``calibrate.self_fit``, ...) that the schema's
     ``enum`` does not allow and its ``pattern`` (``percent_<isotope>``) does not match:
-    (dotted path, name, known names)."""
+    (dotted path, name, known names).
+
+    Parameters
+    ----------
+    config : dict
+        The (sub-)configuration to check.
+    schema : dict
+        The matching (sub-)schema (:data:`SCHEMA_PATH`).
+    where : str
+        Dotted path of ``config`` in the whole configuration (for messages).
+    """
     import re
 
     found = []
@@ -97,7 +137,7 @@ def check_config(config: dict, schema: str | Path | dict, source: str = "the con
 
 
 #: where config/README.md holds the generated key reference
-REFERENCE_BEGIN = "<!-- BEGIN config keys: generated from workflow/schemas/config.schema.yaml by `mohilbert config-reference --update config/README.md`; do not edit by hand -->"
+REFERENCE_BEGIN = "<!-- BEGIN config keys: generated from src/mohilbert/schemas/config.schema.yaml by `mohilbert config-reference --update config/README.md`; do not edit by hand -->"
 REFERENCE_END = "<!-- END config keys -->"
 
 
@@ -148,7 +188,7 @@ def key_reference(schema: str | Path | dict) -> str:
     Parameters
     ----------
     schema : str, pathlib.Path or dict
-        ``workflow/schemas/config.schema.yaml`` (a path or the loaded dict).
+        :data:`SCHEMA_PATH` (a path or the loaded dict).
 
     Returns
     -------

@@ -33,17 +33,11 @@ from __future__ import annotations
 
 import json
 
+from mohilbert.config import schema_defaults
+
+#: every gate's threshold: ``gates:`` of the configuration schema (its one home)
 DEFAULTS = {
-    "calibrate": {
-        "axis_scale_stop_factor": 1.25,
-        "axis_scale_tolerance": 0.005,
-        "linearisation_rms_MHz": 2.0,
-        "scan_fraction_min": 0.5,
-        "absolute_fit_redchi": 10.0,
-    },
-    "fit": {"redchi": 3.0, "weak_probe_delta_chi2": 1.0},
-    "hilbert": {"indirect_vs_direct_rms_pull": 3.0},
-    "summary": {"consistency_sigma": 2.0},
+    stage: schema_defaults("gates", stage) for stage in ("calibrate", "fit", "hilbert", "summary")
 }
 
 
@@ -53,7 +47,17 @@ def thresholds(stage: str, config: dict | None) -> dict:
 
 
 def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
-    """Soft gates of one calibrated run, from its attributes (see :data:`DEFAULTS`)."""
+    """Soft gates of one calibrated run, from its attributes (see :data:`DEFAULTS`).
+
+    Parameters
+    ----------
+    run : str
+        Run id.
+    attrs : dict
+        The calibrated file's attributes (the calibration numbers).
+    gates : dict
+        ``gates.calibrate`` thresholds (:func:`thresholds`).
+    """
     out = []
     if int(attrs.get("axis_scale_fitted", 0)):
         scale, err = float(attrs["axis_scale"]), float(attrs.get("axis_scale_stderr", 0.0))
@@ -88,7 +92,17 @@ def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
 
 
 def fit_warnings(label: str, redchi: float, gates: dict) -> list[str]:
-    """Soft gate of a joint fit: its reduced χ² (``label``: "experiment X" or "series Y")."""
+    """Soft gate of a joint fit: its reduced χ² (``label``: "experiment X" or "series Y").
+
+    Parameters
+    ----------
+    label : str
+        How messages name the fitted runs.
+    redchi : float
+        The fit's reduced χ².
+    gates : dict
+        ``gates.fit`` thresholds.
+    """
     if redchi > gates["redchi"]:
         return [
             f"{label}: the theory fits the data with reduced chi-square "
@@ -100,7 +114,17 @@ def fit_warnings(label: str, redchi: float, gates: dict) -> list[str]:
 
 
 def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
-    """Soft gate of a Hilbert analysis: indirect vs direct (polarimeter) agreement."""
+    """Soft gate of a Hilbert analysis: indirect vs direct (polarimeter) agreement.
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment id.
+    metrics : dict
+        The agreement metrics of the Hilbert analysis.
+    gates : dict
+        ``gates.hilbert`` thresholds.
+    """
     out = []
     for name, m in metrics.items():
         if (
