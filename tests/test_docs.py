@@ -43,3 +43,34 @@ def test_docs_build_without_warnings(tmp_path):
         assert f'id="{name}"' in api, name
     assert "| `fit.free` |" not in (out / "config" / "README.html").read_text()  # a table, not text
     assert "<table" in (out / "config" / "README.html").read_text()
+
+
+def test_public_functions_with_several_parameters_document_each_one():
+    """Issue 16 item 10: every public module-level function of the library with three or more
+    parameters has a numpydoc Parameters section that names each parameter, in order (the way
+    scipy's functions read)."""
+    import ast
+    import re
+
+    problems = []
+    for path in sorted((REPO / "src" / "mohilbert").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            names = [a.arg for a in node.args.args + node.args.kwonlyargs]
+            if len(names) < 3:
+                continue
+            doc = ast.get_docstring(node) or ""
+            where = f"{path.relative_to(REPO)}:{node.lineno} {node.name}"
+            m = re.search(r"Parameters\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-+\n|\Z)", doc, re.S)
+            if not m:
+                problems.append(f"{where}: no Parameters section")
+                continue
+            listed = []
+            for line in m.group(1).splitlines():
+                if line and not line.startswith(" "):
+                    listed += [n.strip() for n in line.split(" : ")[0].split(",")]
+            if listed != names:
+                problems.append(f"{where}: documents {listed}, signature has {names}")
+    assert problems == []

@@ -152,14 +152,34 @@ def saturation_intensity_W_m2(element: str, line: str) -> float:
 
 
 def rabi_MHz(intensity_W_m2, element: str, line: str):
-    """Ω₀/2π [MHz] of a unit-strength transition at ``intensity_W_m2``: Γ √(I / 2I_sat)."""
+    """Ω₀/2π [MHz] of a unit-strength transition at ``intensity_W_m2``: Γ √(I / 2I_sat).
+
+    Parameters
+    ----------
+    intensity_W_m2 : float or array_like
+        Probe intensity [W/m²].
+    element : str
+        Alkali element.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    """
     ln = get_line(element, line)
     i = np.asarray(intensity_W_m2, dtype=float)
     return ln.gamma_natural_MHz * np.sqrt(i / (2 * saturation_intensity_W_m2(element, line)))
 
 
 def mean_transit_time_s(beam_diameter_m: float, temperature_C: float, mass_kg: float) -> float:
-    """τ = (π/4) D / v̄₂D [s], v̄₂D = √(π k_B T / 2m) the mean 2-D speed (Sagle 1996)."""
+    """τ = (π/4) D / v̄₂D [s], v̄₂D = √(π k_B T / 2m) the mean 2-D speed (Sagle 1996).
+
+    Parameters
+    ----------
+    beam_diameter_m : float
+        Beam diameter [m].
+    temperature_C : float
+        Vapour temperature [°C].
+    mass_kg : float
+        Atomic mass [kg].
+    """
     v2d = np.sqrt(np.pi * K_B * (temperature_C + 273.15) / (2 * mass_kg))
     return np.pi / 4 * beam_diameter_m / v2d
 
@@ -172,6 +192,15 @@ def transit_rates_MHz(
     ``"mean"``: one rate 1/(2πτ). ``"distribution"``: Gauss nodes over the Rayleigh
     distribution of the transverse speed, γ_t = v⊥ / (πD/4). HIP-ElecSus compatibility: one
     rate 1/(2τ).
+
+    Parameters
+    ----------
+    probe : Probe
+        The probe (beam diameter, transit model, compatibility mode).
+    temperature_C : float
+        Vapour temperature [°C].
+    mass_kg : float
+        Atomic mass [kg].
     """
     tau = mean_transit_time_s(probe.beam_diameter_m, temperature_C, mass_kg)
     if probe.compat == "hip-elecsus":
@@ -227,7 +256,19 @@ def field_frame_components(jones: np.ndarray, b_hat: np.ndarray) -> np.ndarray:
 
 def eigen_probe(eps: np.ndarray, geometry: str, polarisation, jones: np.ndarray) -> str:
     """Name of the eigenmode the probe is in (the weak-probe model's mode names), or a
-    ValueError saying why it is not one."""
+    ValueError saying why it is not one.
+
+    Parameters
+    ----------
+    eps : numpy.ndarray
+        Probe components along the field (:func:`field_frame_components`).
+    geometry : str
+        The cell's geometry (``"faraday"``, ``"voigt"``, ...).
+    polarisation : str or array_like
+        The input polarisation as given (for messages).
+    jones : numpy.ndarray
+        Its Jones vector in the lab frame.
+    """
     w = np.abs(eps) ** 2
     if geometry == "faraday":
         if w[0] > 1 - 1e-9 or w[2] > 1 - 1e-9:
@@ -484,6 +525,20 @@ def intense_transmission(
     detuning_MHz, medium: MediumParams, eps_q, probe: Probe, length_m: float
 ) -> dict[str, np.ndarray]:
     """Power transmission of the probe and its beam-averaged index.
+
+
+    Parameters
+    ----------
+    detuning_MHz : array_like
+        Laser detuning from ν0 [MHz], 1-D.
+    medium : MediumParams
+        The cell's atoms (:class:`~mohilbert.atoms.susceptibility.MediumParams`).
+    eps_q : array_like
+        Probe components along the field (:func:`field_frame_components`).
+    probe : Probe
+        The intense probe.
+    length_m : float
+        Cell length [m].
 
     Returns
     -------

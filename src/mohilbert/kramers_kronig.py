@@ -307,7 +307,19 @@ def truncation_bound(
 def group_index(
     detuning_MHz: np.ndarray, index: np.ndarray, nu0_Hz: float, window: int = 15
 ) -> np.ndarray:
-    """n_g = n + ν dn/dν with a Savitzky–Golay derivative (noise-robust), ν = ν0 + Δν [Hz]."""
+    """n_g = n + ν dn/dν with a Savitzky–Golay derivative (noise-robust), ν = ν0 + Δν [Hz].
+
+    Parameters
+    ----------
+    detuning_MHz : numpy.ndarray
+        Uniform detuning grid [MHz].
+    index : numpy.ndarray
+        Re(n) − 1, dimensionless, on that grid.
+    nu0_Hz : float
+        Line-centre frequency ν0 [Hz].
+    window : int
+        Savitzky–Golay window for dn/dν [points, odd].
+    """
     x = np.asarray(detuning_MHz, dtype=float)
     largest_odd = x.size if x.size % 2 else x.size - 1
     w = min(max(5, int(window) | 1), largest_odd)
@@ -337,7 +349,17 @@ def unwrap_branch(value: np.ndarray, candidates) -> np.ndarray:
 
 
 def faraday_rotation_direct(s2: np.ndarray, t_plus: np.ndarray, t_minus: np.ndarray) -> np.ndarray:
-    """Rotation [rad] from a balanced polarimeter (S2, linear x input): S2 = √(T₊T₋) sin 2φ."""
+    """Rotation [rad] from a balanced polarimeter (S2, linear x input): S2 = √(T₊T₋) sin 2φ.
+
+    Parameters
+    ----------
+    s2 : numpy.ndarray
+        Normalised Stokes S2 of the polarimeter run (S2/S0).
+    t_plus : numpy.ndarray
+        Transmission of σ+ light.
+    t_minus : numpy.ndarray
+        Transmission of σ− light.
+    """
     ratio = np.clip(s2 / np.sqrt(np.clip(t_plus * t_minus, 1e-12, None)), -1, 1)
 
     def branches(r):
@@ -351,7 +373,17 @@ def faraday_rotation_direct(s2: np.ndarray, t_plus: np.ndarray, t_minus: np.ndar
 
 
 def voigt_retardance_direct(s3: np.ndarray, t_par: np.ndarray, t_perp: np.ndarray) -> np.ndarray:
-    """Retardance [rad] from a polarimeter at 45° input: S3 = −√(T∥T⊥) sin δ."""
+    """Retardance [rad] from a polarimeter at 45° input: S3 = −√(T∥T⊥) sin δ.
+
+    Parameters
+    ----------
+    s3 : numpy.ndarray
+        Normalised Stokes S3 of the polarimeter run (S3/S0).
+    t_par : numpy.ndarray
+        Transmission of light ∥ to the field.
+    t_perp : numpy.ndarray
+        Transmission of light ⊥ to the field.
+    """
     ratio = np.clip(-s3 / np.sqrt(np.clip(t_par * t_perp, 1e-12, None)), -1, 1)
 
     def branches(r):
@@ -370,7 +402,19 @@ def agreement(
     sigma: np.ndarray | None = None,
     valid: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """RMS and max deviation, absolute, relative to the theory's peak, and in units of σ."""
+    """RMS and max deviation, absolute, relative to the theory's peak, and in units of σ.
+
+    Parameters
+    ----------
+    measured : numpy.ndarray
+        The measured quantity (any units).
+    theory : numpy.ndarray
+        The model's, same units.
+    sigma : numpy.ndarray, optional
+        Standard uncertainty of ``measured`` (for the pulls).
+    valid : numpy.ndarray, optional
+        Boolean mask of the points to compare.
+    """
     ok = np.isfinite(measured) & np.isfinite(theory)
     if valid is not None:
         ok &= valid

@@ -114,7 +114,17 @@ def result_owner(rel: str) -> tuple[str, str] | None:
 def stale_results(results: str | Path, runs, experiments) -> list[Path]:
     """Files under ``results`` that belong to runs or experiments no longer in the sheet
     (sorted). Campaign-wide files, damaged files kept aside and anything unknown are never
-    listed."""
+    listed.
+
+    Parameters
+    ----------
+    results : str or pathlib.Path
+        The results folder.
+    runs : iterable of str
+        Run ids in the sheet.
+    experiments : iterable of str
+        Experiment (and series) ids in the sheet.
+    """
     results = Path(results)
     keep = {"run": set(runs), "experiment": set(experiments)}
     stale = []

@@ -79,7 +79,17 @@ def esc(text) -> str:
 
 
 def png_tag(path: str | Path, alt: str, element_id: str | None = None) -> str:
-    """An ``<img>`` holding a PNG file inline (base64 data URI)."""
+    """An ``<img>`` holding a PNG file inline (base64 data URI).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        PNG file to embed.
+    alt : str
+        Alternative text.
+    element_id : str, optional
+        HTML id of the image.
+    """
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     ident = f' id="{esc(element_id)}"' if element_id else ""
     return f'<img{ident} class="figure" alt="{esc(alt)}" src="data:image/png;base64,{data}">'

@@ -22,7 +22,15 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def fft_convolve(a: np.ndarray, b: np.ndarray, mode: str = "full") -> np.ndarray:
-    """Linear convolution of real 1-D arrays by FFT (``mode`` full, same or valid)."""
+    """Linear convolution of real 1-D arrays by FFT (``mode`` full, same or valid).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        1-D arrays to convolve.
+    mode : str
+        ``"full"``, ``"same"`` or ``"valid"`` (as :func:`numpy.convolve`).
+    """
     n = a.size + b.size - 1
     size = sfft.next_fast_len(n, real=True)
     full = sfft.irfft(sfft.rfft(a, size) * sfft.rfft(b, size), size)[:n]
@@ -42,6 +50,15 @@ def peaks_above(y: np.ndarray, threshold: float, min_distance: int = 1) -> np.nd
 
     Runs closer than ``min_distance`` samples are merged (one peak per fringe even when noise
     splits its top).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        1-D signal.
+    threshold : float
+        Smallest peak height (units of ``y``).
+    min_distance : int
+        Fewest samples between two peaks.
     """
     above = np.concatenate([[False], y > threshold, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
@@ -64,6 +81,17 @@ def savgol_derivative(y: np.ndarray, window: int, order: int, delta: float) -> n
     """First derivative by a Savitzky–Golay filter (least-squares polynomial in a window).
 
     The ends use the polynomial fitted to the first/last window, like scipy's ``mode='interp'``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        1-D uniformly sampled signal.
+    window : int
+        Window length [samples, odd].
+    order : int
+        Polynomial order.
+    delta : float
+        Sample spacing (the derivative is per this unit).
     """
     y = np.asarray(y, dtype=float)
     half = window // 2

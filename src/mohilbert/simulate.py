@@ -337,6 +337,15 @@ def write_campaign(path: str | Path, out_dir: str | Path, sheet_prefix: str = ""
 
     ``sheet_prefix`` is prepended to file names in the rows (their path relative to the
     workflow's data root).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The campaign description (YAML).
+    out_dir : str or pathlib.Path
+        Folder for the raw exports and the sheet.
+    sheet_prefix : str
+        Prefix of the sheet's file paths (relative to the workflow's data_root).
     """
     acquisitions, spec = load_campaign(path)
     out_dir = Path(out_dir)

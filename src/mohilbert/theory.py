@@ -172,7 +172,22 @@ def spectrum_arrays(
     method: str = "auto",
     fft_step_MHz: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """The theory model on a detuning grid, as numpy arrays (see :func:`spectrum`)."""
+    """The theory model on a detuning grid, as numpy arrays (see :func:`spectrum`).
+
+    Parameters
+    ----------
+    detuning_MHz : numpy.ndarray
+        Laser detuning from ν0 [MHz], 1-D.
+    cell : Cell
+        The cell.
+    polarisation : str or array_like
+        Input polarisation: a name (``"x"``, ``"sigma_plus"``, ``"linear:45"``, ...) or a
+        Jones vector.
+    method : str
+        Susceptibility evaluation: ``"auto"``, ``"fft"`` or ``"direct"`` line sum.
+    fft_step_MHz : float, optional
+        Grid step of the FFT line sum [MHz] (default: from the line widths).
+    """
     x = np.asarray(detuning_MHz, dtype=np.float64)
     ln = get_line(cell.element, cell.line)
     k = 2 * np.pi / ln.wavelength_m
@@ -201,7 +216,19 @@ def intense_arrays(
 ) -> dict[str, np.ndarray]:
     """The intense-probe model (:mod:`mohilbert.intense`) on a detuning grid, as the same
     arrays as :func:`spectrum_arrays` for the probe's one eigenmode (``n`` has one row), plus
-    ``chi_probe`` and ``saturation_parameter``."""
+    ``chi_probe`` and ``saturation_parameter``.
+
+    Parameters
+    ----------
+    detuning_MHz : numpy.ndarray
+        Laser detuning from ν0 [MHz], 1-D.
+    cell : Cell
+        The cell (one uniform field).
+    polarisation : str or array_like
+        Input polarisation: an eigen-polarisation of the geometry.
+    probe : Probe
+        The intense probe (:class:`~mohilbert.intense.Probe`).
+    """
     x = np.asarray(detuning_MHz, dtype=np.float64)
     if cell.slices is not None:
         raise ValueError("the intense-probe model takes one uniform field (no slices)")
@@ -494,6 +521,19 @@ def get_spectra(
     ``nMinus``, ``nZ`` (complex indices), ``phiPlus``, ``phiMinus``, ``phi`` (= ``Phi``, the
     Faraday rotation [rad]), ``TransLeft``, ``TransRight``, ``GIPlus``, ``GIMinus``, ``GIZ``
     (group indices n + ν dn/dν).
+
+    Parameters
+    ----------
+    X : array_like
+        Detuning [MHz], ElecSus's axis.
+    E_in : array_like
+        Input electric field (Jones vector, ElecSus's convention), or a list of them.
+    p_dict : dict
+        ElecSus parameters (``Elem``, ``Dline``, ``T`` [°C], ``lcell`` [m], ``Bfield`` [G], ...).
+    outputs : sequence of str, optional
+        Names of ElecSus outputs to return (default: ElecSus's default list).
+    propagation : str, optional
+        ``"exact"`` (default) or ``"elecsus"`` (ElecSus's approximation at oblique fields).
     """
     cell = cell_from_elecsus(p_dict, propagation=propagation)
     for text in implausible(cell.temperature_C, cell.length_m, cell.field_T):

@@ -154,7 +154,17 @@ NATURAL_PERCENT: dict[str, dict[str, float]] = {
 
 
 def excited_state(isotope: str, line: str, constants: str = "mohilbert") -> ExcitedState:
-    """Excited-state constants for ``isotope`` on ``line`` in a constants set."""
+    """Excited-state constants for ``isotope`` on ``line`` in a constants set.
+
+    Parameters
+    ----------
+    isotope : str
+        Isotope name, e.g. ``"87Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    constants : str
+        Constants set: ``"mohilbert"`` (Steck's current values) or ``"elecsus"`` (ElecSus's).
+    """
     if constants not in CONSTANTS_SETS:
         raise ValueError(f"unknown constants set {constants!r}; known: {CONSTANTS_SETS}")
     if constants == "elecsus" and (isotope, line) in _ELECSUS_OVERRIDES:

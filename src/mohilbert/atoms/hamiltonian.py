@@ -160,6 +160,17 @@ def hamiltonians(isotope: str, line: str, field_G: float, constants: str = "mohi
 
     The field-free part and the Zeeman operators are computed once per isotope and line
     (cached); a new field costs one scaled sum.
+
+    Parameters
+    ----------
+    isotope : str
+        Isotope name, e.g. ``"87Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    field_G : float
+        Magnetic field [G].
+    constants : str
+        Constants set, ``"mohilbert"`` or ``"elecsus"``.
     """
     st = _structure(isotope, line, constants)
     b = MU_B_MHZ_PER_G * field_G
@@ -214,7 +225,19 @@ class Couplings:
 def couplings(isotope: str, line: str, field_G: float, constants: str = "mohilbert") -> Couplings:
     """Eigen-energies and signed dipole amplitudes of ``isotope`` on ``line`` at ``field_G``
     gauss (cached); the optical-pumping model needs the amplitudes, the weak-probe line
-    list their squares."""
+    list their squares.
+
+    Parameters
+    ----------
+    isotope : str
+        Isotope name, e.g. ``"87Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    field_G : float
+        Magnetic field [G].
+    constants : str
+        Constants set, ``"mohilbert"`` or ``"elecsus"``.
+    """
     iso = ISOTOPES[isotope]
     st = _structure(isotope, line, constants)
     h_g, h_e = hamiltonians(isotope, line, field_G, constants)
@@ -244,9 +267,17 @@ def line_list(
 
     Parameters
     ----------
-    cutoff
+    isotope : str
+        Isotope name, e.g. ``"87Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    field_G : float
+        Magnetic field [G].
+    constants : str
+        Constants set, ``"mohilbert"`` or ``"elecsus"``.
+    cutoff : float
         Drop lines with |c|² ≤ cutoff (ElecSus: 5e-4; the exact model keeps all, > 1e-12).
-    truncate_MHz
+    truncate_MHz : bool
         Truncate line frequencies toward zero to whole MHz, as ElecSus does (compatibility).
     """
     cp = couplings(isotope, line, field_G, constants)

@@ -107,6 +107,15 @@ def lagrange_deposit(positions: np.ndarray, weights: np.ndarray, n: int) -> np.n
 
     Uses 4-point Lagrange weights, so that Σ_k s_k f(x − k) approximates Σ_l w_l f(x − p_l)
     to fourth order in the grid step for smooth f. Positions must lie in [1, n − 3].
+
+    Parameters
+    ----------
+    positions : numpy.ndarray
+        Stick positions in units of the grid step, each in [1, n − 3].
+    weights : numpy.ndarray
+        Stick weights (any units; the result has the same).
+    n : int
+        Number of grid points.
     """
     i0, coeffs = _lagrange4(positions)
     out = np.zeros(n)

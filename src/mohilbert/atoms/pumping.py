@@ -111,12 +111,20 @@ def pumping_system(
 
     Parameters
     ----------
-    polarisation_q
+    isotope : str
+        Isotope name, e.g. ``"87Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    field_G : float
+        Magnetic field [G].
+    polarisation_q : numpy.ndarray
         Probe components (ε₊₁, ε₀, ε₋₁) along the field (ε_q = ê_q* · ε̂), normalised.
-    ground_population
+    ground_population : numpy.ndarray
         Thermal populations of the ground eigenstates (ascending energy), sum 1.
-    gamma_MHz
+    gamma_MHz : float
         Natural decay rate Γ/2π [MHz].
+    constants : str
+        Constants set, ``"mohilbert"`` or ``"elecsus"``.
     """
     eps = np.asarray(polarisation_q, dtype=np.complex128)
     if eps.shape != (3,) or not np.isclose(np.vdot(eps, eps).real, 1.0):
@@ -162,7 +170,19 @@ def coherence_width_MHz(
     system: PumpingSystem, transit_MHz: float, dephasing_MHz: float, transit_broadening: bool
 ) -> float:
     """Decay rate of the optical coherences γ = Γ/2 + γ_t + γ_d [MHz] (γ_t left out when
-    ``transit_broadening`` is false, which makes the weak limit the weak-probe model exactly)."""
+    ``transit_broadening`` is false, which makes the weak limit the weak-probe model exactly).
+
+    Parameters
+    ----------
+    system : PumpingSystem
+        The atoms (:func:`pumping_system`).
+    transit_MHz : float
+        Transit relaxation rate γ_t/2π [MHz].
+    dephasing_MHz : float
+        Pure dephasing γ_d/2π [MHz] (self- and buffer-gas broadening, half their FWHM).
+    transit_broadening : bool
+        Whether γ_t also damps the optical coherences.
+    """
     return 0.5 * system.gamma_MHz + (transit_MHz if transit_broadening else 0.0) + dephasing_MHz
 
 
@@ -174,7 +194,17 @@ def _lorentz(delta, nu, gamma):
 def linear_response(
     delta_MHz: np.ndarray, system: PumpingSystem, coherence_MHz: float
 ) -> np.ndarray:
-    """Weak-probe response Σ |a_eg|² p₀_g (−1/2)/(δ − ν_eg + iγ) [1/MHz] of one velocity class."""
+    """Weak-probe response Σ |a_eg|² p₀_g (−1/2)/(δ − ν_eg + iγ) [1/MHz] of one velocity class.
+
+    Parameters
+    ----------
+    delta_MHz : numpy.ndarray
+        Probe detuning from ν0 in the atom's frame [MHz], 1-D.
+    system : PumpingSystem
+        The atoms (:func:`pumping_system`).
+    coherence_MHz : float
+        Decay rate of the optical coherences γ/2π [MHz] (:func:`coherence_width_MHz`).
+    """
     ee, gg = system.driven_pairs()
     w = np.abs(system.coupling[ee, gg]) ** 2 * system.ground_population[gg]
     return _lorentz(np.asarray(delta_MHz, float), system.transition_MHz[ee, gg], coherence_MHz) @ w
@@ -326,6 +356,24 @@ def lindblad(
     Same parameters and returns as :func:`rate_equations`; ``coherence_transfer`` keeps the
     transfer of excited-state coherences to ground-state coherences by spontaneous emission
     (HIP-ElecSus leaves it out: populations only).
+
+    Parameters
+    ----------
+    delta_MHz : numpy.ndarray
+        Probe detuning from ν0 in the atom's frame [MHz], 1-D.
+    system : PumpingSystem
+        The atoms (:func:`pumping_system`).
+    rabi_MHz : float
+        Ω₀/2π of a unit-strength transition [MHz].
+    transit_MHz : float
+        Transit relaxation rate γ_t/2π [MHz] (> 0).
+    dephasing_MHz : float
+        Pure dephasing of the optical coherences γ_d/2π [MHz].
+    transit_broadening : bool
+        Whether γ_t also damps the optical coherences (physics: yes).
+    coherence_transfer : bool
+        Keep the transfer of excited-state coherences to ground-state coherences by
+        spontaneous emission (physics: yes; HIP-ElecSus: no).
     """
     d = _check(delta_MHz, rabi_MHz, transit_MHz, dephasing_MHz)
     ng, ne = system.n_ground, system.n_excited

@@ -118,7 +118,17 @@ def lorentz_width(p: MediumParams, density: float) -> float:
 
 
 def prefactor(element: str, line: str, density_m3: float) -> float:
-    """3λ³NΓ_nat/(4π²) [rad/s], the factor in front of the line sum Σ p|c|² V [s]."""
+    """3λ³NΓ_nat/(4π²) [rad/s], the factor in front of the line sum Σ p|c|² V [s].
+
+    Parameters
+    ----------
+    element : str
+        Alkali element, e.g. ``"Rb"``.
+    line : str
+        ``"D1"`` or ``"D2"``.
+    density_m3 : float
+        Atomic number density [1/m³].
+    """
     ln = get_line(element, line)
     return (
         3

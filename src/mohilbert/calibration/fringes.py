@@ -74,6 +74,15 @@ def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
     """Find etalon fringes (peaks or dips, sign detected) with sub-sample times.
 
     Raises :class:`CalibrationError` when there are no clear fringes.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times [s].
+    etalon : numpy.ndarray
+        Etalon channel [V].
+    run : str
+        Run id, for messages.
     """
     x = np.asarray(etalon, dtype=float)
     n = x.size
@@ -130,6 +139,17 @@ def segment_scan(
 
     An interval is irregular when it differs from the running median of its neighbours by
     more than ``tolerance`` (relative), or when the sweep slows to a stop (turnaround).
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Fringe times [s] (:func:`detect_fringes`).
+    run : str
+        Run id, for messages.
+    min_fringes : int
+        Fewest fringes a usable stretch has.
+    tolerance : float
+        Largest relative deviation of a fringe interval from its neighbours' median.
     """
     d = np.diff(times)
     if d.size < 2:
@@ -181,6 +201,17 @@ def linearise(
 
     ``degree="auto"`` picks the polynomial degree (1..15) with the lowest 5-fold
     cross-validated RMS of the fringe frequencies (ties broken toward lower degree).
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Fringe times of the kept stretch [s].
+    fsr_MHz : float
+        Etalon free spectral range [MHz].
+    degree : int or "auto"
+        Polynomial degree in time, or ``"auto"`` (cross-validated).
+    run : str
+        Run id, for messages.
     """
     freq = np.arange(times.size) * fsr_MHz
     cv = {}

@@ -23,7 +23,17 @@ _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+([eE][-+]?\d+)?\s*$")
 
 def excerpt(text: str, limit: int = 40, *, quote: bool = True) -> str:
     """A short, printable excerpt of file content for a message (at most ``limit``
-    characters, non-printable characters replaced by '?', quoted unless ``quote=False``)."""
+    characters, non-printable characters replaced by '?', quoted unless ``quote=False``).
+
+    Parameters
+    ----------
+    text : str
+        The text to shorten.
+    limit : int
+        Longest excerpt [characters].
+    quote : bool
+        Wrap the excerpt in quotes.
+    """
     clean = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
     short = clean[:limit] + ("..." if len(clean) > limit else "")
     return repr(short) if quote else short
@@ -54,6 +64,19 @@ def numeric_table(
 
     Returns a float64 array of shape (rows, len(usecols)). Raises :class:`InputError` naming
     the file and line for anything that is not a clean table of finite numbers.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The text export.
+    skiprows : int
+        Header lines before the numbers.
+    usecols : list of int
+        Columns to read.
+    sep : str
+        Field separator.
+    min_fields : int, optional
+        Fewest fields a data line has (shorter lines are refused).
     """
     width = max(usecols) + 1 if min_fields is None else max(min_fields, max(usecols) + 1)
     try:

@@ -32,7 +32,25 @@ def write_lecroy_csv(
     serial: str = "56383",
     trigger_time: str = "27-Mar-2023 12:03:40",
 ) -> Path:
-    """LeCroy WaveRunner CSV, one channel per file (``C2--name.csv``), as in the HIP data."""
+    """LeCroy WaveRunner CSV, one channel per file (``C2--name.csv``), as in the HIP data.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write.
+    t0 : float
+        Time of the first sample [s].
+    dt : float
+        Sample interval [s].
+    volts : numpy.ndarray
+        Samples [V].
+    model : str
+        Instrument model in the header.
+    serial : str
+        Instrument serial number in the header.
+    trigger_time : str
+        Trigger time stamp in the header.
+    """
     n = volts.size
     t = t0 + np.arange(n) * dt
     head = (
@@ -54,7 +72,25 @@ def write_tek_mso_csv(
     firmware: str = "2.4.3",
     vertical_units: str = "V",
 ) -> Path:
-    """Tektronix MSO 4/5/6-series CSV with a key/value preamble and a ``TIME,CH1,...`` table."""
+    """Tektronix MSO 4/5/6-series CSV with a key/value preamble and a ``TIME,CH1,...`` table.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write.
+    t0 : float
+        Time of the first sample [s].
+    dt : float
+        Sample interval [s].
+    channels : dict of str to numpy.ndarray
+        Channel name → samples [V].
+    model : str
+        Instrument model in the header.
+    firmware : str
+        Firmware version in the header.
+    vertical_units : str
+        Vertical unit in the header (``"V"``).
+    """
     names = list(channels)
     n = next(iter(channels.values())).size
     zero_index = -t0 / dt
@@ -80,7 +116,25 @@ def write_tek_tds_csv(
     model: str = "TDS2024B",
     trigger_point: int = 0,
 ) -> Path:
-    """TDS1000/2000 'spreadsheet' CSV: 18-row header in columns 0-1, t/v in columns 3-4."""
+    """TDS1000/2000 'spreadsheet' CSV: 18-row header in columns 0-1, t/v in columns 3-4.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write.
+    t0 : float
+        Time of the first sample [s].
+    dt : float
+        Sample interval [s].
+    volts : numpy.ndarray
+        Samples [V].
+    source : str
+        Channel name (``"CH1"``, ...).
+    model : str
+        Instrument model in the header.
+    trigger_point : int
+        Sample index of the trigger.
+    """
     n = volts.size
     keys = [
         ("Record Length", f"{n:.6e}"),
@@ -119,7 +173,23 @@ def write_tek_isf(
     source: str = "Ch2",
     bits: int = 16,
 ) -> Path:
-    """Tektronix .isf (long WFMPRE keys, big-endian signed integers)."""
+    """Tektronix .isf (long WFMPRE keys, big-endian signed integers).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write.
+    t0 : float
+        Time of the first sample [s].
+    dt : float
+        Sample interval [s].
+    volts : numpy.ndarray
+        Samples [V].
+    source : str
+        Channel name.
+    bits : int
+        ADC resolution (8 or 16 bits).
+    """
     width = bits // 8
     span = float(np.max(np.abs(volts))) or 1.0
     ymult = span / (2 ** (bits - 1) - 2)

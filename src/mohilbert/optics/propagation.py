@@ -133,6 +133,18 @@ def propagate(
     Voigt (b̂ ⊥ k) geometries use their closed forms (frequency-independent circular or
     linear modes, named ``sigma_plus/sigma_minus`` and ``parallel/perpendicular``); any
     other direction uses the exact matrix function of ε_eff (modes ``mode_1/mode_2``).
+
+    Parameters
+    ----------
+    chi : numpy.ndarray
+        Susceptibility components (Δm = +1, −1, 0) per detuning, shape (3, n).
+    b_hat : numpy.ndarray
+        Unit vector of the field in the lab frame (beam along +z).
+    kL : float
+        Vacuum wavenumber × cell length [rad].
+    propagation : str
+        ``"exact"`` (the exact transfer matrix at oblique fields) or ``"elecsus"`` (ElecSus's
+        approximation, for comparison only).
     """
     chi_p, chi_m, chi_0 = chi
     bx, by, bz = (float(v) for v in b_hat)
