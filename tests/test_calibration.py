@@ -358,12 +358,13 @@ def test_dark_level_step_names_its_source():
     import xarray as xr
 
     from mohilbert.calibration.core import dark_level
+    from mohilbert.records import Run
 
     trace = xr.Dataset({"dark": ("time", [0.01, 0.02, 0.03], {"source_file": "C4--dark.csv"})})
-    d = dark_level(trace, {"dark_uncertainty_V": 0.001})
+    d = dark_level(trace, Run("r", dark_uncertainty_V=0.001))
     assert (d.level_V, d.uncertainty_V) == (0.02, 0.001)
     assert d.source == "median of the dark trace (C4--dark.csv)"
-    d = dark_level(xr.Dataset(), {"dark_level_V": 0.05})
+    d = dark_level(xr.Dataset(), Run("r", dark_level_V=0.05))
     assert (d.level_V, d.source) == (0.05, "dark_level_V from the runs sheet")
-    d = dark_level(xr.Dataset(), {})
+    d = dark_level(xr.Dataset(), Run("r"))
     assert (d.level_V, d.source) == (0.0, "none (no dark trace or dark_level_V): assumed 0 V")

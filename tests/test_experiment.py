@@ -183,15 +183,19 @@ def test_eigen_mode_runs_refuses_two_runs_of_one_mode_and_none():
 
     cal = {r: xr.Dataset() for r in ("a", "b", "p")}
     cal["p"]["polarimeter"] = ("x", [0.0])
+    from mohilbert.records import Experiment
+
     recs = {
-        "a": {"polarisation": "sigma_minus"},
-        "b": {"polarisation": "sigma_plus"},
-        "p": {"polarisation": "linear:45"},
+        "a": {"run": "a", "polarisation": "sigma_minus"},
+        "b": {"run": "b", "polarisation": "sigma_plus"},
+        "p": {"run": "p", "polarisation": "linear:45"},
     }
-    assert eigen_mode_runs("e", "faraday", cal, recs) == {"sigma_plus": "b", "sigma_minus": "a"}
+    exp = Experiment.of(recs)
+    assert eigen_mode_runs("e", "faraday", cal, exp) == {"sigma_plus": "b", "sigma_minus": "a"}
     recs["a"]["polarisation"] = "sigma_plus"
     with pytest.raises(AnalysisError, match="runs a and b are both sigma_plus"):
-        eigen_mode_runs("e", "faraday", cal, recs)
+        eigen_mode_runs("e", "faraday", cal, Experiment.of(recs))
+    recs = Experiment.of(recs)
     with pytest.raises(
         AnalysisError,
         match=r"experiment e: no eigen-polarisation run \(parallel or perpendicular\)",

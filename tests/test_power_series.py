@@ -146,3 +146,31 @@ def test_series_messages():
         fake,
         {"a": dict(rec, element="Cs")},
     )
+
+
+def test_line_centre_agreement_says_where_the_data_leave_the_model():
+    import pandas as pd
+
+    from mohilbert.plotting.power_series import agreement_text, line_centre_pulls
+
+    s = np.array([0.01, 0.1, 1.0, 10.0, 100.0])
+    table = pd.DataFrame(
+        {
+            "run": [f"r{k}" for k in range(5)] * 2,
+            "saturation": np.r_[s, s],
+            "line": ["closed"] * 5 + ["open"] * 5,
+            "alpha": np.r_[[100, 90, 50, 30, 20], [30, 20, 10, 5, 3]].astype(float),
+            "alpha_u": np.ones(10),
+        }
+    )
+    model = {
+        "closed": np.array([100.5, 89.0, 50.0, 20.0, 10.0]),  # data leave it from 10 I_sat
+        "open": np.array([30.0, 21.5, 10.0, 5.0, 3.2]),
+    }
+    pulls = line_centre_pulls(table, model)
+    assert pulls["pull"].round(2).tolist()[:5] == [-0.5, 1.0, 0.0, 10.0, 10.0]
+    text = agreement_text(pulls)
+    assert text.splitlines() == [
+        "closed: 3/5 within 1σ, 3 within 2σ, χ²/N = 40.2; off the model (> 3σ) from 10 I_sat on",
+        "open: 4/5 within 1σ, 5 within 2σ, χ²/N = 0.458",
+    ]

@@ -91,7 +91,9 @@ def test_power_series_through_the_workflow(tmp_path):
     sheet = load_runs(
         wd / "config" / "runs.tsv", REPO / "workflow" / "schemas" / "runs.schema.yaml", root
     )
-    records = {r: stage_record(sheet, r, "fit", root) for r in RUNS}
+    from mohilbert.records import Experiment
+
+    records = Experiment.of({r: stage_record(sheet, r, "fit", root) for r in RUNS})
     cal = {r: load_dataset(wd / "results" / "calibrated" / f"{r}.nc") for r in RUNS}
     data = ps.series_line_centres(series, cal, records).sort_values("saturation")
     ratio = {}

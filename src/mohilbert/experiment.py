@@ -19,7 +19,7 @@ import xarray as xr
 
 from mohilbert import gates as quality
 from mohilbert.atoms.constants import get_line
-from mohilbert.calibration.core import probe_model, signal_model
+from mohilbert.config import schema_defaults
 from mohilbert.errors import AnalysisError, FitError
 from mohilbert.kramers_kronig import (
     agreement,
@@ -28,6 +28,7 @@ from mohilbert.kramers_kronig import (
     index_from_od,
     voigt_retardance_direct,
 )
+from mohilbert.records import Experiment, FitValues, Run, parameter_parts
 from mohilbert.theory import Cell, spectrum
 
 
@@ -118,16 +119,8 @@ MODE_PAIRS = {
     "zero_field": ("isotropic",),  # B = 0: every polarisation sees the same index
 }
 
-DEFAULTS = {
-    "free": ["temperature_C", "field_T"],
-    "per_run": ["shift_MHz"],
-    "max_points_per_run": 3000,
-    "model": "auto",  # intense-probe model where the sheet gives probe_power_W; or "weak_probe"
-    "pad_factor": 2,
-    "edge_fraction": 0.0,
-    "wing_subtraction": True,  # transform OD - OD_theory and add the theory's n - 1 back
-    "saturated_runs": "refuse",  # or "linearise" (runs a power series finds beyond the weak probe)
-}
+#: the fit and Hilbert stages' defaults: ``fit:`` and ``hilbert:`` of the configuration schema
+DEFAULTS = {**schema_defaults("fit"), **schema_defaults("hilbert")}
 
 
 def _valid(ds: xr.Dataset) -> np.ndarray:
@@ -177,13 +170,13 @@ def _fringe_displacement(ds: xr.Dataset, detuning: np.ndarray) -> np.ndarray:
     return np.interp(detuning, nu[order], (sign * scale * res)[order])
 
 
-def _axis_scale_uncertainty(ds: xr.Dataset, rec: dict) -> tuple[str, float]:
+def _axis_scale_uncertainty(ds: xr.Dataset, rec: Run) -> tuple[str, float]:
     """Which axis-scale term applies to a run and its relative standard uncertainty."""
     a = ds.attrs
     if int(a.get("axis_scale_fitted", 0)):
         return "axis_scale", float(a.get("axis_scale_stderr", 0.0)) / float(a["axis_scale"])
-    fsr = float(rec.get("etalon_fsr_MHz") or 0.0)
-    u = float(rec.get("etalon_fsr_uncertainty_MHz") or 0.0)
+    fsr = float(rec.etalon_fsr_MHz or 0.0)
+    u = float(rec.etalon_fsr_uncertainty_MHz or 0.0)
     return "etalon_fsr", (u / fsr if fsr > 0 else 0.0)
 
 
@@ -198,7 +191,7 @@ def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
 
 def fit_experiment(
     cal: dict[str, xr.Dataset],
-    records: dict[str, dict],
+    records: dict[str, Run | dict],
     config: dict | None = None,
     gates: dict | None = None,
     label: str | None = None,
@@ -220,16 +213,30 @@ def fit_experiment(
     (the other terms in quadrature), ``stderr_total`` (all in quadrature) and the total
     ``covariance`` (statistical plus one outer product per systematic component, so that
     correlated parameters stay correlated downstream).
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs of the experiment (run → ``results/calibrated/{run}.nc``).
+    records : dict of str to Run or dict
+        Their sheet values (run → :class:`~mohilbert.records.Run` or fit-stage record).
+    config : dict, optional
+        ``fit:`` of the configuration (``free``, ``per_run``, ``model``, ...; defaults
+        :data:`DEFAULTS`).
+    gates : dict, optional
+        ``gates.fit`` thresholds.
+    label : str, optional
+        How titles and messages name the runs.
     """
     from mohilbert.fitting import fit_spectra  # lmfit: only the fit rule pays its import
 
     cfg = {**DEFAULTS, **(config or {})}
     if not cal:
         raise FitError("no calibrated runs to fit")
-    runs = sorted(cal)
-    label = label or f"experiment {records[runs[0]]['experiment']}"
-    cell, _ = signal_model(records[runs[0]])
-    spectra, correlated = fit_inputs(cal, records, cfg)
+    exp = Experiment.of({r: records[r] for r in cal}, label)
+    label = exp.label
+    cell = exp.cell()
+    spectra, correlated = fit_inputs(cal, exp, cfg)
     free = {name: None for name in cfg["free"]}
     if "intensity_scale" in free and all(sp.probe is None for sp in spectra):
         raise FitError(
@@ -239,20 +246,30 @@ def fit_experiment(
     for p in cfg["per_run"]:
         free[p] = (-100.0, 100.0)
     result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
-    components, drift_cov = budget_components(result, spectra, correlated, cal, records, cell)
+    components, drift_cov = budget_components(result, spectra, correlated, cal, exp, cell)
     budget, cov = combined_budget(result, components, drift_cov)
-    return fit_dataset(result, budget, cov, cal, records, label, gates)
+    return fit_dataset(result, budget, cov, cal, exp, gates)
 
 
-def fit_inputs(cal: dict[str, xr.Dataset], records: dict[str, dict], cfg: dict):
+def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
     """The spectra of a joint fit (each run's valid points, decimated to
     ``max_points_per_run``, with its probe where the intense model applies) and each run's
-    correlated error shapes on those points."""
+    correlated error shapes on those points.
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (run → dataset).
+    exp : Experiment
+        The runs' sheet values.
+    cfg : dict
+        The fit configuration (``max_points_per_run``, ``model``).
+    """
     from mohilbert.fitting import FitSpectrum
 
     spectra, correlated = [], []
     for run in sorted(cal):
-        ds, rec = cal[run], records[run]
+        ds, rec = cal[run], exp[run]
         ok = _valid(ds)
         idx = np.flatnonzero(ok)
         if idx.size < 20:
@@ -265,21 +282,37 @@ def fit_inputs(cal: dict[str, xr.Dataset], records: dict[str, dict], cfg: dict):
                 detuning_MHz=ds["detuning"].values[idx],
                 data=ds["transmission"].values[idx],
                 quantity="S0",
-                polarisation=rec["polarisation"],
+                polarisation=rec.polarisation,
                 sigma=ds["transmission_uncertainty"].values[idx],
                 name=run,
-                probe=probe_model(rec) if cfg["model"] == "auto" else None,
+                probe=rec.probe() if cfg["model"] == "auto" else None,
             )
         )
         correlated.append(_correlated_error_modes(ds)[:, idx])
     return spectra, correlated
 
 
-def budget_components(result, spectra, correlated, cal, records, cell):
+def budget_components(result, spectra, correlated, cal, exp: Experiment, cell):
     """Each systematic input moved by its standard uncertainty and the parameters' response
     to first order (one model evaluation each; the fit's Jacobian does the rest): baseline
     shapes and dark level, axis scale, linearisation, etalon FSR, cell length; and each
-    run's detector-drift covariance."""
+    run's detector-drift covariance.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit (:func:`mohilbert.fitting.fit_spectra`).
+    spectra : list of FitSpectrum
+        The fitted spectra.
+    correlated : list of numpy.ndarray
+        Per spectrum, its correlated error shapes on the fitted points (transmission units).
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (their axis-scale and drift attributes).
+    exp : Experiment
+        The runs' sheet values (etalon FSR, cell-length uncertainty).
+    cell : Cell
+        The nominal cell of the fit.
+    """
     runs = sorted(cal)
     free_names = result.free
     components: dict[str, list[np.ndarray]] = {t: [] for t in BUDGET_TERMS if t != "statistical"}
@@ -300,7 +333,7 @@ def budget_components(result, spectra, correlated, cal, records, cell):
             moved = list(spectra)
             moved[k] = replace(spectra[k], data=spectra[k].data + mode)
             components["normalisation"].append(response(spectra=moved))
-        term, u = _axis_scale_uncertainty(cal[run], records[run])
+        term, u = _axis_scale_uncertainty(cal[run], exp[run])
         if term == "axis_scale" and u > 0:
             moved = list(spectra)
             moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz * (1 + u))
@@ -317,7 +350,7 @@ def budget_components(result, spectra, correlated, cal, records, cell):
             for sp, u in zip(spectra, fsr_scales, strict=True)
         ]
         components["etalon_fsr"].append(response(spectra=moved))
-    u_len = float(records[runs[0]].get("cell_length_uncertainty_m") or 0.0)
+    u_len = float(exp.first.cell_length_uncertainty_m or 0.0)
     if u_len > 0:
         cells = [
             cell.with_(length_m=cell.length_m + u_len).with_(**sp.cell_overrides) for sp in spectra
@@ -329,7 +362,17 @@ def budget_components(result, spectra, correlated, cal, records, cell):
 
 def combined_budget(result, components, drift_cov):
     """Budget (free parameters × :data:`BUDGET_TERMS`) and total covariance: the
-    statistical covariance plus one outer product per systematic component."""
+    statistical covariance plus one outer product per systematic component.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit (its statistical covariance).
+    components : dict of str to list of numpy.ndarray
+        Budget term → parameter changes for each systematic component (:func:`budget_components`).
+    drift_cov : list of numpy.ndarray
+        Per run, the parameters' covariance from its detector drift.
+    """
     free_names = result.free
     n_free = len(free_names)
     cov = np.nan_to_num(result.covariance, nan=0.0).copy()
@@ -347,9 +390,25 @@ def combined_budget(result, components, drift_cov):
     return budget, cov
 
 
-def fit_dataset(result, budget, cov, cal, records, label, gates) -> xr.Dataset:
+def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
     """The fit file: values, budget, statistical/systematic/total uncertainties, covariance,
-    best-fit curves, the runs' etalon FSRs, the nominal sheet values and every warning."""
+    best-fit curves, the runs' etalon FSRs, the nominal sheet values and every warning.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit.
+    budget : numpy.ndarray
+        Free parameters × :data:`BUDGET_TERMS` standard uncertainties (parameter units).
+    cov : numpy.ndarray
+        Total covariance of the free parameters.
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (their warnings and etalon FSRs).
+    exp : Experiment
+        The runs' sheet values.
+    gates : dict or None
+        ``gates.fit`` thresholds.
+    """
     runs = sorted(cal)
     out = result.to_dataset()
     names = out["parameter"].values.tolist()
@@ -390,8 +449,8 @@ def fit_dataset(result, budget, cov, cal, records, label, gates) -> xr.Dataset:
     with np.errstate(invalid="ignore", divide="ignore"):
         inflation = budget[:, 0] / nominal
     out.attrs.update(
-        title=f"joint theory fit of {label}",
-        experiment=records[runs[0]]["experiment"],
+        title=f"joint theory fit of {exp.label}",
+        experiment=exp.first.experiment,
         runs=", ".join(runs),
         budget_terms_json=json.dumps(BUDGET_TERMS),
         statistical_inflation_json=json.dumps(
@@ -412,7 +471,7 @@ def fit_dataset(result, budget, cov, cal, records, label, gates) -> xr.Dataset:
     )
     out["unit"] = (
         "parameter",
-        [_parameter_unit(n) for n in names],
+        [_parameter_unit(q) for q, _ in parameter_parts(out)],
         {"units": "1", "long_name": "unit of the parameter's value and uncertainties"},
     )
     out.attrs["etalon_fsr_json"] = json.dumps(
@@ -430,37 +489,39 @@ def fit_dataset(result, budget, cov, cal, records, label, gates) -> xr.Dataset:
     from mohilbert.runs import EXPERIMENT_COLUMNS
 
     out.attrs["nominal_json"] = json.dumps(
-        {c: records[runs[0]].get(c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
+        {c: getattr(exp.first, c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
     )
     warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
     warnings += quality.fit_warnings(
-        label, result.redchi, quality.thresholds("fit", {"gates": gates})
+        exp.label, result.redchi, quality.thresholds("fit", {"gates": gates})
     )
     quality.store(out.attrs, warnings)
     return out
 
 
-def fitted_cell(records: dict[str, dict], fit: xr.Dataset) -> tuple[Cell, dict[str, float]]:
-    """The base cell with the fitted shared values, and each run's fitted shift [MHz]."""
-    runs = sorted(records)
-    cell, _ = signal_model(records[runs[0]])
-    values = dict(zip(fit["parameter"].values.tolist(), fit["value"].values.tolist(), strict=True))
-    shared = {
+def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, dict[str, float]]:
+    """The experiment's cell with the fitted shared values, and each run's fitted shift [MHz].
+
+    ``experiment``: an :class:`~mohilbert.records.Experiment` or its records (run → record).
+    """
+    exp = Experiment.coerce(experiment)
+    values = FitValues.of(fit)
+    cell_values = {
         k: v
-        for k, v in values.items()
-        if "__" not in k and not k.startswith("jones_") and k != "intensity_scale"
+        for k, v in values.shared.items()
+        if not k.startswith("jones_") and k not in ("intensity_scale", "shift_MHz")
     }
-    shifts = {r: values.get(f"shift_MHz__{r}", shared.get("shift_MHz", 0.0)) for r in runs}
-    shared.pop("shift_MHz", None)
-    return cell.with_fitted(shared), shifts
+    shifts = {r: values.of_run("shift_MHz", r) for r in exp.names}
+    return exp.cell().with_fitted(cell_values), shifts
 
 
-def _stderr(fit: xr.Dataset, name: str) -> float:
-    """Total 1-sigma uncertainty of a fitted parameter (0 when absent or undefined)."""
-    names = fit["parameter"].values.tolist()
-    if name not in names:
+def _stderr(fit: xr.Dataset, quantity: str, run: str = "") -> float:
+    """Total 1-sigma uncertainty of a fitted quantity, shared (``run`` empty) or of ``run``
+    (0 when absent or undefined)."""
+    parts = parameter_parts(fit)
+    if (quantity, run) not in parts:
         return 0.0
-    value = float(fit["stderr_total"].values[names.index(name)])
+    value = float(fit["stderr_total"].values[parts.index((quantity, run))])
     return value if np.isfinite(value) else 0.0
 
 
@@ -478,13 +539,12 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shifts: dict[str, float], runs
     """
     if "covariance" not in fit:
         return
-    names = fit["parameter"].values.tolist()
+    parts = parameter_parts(fit)
     values = fit["value"].values
     own = [
         i
-        for i, n in enumerate(names)
-        if (("__" not in n) or n in {f"shift_MHz__{r}" for r in runs})
-        and not n.startswith("jones_")
+        for i, (q, r) in enumerate(parts)
+        if (not r or (q == "shift_MHz" and r in runs)) and not q.startswith("jones_")
     ]
     cov = fit["covariance"].values[np.ix_(own, own)]
     if not np.any(cov):
@@ -498,17 +558,17 @@ def _covariance_axes(fit: xr.Dataset, cell: Cell, shifts: dict[str, float], runs
         for sign in (1.0, -1.0):
             changes, run_shift = {}, dict(shifts)
             for j, i in enumerate(own):
-                name, v = names[i], float(values[i] + sign * step[j])
-                lo, hi = _BOUNDS.get(name.split("__")[0], (-np.inf, np.inf))
-                if name.startswith("percent_"):
+                (quantity, run), v = parts[i], float(values[i] + sign * step[j])
+                lo, hi = _BOUNDS.get(quantity, (-np.inf, np.inf))
+                if quantity.startswith("percent_"):
                     lo, hi = 0.0, 100.0
                 v = float(np.clip(v, lo, hi))
-                if name.startswith("shift_MHz__"):
-                    run_shift[name.removeprefix("shift_MHz__")] = v
-                elif name == "shift_MHz":
+                if quantity == "shift_MHz" and run:
+                    run_shift[run] = v
+                elif quantity == "shift_MHz":
                     run_shift = dict.fromkeys(run_shift, v)
                 else:
-                    changes[name] = v
+                    changes[quantity] = v
             base = cell.with_fitted(changes)
             cells = {r: base.with_(shift_MHz=run_shift[r]) for r in runs}
             cells[None] = base.with_(shift_MHz=float(np.mean([run_shift[r] for r in runs])))
@@ -531,7 +591,7 @@ def _on(ds: xr.Dataset, name: str, grid: np.ndarray) -> np.ndarray:
 
 def hilbert_experiment(
     cal: dict[str, xr.Dataset],
-    records: dict[str, dict],
+    records: dict[str, Run | dict],
     fit: xr.Dataset,
     config: dict | None = None,
     gates: dict | None = None,
@@ -551,14 +611,31 @@ def hilbert_experiment(
     not transformed (``saturated_runs="refuse"``: left out, and an error if no run is left) or
     is first linearised with the intense-probe model (``"linearise"``:
     OD − OD_intense + OD_weak at the series' fitted parameters) — never silently the
-    saturated one."""
+    saturated one.
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs of the experiment (run → dataset).
+    records : dict of str to Run or dict
+        Their sheet values (run → :class:`~mohilbert.records.Run` or hilbert-stage record).
+    fit : xarray.Dataset
+        The experiment's joint fit (``results/fits/{exp}.nc``).
+    config : dict, optional
+        ``hilbert:`` of the configuration (defaults :data:`DEFAULTS`).
+    gates : dict, optional
+        ``gates.hilbert`` thresholds.
+    series : dict of str to xarray.Dataset, optional
+        Run → its power-series fit, where it has one.
+    """
     cfg = {**DEFAULTS, **(config or {})}
-    exp = records[sorted(cal)[0]]["experiment"]
+    experiment = Experiment.of({r: records[r] for r in cal})
+    exp = experiment.first.experiment
     refused, linearise = _saturated_runs(exp, sorted(cal), series or {}, cfg["saturated_runs"])
     cal = {r: ds for r, ds in cal.items() if r not in refused}
-    geometry = records[sorted(cal)[0]]["geometry"]
-    cell, shifts = fitted_cell(records, fit)
-    mode_runs = eigen_mode_runs(exp, geometry, cal, records)
+    geometry = experiment.first.geometry
+    cell, shifts = fitted_cell(experiment, fit)
+    mode_runs = eigen_mode_runs(exp, geometry, cal, experiment)
     modes = list(mode_runs)
     grid = _common_grid(cal, list(mode_runs.values()))
     axes = list(_covariance_axes(fit, cell, shifts, list(mode_runs.values())))
@@ -566,7 +643,7 @@ def hilbert_experiment(
     for m, run in mode_runs.items():
         od_correction = None
         if run in linearise:
-            od_correction = _saturation_od(series[run], cal, records, run, grid)
+            od_correction = _saturation_od(series[run], cal[run], experiment[run], grid)
         per_mode[m] = mode_index(
             m,
             run,
@@ -574,7 +651,7 @@ def hilbert_experiment(
             grid,
             cell,
             shifts[run],
-            _stderr(fit, f"shift_MHz__{run}"),
+            _stderr(fit, "shift_MHz", run),
             axes,
             cfg,
             od_correction,
@@ -633,10 +710,22 @@ def hilbert_experiment(
 
 
 def eigen_mode_runs(
-    exp: str, geometry: str, cal: dict[str, xr.Dataset], records: dict[str, dict]
+    exp: str, geometry: str, cal: dict[str, xr.Dataset], experiment: Experiment
 ) -> dict[str, str]:
     """The run measuring each eigen-mode of an experiment (mode → run, in the geometry's
     mode order); polarimeter runs are not eigen-mode runs.
+
+
+    Parameters
+    ----------
+    exp : str
+        Experiment id, for messages.
+    geometry : str
+        ``"faraday"``, ``"voigt"`` or ``"zero_field"``.
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (a polarimeter channel marks a polarimeter run).
+    experiment : Experiment
+        The runs' sheet values (their polarisations).
 
     Raises
     ------
@@ -646,7 +735,7 @@ def eigen_mode_runs(
     names = MODE_PAIRS.get(geometry, ())
     found = {}
     for run in sorted(cal):
-        pol = "isotropic" if geometry == "zero_field" else records[run]["polarisation"]
+        pol = "isotropic" if geometry == "zero_field" else experiment[run].polarisation
         if pol in names and "polarimeter" not in cal[run]:
             if pol in found:
                 # never drop a run silently: which one is "the" spectrum is the user's call
@@ -694,8 +783,11 @@ def mode_index(
     grid : ndarray
         Common detuning grid [MHz].
     cell : Cell
-        The fitted cell; ``shift_MHz`` [MHz] is the run's fitted shift, ``shift_stderr_MHz``
-        its standard error.
+        The fitted cell.
+    shift_MHz : float
+        The run's fitted detuning shift [MHz].
+    shift_stderr_MHz : float
+        Its standard uncertainty [MHz].
     axes : list
         Parameter sets (+, −) on the axes of the fit's covariance (per run), for the wing
         model's uncertainty.
@@ -834,6 +926,25 @@ def combined_quantity(
 
     The wing-model term moves both indices (and the theory) together: it is combined per
     covariance axis; the other terms in quadrature.
+
+    Parameters
+    ----------
+    geo : Geometry
+        The geometry (its mode pair and combination rule, :data:`GEOMETRIES`).
+    per_mode : dict of str to dict
+        Mode → its index analysis (:func:`mode_index`).
+    axes : list
+        The fit's ±1σ covariance axes (cells per run).
+    grid : numpy.ndarray
+        Common detuning grid [MHz].
+    cell : Cell
+        The fitted cell.
+    shifts : dict of str to float
+        Run → its fitted detuning shift [MHz].
+    mode_runs : dict of str to str
+        Mode → the run that measured it.
+    valid : numpy.ndarray
+        Boolean mask of grid points where both modes' indices are valid.
     """
     a, b = geo.modes
     ln = get_line(cell.element, cell.line)
@@ -919,6 +1030,27 @@ def direct_quantity(
     The polarimeter measures sin(m·angle) √(T_a T_b) (m = 2: S2 in Faraday; m = 1: S3 in
     Voigt), so besides its own noise an OD error e of each mode moves the angle by
     tan(m·angle) e / (2m).
+
+    Parameters
+    ----------
+    geo : Geometry
+        The geometry (its direct estimator and polarimeter angle multiple).
+    ds : xarray.Dataset
+        The polarimeter run's calibrated dataset.
+    run : str
+        Its run id.
+    per_mode : dict of str to dict
+        Mode → its index analysis (the transmissions the estimator needs).
+    grid : numpy.ndarray
+        Common detuning grid [MHz].
+    cell : Cell
+        The fitted cell.
+    shift_MHz : float
+        The polarimeter run's detuning shift [MHz].
+    combo : Quantity
+        The indirect (Hilbert) estimate it is compared with.
+    valid : numpy.ndarray
+        Boolean mask of valid grid points.
     """
     a, b = geo.modes
     m = geo.angle_multiple
@@ -983,7 +1115,33 @@ def hilbert_dataset(
 ) -> xr.Dataset:
     """The Hilbert file: the variables, coordinates with units, the metrics as attributes
     (also as JSON), the saturated-run choices and every warning (those given: the fit's, the
-    refusals and linearisations; then the Hilbert gate's)."""
+    refusals and linearisations; then the Hilbert gate's).
+
+    Parameters
+    ----------
+    out : dict
+        Per-mode variables (name → (dims, values)).
+    grid : numpy.ndarray
+        Common detuning grid [MHz].
+    mode_runs : dict of str to str
+        Mode → the run that measured it.
+    exp : str
+        Experiment id.
+    geometry : str
+        The experiment's geometry.
+    cell : Cell
+        The fitted cell.
+    cfg : dict
+        The hilbert configuration.
+    metrics : dict
+        Agreement metrics of the indirect and direct estimates.
+    warnings : list of str
+        Warnings carried from the fit and the runs.
+    gates : dict or None
+        ``gates.hilbert`` thresholds.
+    saturated : dict
+        Run → how its saturated optical depth was handled.
+    """
     modes = list(mode_runs)
     coords = {
         "detuning": (
@@ -1054,25 +1212,22 @@ def _saturated_runs(
     return refused, linearised
 
 
-def _saturation_od(
-    series: xr.Dataset, cal: dict[str, xr.Dataset], records: dict[str, dict], run: str, grid
-) -> np.ndarray:
-    """OD_intense − OD_weak of ``run`` on ``grid`` at the series' fitted parameters."""
+def _saturation_od(series: xr.Dataset, ds: xr.Dataset, run: Run, grid) -> np.ndarray:
+    """OD_intense − OD_weak of ``run`` (calibrated ``ds``) on ``grid`` at the series' fitted
+    parameters."""
     from mohilbert.power_series import run_models
 
-    ds = cal[run]
     on_grid = ds.interp(detuning=grid)
     idx = np.arange(grid.size)
-    series_records = {r: records.get(r, records[run]) for r in series["run"].values.tolist()}
-    _, t_int, t_weak, _ = run_models(series, on_grid, records[run], series_records, idx)
+    _, t_int, t_weak, _ = run_models(series, on_grid, run, idx)
     return -np.log(t_int) + np.log(t_weak)
 
 
-def _parameter_unit(name: str) -> str:
+def _parameter_unit(quantity: str) -> str:
+    """Unit of a fitted quantity (a parameter's name without its run)."""
     from mohilbert.fitting import UNITS  # the fit module owns the parameter names
 
-    base = name.split("__", 1)[0]
-    return UNITS.get(base, "%" if base.startswith("percent_") else "1")
+    return UNITS.get(quantity, "%" if quantity.startswith("percent_") else "1")
 
 
 def summary_table(
@@ -1089,22 +1244,31 @@ def summary_table(
     where the calibration fitted the axis scale, and the Hilbert analysis' agreement metrics.
     Experiments of one cell that disagree get the consistency gate's warning
     (:func:`mohilbert.gates.consistency_warnings`, thresholds ``gates.summary``).
+
+    Parameters
+    ----------
+    fits : dict of str to xarray.Dataset
+        Experiment → its fit file.
+    hilberts : dict of str to xarray.Dataset
+        Experiment → its Hilbert file.
+    gates : dict, optional
+        ``gates.summary`` thresholds (the consistency gate).
     """
     terms = list(BUDGET_TERMS)
     rows = []
     shared = {}
     for exp, fit in fits.items():
-        names = fit["parameter"].values.tolist()
+        parts = parameter_parts(fit)
         shared[exp] = {
             "cell": fit.attrs.get("nominal_json", exp),  # unknown cell: compared with nothing
             "values": {
-                n: (
+                q: (
                     float(fit["value"].values[k]),
                     float(fit["stderr_total"].values[k]),
-                    _parameter_unit(n),
+                    _parameter_unit(q),
                 )
-                for k, n in enumerate(names)
-                if "__" not in n and (fit["vary"].values[k] if "vary" in fit else True)
+                for k, (q, r) in enumerate(parts)
+                if not r and (fit["vary"].values[k] if "vary" in fit else True)
             },
         }
     across = quality.consistency_warnings(shared, quality.thresholds("summary", {"gates": gates}))
@@ -1131,19 +1295,18 @@ def summary_table(
             runs = [r.strip() for r in fit.attrs.get("runs", "").split(",") if r.strip()]
             run_warn = {r: [w for w in warnings if w.startswith(f"run {r}:")] for r in runs}
             exp_warn = [w for w in warnings if not w.startswith("run ")] + across.get(exp, [])
-            names = fit["parameter"].values.tolist()
-            vary = fit["vary"].values if "vary" in fit else np.ones(len(names))
-            for k, name in enumerate(names):
+            parts = parameter_parts(fit)
+            vary = fit["vary"].values if "vary" in fit else np.ones(len(parts))
+            for k, (base, run) in enumerate(parts):
                 if not vary[k]:
                     continue
-                base, _, run = name.partition("__")
                 budget = fit["budget"].values[k] if "budget" in fit else None
                 add(
                     exp,
                     run,
                     base,
                     float(fit["value"].values[k]),
-                    _parameter_unit(name),
+                    _parameter_unit(base),
                     float(fit["stderr_total"].values[k]),
                     budget,
                     exp_warn + run_warn.get(run, []),

@@ -131,6 +131,17 @@ class FitResult:
     #: covariance from the stated point uncertainties alone, (J^T J)^-1
     covariance_nominal: np.ndarray | None = None
     _linear: object = None  # the linearised model at the optimum (for input_response)
+    #: parameter names fitted with one value per spectrum (``<name>__<spectrum name>``)
+    per_spectrum: tuple[str, ...] = ()
+
+    def parameter_parts(self, name: str) -> tuple[str, str]:
+        """(quantity, spectrum name) of a parameter: ``("shift_MHz", "run1")`` for the
+        per-spectrum ``shift_MHz__run1``, ``(name, "")`` for a shared one."""
+        for p in self.per_spectrum:
+            for s in self.spectra:
+                if name == f"{p}__{s.name}":
+                    return p, s.name
+        return name, ""
 
     def input_response(
         self, spectra: Sequence[FitSpectrum] | None = None, cells: Sequence[Cell] | None = None
@@ -175,6 +186,19 @@ class FitResult:
         coords = {
             "parameter": ("parameter", names, {"units": "1", "long_name": "fit parameter name"}),
             "parameter2": ("parameter2", names, {"units": "1", "long_name": "fit parameter name"}),
+            "parameter_quantity": (
+                "parameter",
+                [self.parameter_parts(n)[0] for n in names],
+                {"units": "1", "long_name": "quantity of the parameter (its name without run)"},
+            ),
+            "parameter_run": (
+                "parameter",
+                [self.parameter_parts(n)[1] for n in names],
+                {
+                    "units": "1",
+                    "long_name": "run (spectrum) a per-run parameter belongs to; empty: shared",
+                },
+            ),
         }
         corr = np.eye(len(names))
         for (a, b), c in self.correl.items():
@@ -235,7 +259,7 @@ class FitResult:
             )
         ds.attrs.update(
             parameter_units="; ".join(
-                f"{n}: {UNITS.get(n.rsplit('__', 1)[0], '%' if n.startswith('percent_') else '1')}"
+                f"{n}: {UNITS.get(self.parameter_parts(n)[0], '%' if n.startswith('percent_') else '1')}"
                 for n in names
             ),
             rms=", ".join(f"{r:.6g}" for r in self.rms),
@@ -274,26 +298,29 @@ def fit_spectra(
 ) -> FitResult:
     """Fit the theory to one or several spectra with shared and per-spectrum parameters.
 
-    Parameters
-    ----------
-    spectra
-        The measured spectra (:class:`FitSpectrum`).
-    cell
-        Start values and fixed parameters.
-    free
-        Names of the free parameters, or a mapping name → (min, max) bounds (``None`` for the
-        default bounds). Isotope abundances are ``percent_<isotope>``; the input polarisation
-        ``jones_x``, ``jones_y``, ``jones_phase_rad`` (shared by all spectra unless listed in
-        ``per_spectrum``).
-    per_spectrum
-        Free parameters that take one value per spectrum (e.g. ``("shift_MHz",)``); their
-        names in the result are ``<name>__<spectrum name>``.
-
     Steps: check the spectra (:func:`_checked_spectra`; a spectrum without a name is named
     ``spectrum<k>`` in a copy, the caller's objects are not changed), build the lmfit
     parameters with start values and bounds (:func:`_fit_parameters`), minimise
     (:func:`_minimise`), linearise at the optimum for the covariances and collect the result
     (:func:`_fit_result`).
+
+    Parameters
+    ----------
+    spectra : sequence of FitSpectrum
+        The measured spectra.
+    cell : Cell
+        Start values and fixed parameters.
+    free : sequence of str or mapping
+        Names of the free parameters, or a mapping name → (min, max) bounds (``None`` for the
+        default bounds). Isotope abundances are ``percent_<isotope>``; the input polarisation
+        ``jones_x``, ``jones_y``, ``jones_phase_rad`` (shared by all spectra unless listed in
+        ``per_spectrum``).
+    per_spectrum : sequence of str
+        Free parameters that take one value per spectrum (e.g. ``("shift_MHz",)``); their
+        names in the result are ``<name>__<spectrum name>`` (and the result's dataset says
+        which is which: ``parameter_quantity``, ``parameter_run``).
+    max_nfev : int
+        Most model evaluations of the minimiser.
     """
     spectra = _checked_spectra(spectra)
     bounds = dict.fromkeys(free) if not isinstance(free, Mapping) else dict(free)
@@ -427,6 +454,7 @@ def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> Fit
         covariance=linear.cov_stat,
         covariance_nominal=linear.cov0,
         _linear=linear,
+        per_spectrum=tuple(per_spectrum),
     )
 
 
@@ -646,6 +674,15 @@ def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
     scales it by χ²_red, and residual structure (model mismatch, drifts) that is correlated
     over L points by about L. It is never smaller than :math:`H^{-1}` (the stated noise is a
     floor: residuals that scatter less do not shrink the error bar).
+
+    Parameters
+    ----------
+    jac_blocks : list of numpy.ndarray
+        Per spectrum, the Jacobian of its weighted residuals (points × free parameters).
+    residuals : list of numpy.ndarray
+        Per spectrum, its weighted residuals at the optimum.
+    cov0 : numpy.ndarray
+        (JᵀJ)⁻¹, the covariance from the stated point uncertainties alone.
     """
     p = cov0.shape[0]
     meat = np.zeros((p, p))

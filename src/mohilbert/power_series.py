@@ -28,18 +28,15 @@ from dataclasses import replace
 import numpy as np
 import xarray as xr
 
-from mohilbert.calibration.core import probe_model, signal_model
+from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.experiment import _valid, fit_experiment, fitted_cell
 from mohilbert.intense import saturation_intensity_W_m2
+from mohilbert.records import Experiment, Run
 from mohilbert.theory import intense_arrays
 
 #: the series fit (``series:`` in the config)
-DEFAULTS = {
-    "free": ["temperature_C", "field_T", "intensity_scale"],
-    "per_run": ["shift_MHz"],
-    "max_points_per_run": 1500,
-}
+DEFAULTS = schema_defaults("series")
 
 
 def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
@@ -55,37 +52,61 @@ def intensity_scale(fit: xr.Dataset) -> float:
     return float(fit["value"].values[names.index("intensity_scale")])
 
 
-def run_models(fit: xr.Dataset, cal: xr.Dataset, rec: dict, records: dict, idx: np.ndarray):
+def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
     """Intense-probe transmission of one run at the series' fitted parameters and its linear
     (weak-probe) limit, on the run's calibrated points ``idx``: (detuning [MHz], intense,
     linear, probe at the fitted intensity).
 
     The linear limit is the same model at vanishing power: the weak-probe model with the
     transit broadening, which is linear response too — what the Hilbert method needs is
-    that the response is linear, not that the transit time is infinite."""
-    cell, shifts = fitted_cell(records, fit)
+    that the response is linear, not that the transit time is infinite.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : xarray.Dataset
+        The run's calibrated dataset.
+    run : Run
+        The run's sheet values.
+    idx : numpy.ndarray
+        Indices of the calibrated points to evaluate.
+    """
+    cell, shifts = fitted_cell(Experiment.of({run.run: run}), fit)
     scale = intensity_scale(fit)
-    probe = probe_model(rec)
+    probe = run.probe()
     probe = replace(probe, power_W=probe.power_W * scale)
     x = cal["detuning"].values[idx]
-    c = cell.with_(shift_MHz=shifts[rec["run"]])
-    pol = rec["polarisation"]
+    c = cell.with_(shift_MHz=shifts[run.run])
+    pol = run.polarisation
     weak = replace(probe, power_W=0.0)
     return x, intense_arrays(x, c, pol, probe)["S0"], intense_arrays(x, c, pol, weak)["S0"], probe
 
 
 def weak_probe_validity(
-    fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict[str, dict], max_points: int
+    fit: xr.Dataset, cal: dict[str, xr.Dataset], exp: Experiment, max_points: int
 ) -> dict[str, dict]:
     """Per run: Δχ² and the largest |T_intense − T_weak|/σ at the fitted parameters, and the
-    effective peak I/I_sat."""
+    effective peak I/I_sat.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    exp : Experiment
+        Their sheet values.
+    max_points : int
+        Points per run to compare on.
+    """
     out = {}
     for run in sorted(cal):
-        rec, ds = records[run], cal[run]
+        rec, ds = exp[run], cal[run]
         idx = _points(ds, max_points)
-        _, t_int, t_weak, probe = run_models(fit, ds, rec, records, idx)
+        _, t_int, t_weak, probe = run_models(fit, ds, rec, idx)
         pull = (t_int - t_weak) / ds["transmission_uncertainty"].values[idx]
-        cell, _ = signal_model(rec)
+        cell = rec.cell()
         out[run] = {
             "delta_chi2": float(np.sum(pull**2)),
             "max_pull": float(np.max(np.abs(pull))),
@@ -98,27 +119,41 @@ def weak_probe_validity(
 def weak_probe_limit_W(
     fit: xr.Dataset,
     cal: dict[str, xr.Dataset],
-    records: dict[str, dict],
+    exp: Experiment,
     threshold: float,
     max_points: int,
 ) -> float:
     """The sheet power [W] above which a run of this series, recorded with the median noise
     and points of its runs, tells the weak-probe model from the intense-probe one
-    (Δχ² = ``threshold``); interpolated in log power over 1e-10 … 1e-1 W."""
+    (Δχ² = ``threshold``); interpolated in log power over 1e-10 … 1e-1 W.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs (their noise).
+    exp : Experiment
+        Their sheet values.
+    threshold : float
+        The Δχ² that tells the models apart (``gates.fit.weak_probe_delta_chi2``).
+    max_points : int
+        Points per run to compare on.
+    """
     runs = sorted(cal)
     sig = [
         float(np.median(cal[r]["transmission_uncertainty"].values[_points(cal[r], 50)]))
         for r in runs
     ]
     ref = runs[int(np.argsort(sig)[len(sig) // 2])]
-    rec, ds = records[ref], cal[ref]
+    rec, ds = exp[ref], cal[ref]
     idx = _points(ds, max_points)
     sigma = ds["transmission_uncertainty"].values[idx]
     powers = np.geomspace(1e-10, 1e-1, 10)
     chi2 = []
     for p in powers:
-        r = {**rec, "probe_power_W": float(p)}
-        _, t_int, t_weak, _ = run_models(fit, ds, r, records, idx)
+        r = replace(rec, probe_power_W=float(p))
+        _, t_int, t_weak, _ = run_models(fit, ds, r, idx)
         chi2.append(float(np.sum(((t_int - t_weak) / sigma) ** 2)))
     chi2 = np.maximum(np.array(chi2), 1e-300)
     above = np.flatnonzero(chi2 > threshold)
@@ -133,7 +168,7 @@ def weak_probe_limit_W(
 
 def fit_series(
     cal: dict[str, xr.Dataset],
-    records: dict[str, dict],
+    records: dict[str, Run | dict],
     config: dict | None = None,
     gates: dict | None = None,
 ) -> xr.Dataset:
@@ -143,6 +178,17 @@ def fit_series(
     ``run``: ``probe_power_W``, ``saturation_parameter`` (effective peak I/I_sat),
     ``weak_probe_delta_chi2``, ``weak_probe_max_pull`` and ``weak_probe_holds``; attrs
     ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``.
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    records : dict of str to Run or dict
+        Their sheet values (each with ``probe_power_W`` and ``beam_diameter_m``).
+    config : dict, optional
+        ``series:`` of the configuration (defaults :data:`DEFAULTS`).
+    gates : dict, optional
+        ``gates`` thresholds (``fit.weak_probe_delta_chi2``).
     """
     from mohilbert import gates as quality
 
@@ -150,21 +196,22 @@ def fit_series(
     if not cal:
         raise FitError("no calibrated runs in the power series")
     runs = sorted(cal)
-    series = records[runs[0]].get("series") or "?"
-    missing = [r for r in runs if records[r].get("probe_power_W") is None]
+    series = Run.coerce(records[runs[0]]).series or "?"
+    exp = Experiment.of({r: records[r] for r in runs}, f"series {series}")
+    missing = [r for r in runs if exp[r].probe_power_W is None]
     if missing:
         raise FitError(
             f"series {series}: run(s) {missing} have no probe_power_W; a power series needs the "
             "power (and beam_diameter_m) of every run"
         )
-    out = fit_experiment(cal, records, cfg, gates, label=f"series {series}")
+    out = fit_experiment(cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label)
     limits = quality.thresholds("fit", {"gates": gates})
     gate = float(limits["weak_probe_delta_chi2"])
-    valid = weak_probe_validity(out, cal, records, cfg["max_points_per_run"])
+    valid = weak_probe_validity(out, cal, exp, cfg["max_points_per_run"])
     out = out.assign_coords(run=("run", runs, {"units": "1", "long_name": "run id"}))
     out["probe_power_W"] = (
         "run",
-        [float(records[r]["probe_power_W"]) for r in runs],
+        [float(exp[r].probe_power_W) for r in runs],
         {"units": "W", "long_name": "probe power entering the cell (sheet value)"},
     )
     out["saturation_parameter"] = (
@@ -197,10 +244,10 @@ def fit_series(
             "long_name": "1: the weak-probe model is indistinguishable within the noise",
         },
     )
-    limit = weak_probe_limit_W(out, cal, records, gate, cfg["max_points_per_run"])
-    rec0 = records[runs[0]]
-    probe = probe_model({**rec0, "probe_power_W": limit if np.isfinite(limit) else 0.0})
-    cell, _ = signal_model(rec0)
+    limit = weak_probe_limit_W(out, cal, exp, gate, cfg["max_points_per_run"])
+    rec0 = exp.first
+    probe = replace(rec0, probe_power_W=limit if np.isfinite(limit) else 0.0).probe()
+    cell = rec0.cell()
     scale = intensity_scale(out)
     out.attrs.update(
         series=series,

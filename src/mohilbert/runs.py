@@ -18,8 +18,7 @@ import yaml
 
 from mohilbert.config import nearest
 from mohilbert.errors import SheetError
-
-ROLES = ("signal", "etalon", "reference", "dark", "monitor", "polarimeter")
+from mohilbert.records import ROLES
 
 
 def load_schema(path: str | Path) -> dict:
@@ -271,7 +270,7 @@ def _resolve(
 #: it (a ``notes`` edit reruns nothing; a temperature edit reruns calibrate, fit and hilbert
 #: of that experiment, not its ingest). Ingest also gets each role's file path, relative to
 #: data_root, so that moving the checkout reruns nothing either.
-#: the columns that describe a run's cell and probe (what ``signal_model`` reads)
+#: the columns that describe a run's cell and probe (what :meth:`mohilbert.records.Run.cell` and :meth:`~mohilbert.records.Run.probe` read)
 CELL_COLUMNS = (
     "geometry",
     "polarisation",
@@ -315,6 +314,17 @@ def stage_record(runs: pd.DataFrame, run: str, stage: str, data_root: str | Path
 
     For ``"ingest"`` the roles' ``<role>_path`` values are relative to ``data_root``;
     :func:`with_paths` turns them back into paths in the job.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The sheet (:func:`load_runs`).
+    run : str
+        Run id.
+    stage : str
+        ``"ingest"``, ``"calibrate"``, ``"fit"`` or ``"hilbert"``.
+    data_root : str or pathlib.Path
+        Folder the sheet's file paths are relative to.
     """
     rec = run_record(runs, run)
     out = {c: rec.get(c) for c in STAGE_COLUMNS[stage]}

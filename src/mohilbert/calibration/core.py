@@ -25,78 +25,31 @@ Steps (each recorded in the output so that a physicist can check it):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import xarray as xr
 from numpy.polynomial import legendre as leg
 
 from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
+from mohilbert.config import schema_defaults
 from mohilbert.errors import CalibrationError
+from mohilbert.records import Run
 from mohilbert.signal import fft_convolve, running_median, white_noise_rms
 from mohilbert.theory import Cell, spectrum_arrays
 
-DEFAULTS = {
-    "grid_step_MHz": 10.0,
-    "segment": "auto",  # or [t_start_s, t_stop_s]
-    "linearisation_degree": "auto",
-    "absolute": "auto",  # auto | reference | self
-    "baseline_degree": "auto",  # or an int; auto: blocked cross-validation over degrees 1..8
-    "od_threshold": 0.01,
-    "mask_iterations": 4,
-    "self_fit": ["temperature_C", "field_T"],
-    "max_fit_points": 3000,
-    # scale correction of the etalon axis: "auto" fits it only against the signal's own theory,
-    # whose lines span the scan; the zero-field reference lines (±4 GHz) give no lever arm
-    "fit_scale": "auto",
-}
+#: the calibrate stage's defaults: ``calibrate:`` of the configuration schema (its one home)
+DEFAULTS = schema_defaults("calibrate")
 
 
-def _cell_from_record(rec: dict) -> Cell:
-    geometry = rec.get("geometry", "faraday")
-    theta = rec.get("field_theta_deg")
-    if theta is None:
-        theta = 90.0 if geometry == "voigt" else 0.0
-    iso = rec.get("isotope_percent")
-    return Cell(
-        element=rec.get("element", "Rb"),
-        line=rec.get("line", "D2"),
-        length_m=float(rec["cell_length_m"]),
-        temperature_C=float(rec["temperature_C"]),
-        field_T=0.0 if geometry == "zero_field" else float(rec.get("field_T") or 0.0),
-        field_theta_deg=float(theta),
-        field_phi_deg=float(rec.get("field_phi_deg") or 0.0),
-        isotope_percent=None if iso in (None, "natural") else iso,
-    )
-
-
-def signal_model(rec: dict) -> tuple[Cell, str]:
-    """The nominal theory cell and input polarisation of a run (from its sheet record)."""
-    return _cell_from_record(rec), rec.get("polarisation", "x")
-
-
-def probe_model(rec: dict):
-    """The run's intense probe (:class:`mohilbert.intense.Probe`) from ``probe_power_W``,
-    ``beam_diameter_m`` and ``beam_profile``, or ``None`` (weak probe) without a power."""
-    if rec.get("probe_power_W") is None:
-        return None
-    from mohilbert.intense import Probe
-
-    return Probe(
-        float(rec["probe_power_W"]),
-        float(rec["beam_diameter_m"]),
-        rec.get("beam_profile") or "gaussian",
-    )
-
-
-def probe_attrs(rec: dict) -> dict:
+def probe_attrs(run: Run) -> dict:
     """Probe values of a run for a file's attributes, with the nominal peak I/I_sat."""
-    probe = probe_model(rec)
+    probe = run.probe()
     if probe is None:
         return {}
     from mohilbert.intense import saturation_intensity_W_m2
 
-    cell = _cell_from_record(rec)
+    cell = run.cell()
     return {
         "probe_power_W": probe.power_W,
         "beam_diameter_m": probe.beam_diameter_m,
@@ -289,9 +242,11 @@ def _fit_axis(
     t, v, f, cell, pol, free, rec_run, degree, max_points, sign, offset, what, fit_scale, scale0
 ) -> AxisFit:
     """Least-squares refinement of offset, scale and physical parameters, with the baseline
-    polynomial solved linearly at every step (variable projection). scipy's bounded
-    trust-region least squares; standard errors from the Jacobian at the minimum."""
-    from scipy.optimize import least_squares
+    polynomial solved linearly at every step (variable projection), through the project's one
+    fitting layer, lmfit (its bounded trust-region ``least_squares``). Standard errors from the
+    Jacobian at the minimum, with the baseline coefficients counted in the degrees of freedom
+    (lmfit's own ``covar`` does not know them)."""
+    import lmfit
 
     from mohilbert.atoms.constants import isotope_fractions
 
@@ -322,9 +277,12 @@ def _fit_axis(
     lo = np.array([bounds[n][0] for n in names])
     hi = np.array([bounds[n][1] for n in names])
     x0 = np.clip([start[n] for n in names], lo + 1e-9 * (hi - lo), hi - 1e-9 * (hi - lo))
+    params = lmfit.Parameters()
+    for n, x, low, high in zip(names, x0, lo, hi, strict=True):
+        params.add(n, value=float(x), min=float(low), max=float(high))
 
-    def residual(x):
-        vals = dict(zip(names, x, strict=True))
+    def residual(p):
+        vals = {n: p[n].value for n in names}
         c = cell.with_fitted({n: vals[n] for n in free})
         nu = vals["offset_MHz"] + sign * vals.get("scale", scale0) * fs
         m = spectrum_arrays(nu, c, pol)["S0"]
@@ -332,34 +290,33 @@ def _fit_axis(
         coef, *_ = np.linalg.lstsq(design, vs, rcond=None)
         return vs - design @ coef
 
-    start_cost = float(np.sum(residual(x0) ** 2))
+    start_cost = float(np.sum(residual(params) ** 2))
     steps = {"offset_MHz": 0.05, "scale": 1e-6, "temperature_C": 1e-3, "field_T": 1e-6}
     diff = np.array(
         [steps.get(n, 1e-6 * max(abs(v0), 1.0)) for n, v0 in zip(names, x0, strict=True)]
     )
     try:
-        res = least_squares(
+        res = lmfit.minimize(
             residual,
-            x0,
-            bounds=(lo, hi),
-            method="trf",
+            params,
+            method="least_squares",
             x_scale="jac",
             diff_step=diff / np.maximum(np.abs(x0), 1e-12),
             max_nfev=400,
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise CalibrationError(f"run {rec_run}: the {what} fit failed ({exc})") from None
-    cost = float(np.sum(res.fun**2))
+    cost = float(np.sum(res.residual**2))
     if not np.isfinite(cost) or cost > start_cost * (1 + 1e-9):
         raise CalibrationError(f"run {rec_run}: the {what} fit did not converge ({res.message})")
-    dof = max(res.fun.size - len(names) - a.shape[1], 1)
+    dof = max(res.residual.size - len(names) - a.shape[1], 1)
     redchi = cost / dof
     try:
         cov = np.linalg.inv(res.jac.T @ res.jac) * redchi
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         err = np.full(len(names), np.nan)
-    values = dict(zip(names, (float(x) for x in res.x), strict=True))
+    values = {n: float(res.params[n].value) for n in names}
     values.setdefault("scale", float(scale0))
     stderr = dict(zip(names, (float(e) for e in err), strict=True))
     stderr.setdefault("scale", 0.0)
@@ -424,9 +381,10 @@ class Baseline:
 
 
 def calibrate_run(
-    raw: xr.Dataset, rec: dict, config: dict | None = None, gates: dict | None = None
+    raw: xr.Dataset, record: Run | dict, config: dict | None = None, gates: dict | None = None
 ) -> xr.Dataset:
-    """Calibrate one ingested run (``results/raw/{run}.nc``) using its sheet record ``rec``.
+    """Calibrate one ingested run (``results/raw/{run}.nc``) using its sheet record
+    (a :class:`~mohilbert.records.Run` or the calibrate stage's mapping of it).
 
     The steps, each its own function: :func:`scan_axis` (etalon fringes → linear relative
     frequency), :func:`dark_level` and :func:`dark_subtracted`, :func:`absolute_axis`
@@ -437,15 +395,27 @@ def calibrate_run(
     ``gates`` are the thresholds of :mod:`mohilbert.gates` (``gates.calibrate`` of the config;
     defaults there). Returns the detuning-domain Dataset written to
     ``results/calibrated/{run}.nc``, with the soft gates' warnings in its attributes.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run (``results/raw/{run}.nc``): time-domain channels [V].
+    record : Run or dict
+        The run's sheet values (:class:`~mohilbert.records.Run` or the calibrate stage's record).
+    config : dict, optional
+        ``calibrate:`` of the workflow configuration (defaults: :data:`DEFAULTS`).
+    gates : dict, optional
+        ``gates.calibrate`` thresholds (defaults: :mod:`mohilbert.gates`).
     """
     from mohilbert import gates as quality
 
     cfg = {**DEFAULTS, **(config or {})}
     gates = quality.thresholds("calibrate", {"gates": gates})
-    run = rec["run"]
+    rec = Run.coerce(record)
+    run = rec.run
     if "etalon" not in raw:
         raise CalibrationError(f"run {run}: no etalon channel; the scan cannot be linearised")
-    fsr = rec.get("etalon_fsr_MHz")
+    fsr = rec.etalon_fsr_MHz
     if not fsr:
         raise CalibrationError(f"run {run}: etalon_fsr_MHz is not set in the runs sheet")
     scan = scan_axis(raw, run, float(fsr), cfg)
@@ -460,7 +430,19 @@ def calibrate_run(
 
 def scan_axis(raw: xr.Dataset, run: str, fsr_MHz: float, cfg: dict) -> Scan:
     """Etalon fringes → the longest regular stretch of the scan → relative frequency [MHz]
-    (a polynomial in time through the fringes, ``fsr_MHz`` apart)."""
+    (a polynomial in time through the fringes, ``fsr_MHz`` apart).
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run, with its ``etalon`` channel [V].
+    run : str
+        Run id, for messages.
+    fsr_MHz : float
+        Etalon free spectral range [MHz].
+    cfg : dict
+        The calibrate configuration (segment and linearisation settings).
+    """
     t_all = raw["time"].values
     sel = np.ones(t_all.size, dtype=bool)
     if cfg["segment"] != "auto":
@@ -476,22 +458,34 @@ def scan_axis(raw: xr.Dataset, run: str, fsr_MHz: float, cfg: dict) -> Scan:
     return Scan(keep, t, lin(t), fr, seg, ft, lin, t_all.size)
 
 
-def dark_level(raw: xr.Dataset, rec: dict) -> Dark:
+def dark_level(raw: xr.Dataset, rec: Run) -> Dark:
     """The dark level [V]: the median of the dark trace, or the sheet's ``dark_level_V``, or
     0 V; with the sheet's ``dark_uncertainty_V``."""
-    sigma = float(rec.get("dark_uncertainty_V") or 0.0)
+    sigma = float(rec.dark_uncertainty_V or 0.0)
     if "dark" in raw:
         level = float(np.median(raw["dark"].values))
         return Dark(
             level, f"median of the dark trace ({raw['dark'].attrs.get('source_file', '')})", sigma
         )
-    if rec.get("dark_level_V") is not None:
-        return Dark(float(rec["dark_level_V"]), "dark_level_V from the runs sheet", sigma)
+    if rec.dark_level_V is not None:
+        return Dark(float(rec.dark_level_V), "dark_level_V from the runs sheet", sigma)
     return Dark(0.0, "none (no dark trace or dark_level_V): assumed 0 V", sigma)
 
 
 def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[np.ndarray, float]:
     """The signal minus the dark level over the kept samples [V], and its white noise [V].
+
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run, with its ``signal`` channel [V].
+    scan : Scan
+        The kept stretch of the scan (:func:`scan_axis`).
+    dark : Dark
+        The dark level (:func:`dark_level`).
+    run : str
+        Run id, for messages.
 
     Raises
     ------
@@ -511,7 +505,7 @@ def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[
 
 def absolute_axis(
     raw: xr.Dataset,
-    rec: dict,
+    rec: Run,
     cfg: dict,
     gates: dict,
     scan: Scan,
@@ -521,11 +515,31 @@ def absolute_axis(
 ) -> Absolute:
     """Pin detuning zero (and, in the self-calibration, the axis scale): a coarse alignment
     of the channel's absorption with theory, then a fit of offset, scale, baseline and the
-    free physical parameters (:func:`_fit_axis`)."""
-    run = rec["run"]
+    free physical parameters (:func:`_fit_axis`).
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run (signal and, if recorded, reference channel) [V].
+    rec : Run
+        The run's sheet values (cell, etalon FSR, reference cell).
+    cfg : dict
+        The calibrate configuration (``absolute``, ``self_fit``, ``fit_scale``, ...).
+    gates : dict
+        ``gates.calibrate`` thresholds (the axis-scale stop).
+    scan : Scan
+        The kept stretch of the scan and its relative frequency (:func:`scan_axis`).
+    dark : Dark
+        The dark level [V] (:func:`dark_level`).
+    v : numpy.ndarray
+        Dark-subtracted signal over the kept samples [V].
+    sigma_v : float
+        Its white noise per sample [V].
+    """
+    run = rec.run
     t, f = scan.t, scan.f
-    fsr = float(rec["etalon_fsr_MHz"])
-    cell, pol = signal_model(rec)
+    fsr = float(rec.etalon_fsr_MHz)
+    cell, pol = rec.cell(), rec.polarisation
     mode = cfg["absolute"]
     if mode == "auto":
         mode = "reference" if "reference" in raw else "self"
@@ -537,8 +551,8 @@ def absolute_axis(
         ref_cell = Cell(
             element=cell.element,
             line=cell.line,
-            length_m=float(rec.get("reference_length_m") or 0.075),
-            temperature_C=float(rec.get("reference_temperature_C") or 20.0),
+            length_m=float(rec.reference_length_m or 0.075),
+            temperature_C=float(rec.reference_temperature_C or 20.0),
         )
         # the same dark level as the signal: the trace's median or the sheet's dark_level_V
         channel = raw["reference"].values[scan.keep] - dark.level_V
@@ -623,7 +637,25 @@ def baseline_fit(
     """The light level without atoms: the monitor channel scaled to the off-resonant median,
     or a Legendre polynomial in scan time through the off-resonant points (degree by blocked
     cross-validation), with its statistical and model uncertainty and its error shapes; the
-    off-resonant mask starts from the theory and drops points the data show absorbing."""
+    off-resonant mask starts from the theory and drops points the data show absorbing.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run (a ``monitor`` channel is used if recorded) [V].
+    scan : Scan
+        The kept stretch of the scan (:func:`scan_axis`).
+    v : numpy.ndarray
+        Dark-subtracted signal over the kept samples [V].
+    sigma_v : float
+        Its white noise per sample [V].
+    absolute : Absolute
+        The absolute axis and its theory (:func:`absolute_axis`): where the cell is transparent.
+    cfg : dict
+        The calibrate configuration (``baseline_degree``, ``od_threshold``).
+    run : str
+        Run id, for messages.
+    """
     t = scan.t
     span = (t[0], t[-1])
     model_t = spectrum_arrays(absolute.nu, absolute.cell, absolute.pol)["S0"]
@@ -768,7 +800,23 @@ def polarimeter_variables(
 ) -> dict:
     """The polarimeter difference normalised by the run's baseline, on the grid, with its
     uncertainty: the per-sample white noise, scaled up by the binned signal's excess scatter
-    point to point, and the drift scatter where the cell is transparent."""
+    point to point, and the drift scatter where the cell is transparent.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run, with its ``polarimeter`` channel [V].
+    scan : Scan
+        The kept stretch of the scan (:func:`scan_axis`).
+    baseline : numpy.ndarray
+        The light level without atoms over the kept samples [V].
+    bins : Binning
+        The samples' bins on the output grid.
+    base_grid : numpy.ndarray
+        The baseline on the grid [V].
+    clear : numpy.ndarray
+        Boolean mask of grid points where the cell is transparent.
+    """
     binned = bins.mean
     n_eff = np.maximum(bins.counts, 1)
     data = {}
@@ -808,7 +856,21 @@ def polarimeter_variables(
 
 def reference_variables(absolute: Absolute, t, nu, grid, binned) -> dict:
     """The reference cell's normalised transmission (its own fitted baseline divided out) and
-    its fitted theory, on the grid."""
+    its fitted theory, on the grid.
+
+    Parameters
+    ----------
+    absolute : Absolute
+        The absolute axis with the reference cell's fit (:func:`absolute_axis`).
+    t : numpy.ndarray
+        Scan time of the kept samples [s].
+    nu : numpy.ndarray
+        Their detuning [MHz].
+    grid : numpy.ndarray
+        The output detuning grid [MHz].
+    binned : callable
+        Bins a per-sample array onto ``grid`` (:class:`Binning`).
+    """
     data = {}
     ref_t = absolute.channel / (
         _legendre_design(t, absolute.axis_degree, (t[0], t[-1]))
@@ -836,7 +898,7 @@ def reference_variables(absolute: Absolute, t, nu, grid, binned) -> dict:
 
 def calibrated_dataset(
     raw: xr.Dataset,
-    rec: dict,
+    rec: Run,
     cfg: dict,
     scan: Scan,
     dark: Dark,
@@ -849,13 +911,35 @@ def calibrated_dataset(
     transmission and optical depth with their independent and correlated uncertainties (bin
     noise, baseline, the correlated noise measured where the cell is transparent, the dark
     level), the error shapes, the polarimeter and reference channels, the fringe fit and every
-    calibration number in the attributes."""
-    run = rec["run"]
+    calibration number in the attributes.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run [V].
+    rec : Run
+        The run's sheet values (stored in the file's attributes).
+    cfg : dict
+        The calibrate configuration (``grid_step_MHz``, ...).
+    scan : Scan
+        The kept stretch of the scan (:func:`scan_axis`).
+    dark : Dark
+        The dark level (:func:`dark_level`).
+    v : numpy.ndarray
+        Dark-subtracted signal over the kept samples [V].
+    sigma_v : float
+        Its white noise per sample [V].
+    absolute : Absolute
+        The absolute axis (:func:`absolute_axis`).
+    base : Baseline
+        The baseline and its uncertainties (:func:`baseline_fit`).
+    """
+    run = rec.run
     nu, t, ft, lin = absolute.nu, scan.t, scan.fringe_times, scan.lin
     baseline, baseline_sigma, model_t, mask = base.level, base.sigma, base.model_t, base.mask
     fit, mode = absolute.fit, absolute.mode
     trans = v / baseline
-    fsr = float(rec["etalon_fsr_MHz"])
+    fsr = float(rec.etalon_fsr_MHz)
     # resample onto the uniform detuning grid
     step = float(cfg["grid_step_MHz"])
     bins = Binning.of(nu, step, run)
@@ -995,7 +1079,7 @@ def calibrated_dataset(
     ds["fringe"] = ("fringe", np.arange(ft.size), {"units": "1", "long_name": "fringe index"})
     attrs = {k: v2 for k, v2 in raw.attrs.items() if k not in ("history",)}
     # the sheet values the calibration used (what the file was calibrated for)
-    attrs.update({k: v2 for k, v2 in rec.items() if v2 is not None and not k.endswith("_path")})
+    attrs.update({k: v2 for k, v2 in asdict(rec).items() if v2 is not None})
     attrs.update(
         {
             "title": f"calibrated spectrum of run {run}",
@@ -1026,7 +1110,7 @@ def calibrated_dataset(
             ),
             "scan_fraction_kept": float(scan.keep.sum() / scan.n_record),
             "etalon_fsr_sheet_MHz": fsr,
-            "etalon_fsr_uncertainty_MHz": float(rec.get("etalon_fsr_uncertainty_MHz") or 0.0),
+            "etalon_fsr_uncertainty_MHz": float(rec.etalon_fsr_uncertainty_MHz or 0.0),
             # what the lab learns about its etalon: measured only where the scale is fitted
             "etalon_fsr_fitted_MHz": fsr * fit.values["scale"] if absolute.fit_scale else np.nan,
             "etalon_fsr_fitted_uncertainty_MHz": fsr * fit.stderr["scale"]

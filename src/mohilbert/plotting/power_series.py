@@ -22,12 +22,12 @@ import xarray as xr
 
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
-from mohilbert.calibration.core import probe_model
 from mohilbert.experiment import fitted_cell
 from mohilbert.formatting import pm
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
-from mohilbert.plotting import PALETTE, STYLE, THEORY
+from mohilbert.plotting.common import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, intensity_scale, run_models
+from mohilbert.records import Experiment, FitValues
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
@@ -40,15 +40,20 @@ def _value(fit: xr.Dataset, name: str) -> tuple[float, float]:
     return float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
 
 
-def open_and_closed_lines(fit: xr.Dataset, records: dict) -> dict[str, float]:
-    """Frequencies [MHz] of the closed line (the strong line whose excited state decays only
-    back, e.g. the stretched state) and the open line (the strong line that leaks most) of the
-    main isotope for the series' probe, at its fitted field."""
-    cell, _ = fitted_cell(records, fit)
-    rec = records[sorted(records)[0]]
+def open_and_closed_lines(fit: xr.Dataset, exp: Experiment | dict) -> dict[str, float]:
+    """Frequencies [MHz] of the closed line and an open line of the main isotope for the
+    series' probe, at its fitted field.
+
+    Closed: the strong line whose excited state decays only back (the stretched state). Open:
+    of the strong lines that leak more than half their decays to other ground states, the one
+    farthest from the closed line — at 0.6 T the isolated line at 17.1 GHz for σ+ on 87Rb D2,
+    the open transition of the HIP-ElecSus paper's Figure 4."""
+    exp = Experiment.coerce(exp)
+    cell, _ = fitted_cell(exp, fit)
+    rec = exp.first
     eps = field_frame_components(
         np.array([1, 1j]) / np.sqrt(2)
-        if rec["polarisation"] == "sigma_plus"
+        if rec.polarisation == "sigma_plus"
         else np.array([1, -1j]) / np.sqrt(2),
         cell.b_hat(),
     )
@@ -63,7 +68,9 @@ def open_and_closed_lines(fit: xr.Dataset, records: dict) -> dict[str, float]:
     e, g = ee[strong], gg[strong]
     leak = 1 - sysm.branching[e, g]
     nu = sysm.transition_MHz[e, g]
-    return {"closed": float(nu[np.argmin(leak)]), "open": float(nu[np.argmax(leak)])}
+    closed = float(nu[np.argmin(leak)])
+    leaky = nu[leak > 0.5] if np.any(leak > 0.5) else nu[[np.argmax(leak)]]
+    return {"closed": closed, "open": float(leaky[np.argmax(np.abs(leaky - closed))])}
 
 
 def data_line_centre_alpha(
@@ -71,7 +78,17 @@ def data_line_centre_alpha(
 ) -> tuple[float, float]:
     """α = OD/L [1/m] at a line centre from a calibrated spectrum, with its standard
     uncertainty: a parabola through the optical depth within ±25 MHz (weighted), evaluated at
-    its vertex; the correlated part of the OD uncertainty (normalisation) added in full."""
+    its vertex; the correlated part of the OD uncertainty (normalisation) added in full.
+
+    Parameters
+    ----------
+    cal : xarray.Dataset
+        A calibrated run (optical depth and its uncertainties).
+    centre_MHz : float
+        The line centre on the run's detuning axis [MHz].
+    length_m : float
+        Cell length [m].
+    """
     x = cal["detuning"].values
     sel = np.abs(x - centre_MHz) <= _CENTRE_WINDOW_MHZ
     sel &= np.isfinite(cal["optical_depth"].values)
@@ -96,15 +113,28 @@ def data_line_centre_alpha(
     return peak / length_m, u / length_m
 
 
-def series_line_centres(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict) -> pd.DataFrame:
+def series_line_centres(
+    fit: xr.Dataset, cal: dict[str, xr.Dataset], exp: Experiment | dict
+) -> pd.DataFrame:
     """Per run of a series: effective peak I/I_sat and the data's line-centre α (with
-    uncertainty) of the open and the closed line."""
-    cell, shifts = fitted_cell(records, fit)
-    lines = open_and_closed_lines(fit, records)
+    uncertainty) of the open and the closed line.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit (``results/series/{series}.nc``).
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    exp : Experiment or dict
+        Their sheet values.
+    """
+    exp = Experiment.coerce(exp)
+    cell, shifts = fitted_cell(exp, fit)
+    lines = open_and_closed_lines(fit, exp)
     isat = saturation_intensity_W_m2(cell.element, cell.line)
     rows = []
     for run in sorted(cal):
-        probe = probe_model(records[run])
+        probe = exp[run].probe()
         s = probe.peak_intensity_W_m2 * intensity_scale(fit) / isat
         for name, nu in lines.items():
             a, u = data_line_centre_alpha(cal[run], nu + shifts[run], cell.length_m)
@@ -113,30 +143,42 @@ def series_line_centres(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: di
 
 
 def model_line_centre_alpha(
-    fit: xr.Dataset, records: dict, saturation: np.ndarray, z_slices: int = 10
+    fit: xr.Dataset, exp: Experiment | dict, saturation: np.ndarray, z_slices: int = 10
 ) -> dict[str, np.ndarray]:
     """Model α = −ln T / L [1/m] at the open and closed line centres against the effective
-    peak I/I_sat, at the series' fitted parameters, propagated through the cell."""
-    cell, _ = fitted_cell(records, fit)
-    rec = records[sorted(records)[0]]
-    probe0 = probe_model(rec)
+    peak I/I_sat, at the series' fitted parameters, propagated through the cell.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    exp : Experiment or dict
+        The series' sheet values (cell, beam, polarisation).
+    saturation : numpy.ndarray
+        Effective peak intensities I/I_sat at which to evaluate.
+    z_slices : int
+        Slices along the cell for the falling intensity.
+    """
+    exp = Experiment.coerce(exp)
+    cell, _ = fitted_cell(exp, fit)
+    rec = exp.first
+    probe0 = rec.probe()
     isat = saturation_intensity_W_m2(cell.element, cell.line)
-    lines = open_and_closed_lines(fit, records)
+    lines = open_and_closed_lines(fit, exp)
     x = np.array([lines["closed"], lines["open"]])
     out = {"closed": [], "open": []}
     for s in saturation:
         power = s * isat / (probe0.peak_intensity_W_m2 / probe0.power_W)
         probe = replace(probe0, power_W=float(power), z_slices=z_slices)
-        t = intense_arrays(x, cell, rec["polarisation"], probe)["S0"]
+        t = intense_arrays(x, cell, rec.polarisation, probe)["S0"]
         out["closed"].append(-np.log(t[0]) / cell.length_m)
         out["open"].append(-np.log(t[1]) / cell.length_m)
     return {k: np.array(v) for k, v in out.items()}
 
 
-def _title(fit: xr.Dataset, records: dict) -> str:
-    rec = records[sorted(records)[0]]
+def _title(fit: xr.Dataset, exp: Experiment) -> str:
     t, ut = _value(fit, "temperature_C")
-    return f"{1e3 * float(rec['beam_diameter_m']):.2g} mm beam, T = {pm(t, ut)} °C"
+    return f"{1e3 * float(exp.first.beam_diameter_m):.2g} mm beam, T = {pm(t, ut)} °C"
 
 
 def pick_runs(fit: xr.Dataset, targets=(1.0, 10.0, 100.0)) -> list[str]:
@@ -149,16 +191,31 @@ def pick_runs(fit: xr.Dataset, targets=(1.0, 10.0, 100.0)) -> list[str]:
 def spectra_figure(
     fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict, runs: list[str] | None = None
 ) -> plt.Figure:
-    """Measured spectra with the joint model and residuals [%] (Figure 3, one column)."""
+    """Measured spectra with the joint model and residuals [%] (Figure 3, one column).
+
+    ``records``: the series' runs (run → :class:`~mohilbert.records.Run` or record).
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    records : dict of str to Run or dict
+        Their sheet values.
+    runs : list of str, optional
+        Runs to draw (default: those nearest 1, 10 and 100 I_sat).
+    """
+    exp = Experiment.coerce(records)
     runs = runs or pick_runs(fit)
     with plt.style.context(STYLE):
         fig, (ax, axr) = plt.subplots(
             2, 1, figsize=(6.0, 5.2), sharex=True, height_ratios=(3, 1.4), layout="constrained"
         )
         for k, run in enumerate(runs):
-            ds, rec = cal[run], records[run]
+            ds = cal[run]
             idx = _points(ds, 4000)
-            x, t_int, _, probe = run_models(fit, ds, rec, records, idx)
+            x, t_int, _, probe = run_models(fit, ds, exp[run], idx)
             s = float(fit["saturation_parameter"].sel(run=run))
             y = ds["transmission"].values[idx]
             color = PALETTE[k % len(PALETTE)]
@@ -169,28 +226,86 @@ def spectra_figure(
         ax.plot([], [], **THEORY, label="intense-probe model (joint fit)")
         ax.set_ylabel("transmission")
         ax.legend(fontsize=7, loc="lower right")
-        ax.set_title(_title(fit, records), fontsize=9)
+        ax.set_title(_title(fit, exp), fontsize=9)
         axr.axhline(0, color="0.5", lw=0.5)
         axr.set_ylabel("residual [%]")
         axr.set_xlabel("detuning from the D2 line centre [GHz]")
     return fig
 
 
-def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.Figure:
-    """Line-centre α of the open and closed line against I/I_sat (Figure 4, one panel).
+def line_centre_pulls(table: pd.DataFrame, model: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The data's line-centre α against the model at each run's effective intensity:
+    ``table`` (:func:`series_line_centres`) with ``model`` (α of the model at the same
+    points, per line) and ``pull`` = (α_data − α_model)/σ_data added."""
+    out = table.copy()
+    out["model"] = np.nan
+    for line, values in model.items():
+        sel = (out["line"] == line).to_numpy()
+        out.loc[sel, "model"] = values
+    out["pull"] = (out["alpha"] - out["model"]) / out["alpha_u"]
+    return out
 
-    ``series`` maps a series name to (fit, calibrated runs, records)."""
+
+def agreement_text(pulls: pd.DataFrame) -> str:
+    """One line per transition: how many points lie within 1 and 2 σ of the model, χ²/N, and
+    the intensity above which the data leave the model (|pull| > 3 from there on)."""
+    parts = []
+    for line in ("closed", "open"):
+        sub = pulls[(pulls["line"] == line) & np.isfinite(pulls["pull"])]
+        sub = sub.sort_values("saturation")
+        if sub.empty:
+            continue
+        z = np.abs(sub["pull"].to_numpy())
+        text = (
+            f"{line}: {int(np.sum(z <= 1))}/{z.size} within 1σ, {int(np.sum(z <= 2))} within "
+            f"2σ, χ²/N = {np.mean(z**2):.3g}"
+        )
+        bad = z > 3
+        if bad.any():
+            tail = np.flatnonzero(~bad)
+            k = 0 if tail.size == 0 else tail[-1] + 1
+            if k < z.size:
+                text += (
+                    f"; off the model (> 3σ) from {sub['saturation'].to_numpy()[k]:.3g} I_sat on"
+                )
+        parts.append(text)
+    return "\n".join(parts)
+
+
+def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.Figure:
+    """Line-centre α of the open and closed line against I/I_sat (Figure 4, one panel), with
+    each point's pull against the model below and the agreement stated in words.
+
+    Parameters
+    ----------
+    series : dict
+        Series name → (series fit, its calibrated runs, its runs' records).
+    """
     with plt.style.context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.0, 4.2), layout="constrained")
-        for k, (_name, (fit, cal, records)) in enumerate(sorted(series.items())):
-            table = series_line_centres(fit, cal, records)
+        fig, (ax, axp) = plt.subplots(
+            2, 1, figsize=(6.0, 5.6), sharex=True, height_ratios=(3, 1.3), layout="constrained"
+        )
+        notes = []
+        for k, (name, (fit, cal, records)) in enumerate(sorted(series.items())):
+            exp = Experiment.coerce(records)
+            table = series_line_centres(fit, cal, exp)
             s_all = table["saturation"].values
             grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
-            model = model_line_centre_alpha(fit, records, grid)
+            model = model_line_centre_alpha(fit, exp, grid)
+            at_points = {
+                line: np.interp(
+                    np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
+                    np.log(grid),
+                    model[line],
+                )
+                for line in ("closed", "open")
+            }
+            pulls = line_centre_pulls(table, at_points)
+            notes.append(f"{name}: " + agreement_text(pulls).replace("\n", "; "))
             t, ut = _value(fit, "temperature_C")
             for j, line in enumerate(("closed", "open")):
                 color = PALETTE[(2 * k + j) % len(PALETTE)]
-                sub = table[table["line"] == line]
+                sub = pulls[pulls["line"] == line]
                 ax.errorbar(
                     sub["saturation"],
                     sub["alpha"],
@@ -201,11 +316,17 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
                     label=f"{line}, {pm(t, ut)} °C",
                 )
                 ax.plot(grid, model[line], color=color, lw=1.0)
+                axp.plot(sub["saturation"], sub["pull"], "o", ms=3.0, color=color)
         ax.plot([], [], color="0.3", lw=1.0, label="model at the fitted parameters")
         ax.set_xscale("log")
-        ax.set_xlabel("effective peak intensity I / I_sat")
         ax.set_ylabel("line-centre absorption coefficient α [1/m]")
         ax.legend(fontsize=7)
+        axp.axhspan(-2, 2, color="0.85", lw=0, zorder=0)
+        axp.axhline(0, color="0.5", lw=0.5)
+        axp.set_yscale("symlog", linthresh=3)
+        axp.set_ylabel("(data − model)/σ")
+        axp.set_xlabel("effective peak intensity I / I_sat")
+        ax.set_title("\n".join(notes), fontsize=6.5, loc="left")
     return fig
 
 
@@ -215,8 +336,9 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
     for name, fit in sorted(fits.items()):
         terms = json.loads(fit.attrs["budget_terms_json"])
         names = fit["parameter"].values.tolist()
+        shared = FitValues.of(fit).shared
         for i, p in enumerate(names):
-            if "__" in p:
+            if p not in shared:
                 continue
             row = {
                 "series": name,
