@@ -21,7 +21,6 @@ Rayleigh distribution of transit rates).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.optimize import minimize_scalar
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "real" / "hip-elecsus-0.5mm-power-series"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paper import DATA, paper_workspace
+
 FIELD_T = 0.6061
 AUTHORS_T = {62: 62.0, 81: 81.0}
 VARIANTS = {
@@ -48,13 +47,7 @@ VARIANTS = {
 
 
 def calibrate(wd: Path) -> pd.DataFrame:
-    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
-    for sub in ("workflow", "config"):
-        shutil.rmtree(wd / sub, ignore_errors=True)
-        shutil.copytree(REPO / sub, wd / sub, ignore=shutil.ignore_patterns("__pycache__"))
-    cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
-    cfg["data_root"] = str(DATA)
-    (wd / "paper.yaml").write_text(yaml.safe_dump(cfg))
+    paper_workspace(wd)
     sheet = pd.read_csv(wd / "config" / "hip-paper" / "runs.tsv", sep="\t", comment="#")
     targets = [f"results/calibrated/{r}.nc" for r in sheet["run"]]
     cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default"]

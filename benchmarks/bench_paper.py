@@ -11,7 +11,6 @@ verdict, and the weak-probe fit of every power on its own (how it drifts with po
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,10 +18,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "real" / "hip-elecsus-0.5mm-power-series"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paper import DATA, paper_workspace
 
 
 def main() -> None:
@@ -31,14 +29,7 @@ def main() -> None:
         return
     keep = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
     wd = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mohilbert-paper-"))
-    wd.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "Snakefile", wd / "Snakefile")
-    for sub in ("workflow", "config"):
-        shutil.rmtree(wd / sub, ignore_errors=True)
-        shutil.copytree(REPO / sub, wd / sub, ignore=shutil.ignore_patterns("__pycache__"))
-    cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
-    cfg["data_root"] = str(DATA)
-    (wd / "paper.yaml").write_text(yaml.safe_dump(cfg))
+    paper_workspace(wd)
     cmd = [
         sys.executable,
         "-m",
