@@ -117,3 +117,20 @@ def test_fit_result_writes_the_parameter_structure():
         5.0, abs=0.05
     )
     assert ds["parameter_run"].attrs["units"] == "1" and ds["parameter_quantity"].attrs["long_name"]
+
+
+def test_every_sheet_column_is_a_run_field_or_an_ingest_column():
+    """A column added to the sheet schema or to a stage's slice must be added to Run too (or
+    Run.coerce refuses the stage's record at run time)."""
+    from dataclasses import fields
+
+    from conftest import SCHEMA_PATH
+
+    from mohilbert.records import INGEST_COLUMNS
+    from mohilbert.runs import STAGE_COLUMNS, load_schema
+
+    known = {f.name for f in fields(Run)} | INGEST_COLUMNS
+    assert set(load_schema(SCHEMA_PATH)["properties"]) <= known
+    for stage, columns in STAGE_COLUMNS.items():
+        if stage != "ingest":
+            assert set(columns) <= {f.name for f in fields(Run)}, stage
