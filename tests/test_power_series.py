@@ -171,6 +171,6 @@ def test_line_centre_agreement_says_where_the_data_leave_the_model():
     assert pulls["pull"].round(2).tolist()[:5] == [-0.5, 1.0, 0.0, 10.0, 10.0]
     text = agreement_text(pulls)
     assert text.splitlines() == [
-        "closed: 3/5 within 1σ, 3 within 2σ, χ²/N = 40.2; off the model (> 3σ) from 10 I_sat on",
+        "closed: 3/5 within 1σ, 3 within 2σ, χ²/N = 40.2; first beyond 3σ at 10 I_sat",
         "open: 4/5 within 1σ, 5 within 2σ, χ²/N = 0.458",
     ]

@@ -248,7 +248,7 @@ def line_centre_pulls(table: pd.DataFrame, model: dict[str, np.ndarray]) -> pd.D
 
 def agreement_text(pulls: pd.DataFrame) -> str:
     """One line per transition: how many points lie within 1 and 2 σ of the model, χ²/N, and
-    the intensity above which the data leave the model (|pull| > 3 from there on)."""
+    the lowest intensity at which the data leave the model by more than 3 σ."""
     parts = []
     for line in ("closed", "open"):
         sub = pulls[(pulls["line"] == line) & np.isfinite(pulls["pull"])]
@@ -260,14 +260,9 @@ def agreement_text(pulls: pd.DataFrame) -> str:
             f"{line}: {int(np.sum(z <= 1))}/{z.size} within 1σ, {int(np.sum(z <= 2))} within "
             f"2σ, χ²/N = {np.mean(z**2):.3g}"
         )
-        bad = z > 3
-        if bad.any():
-            tail = np.flatnonzero(~bad)
-            k = 0 if tail.size == 0 else tail[-1] + 1
-            if k < z.size:
-                text += (
-                    f"; off the model (> 3σ) from {sub['saturation'].to_numpy()[k]:.3g} I_sat on"
-                )
+        bad = np.flatnonzero(z > 3)
+        if bad.size:
+            text += f"; first beyond 3σ at {sub['saturation'].to_numpy()[bad[0]]:.3g} I_sat"
         parts.append(text)
     return "\n".join(parts)
 
@@ -301,7 +296,7 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
                 for line in ("closed", "open")
             }
             pulls = line_centre_pulls(table, at_points)
-            notes.append(f"{name}: " + agreement_text(pulls).replace("\n", "; "))
+            notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
             t, ut = _value(fit, "temperature_C")
             for j, line in enumerate(("closed", "open")):
                 color = PALETTE[(2 * k + j) % len(PALETTE)]
@@ -323,7 +318,12 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
         ax.legend(fontsize=7)
         axp.axhspan(-2, 2, color="0.85", lw=0, zorder=0)
         axp.axhline(0, color="0.5", lw=0.5)
-        axp.set_yscale("symlog", linthresh=3)
+        axp.set_yscale("symlog", linthresh=3, linscale=0.6)
+        top = max(3.0, float(np.nanmax(np.abs(axp.get_ylim()))))
+        ticks = [t for t in (3, 10, 30, 100, 300, 1000) if t <= 1.5 * top]
+        axp.set_yticks([-t for t in ticks[::-1]] + [0] + ticks)
+        axp.set_yticklabels([str(-t) for t in ticks[::-1]] + ["0"] + [str(t) for t in ticks])
+        axp.set_ylim(-1.3 * top, 1.3 * top)
         axp.set_ylabel("(data − model)/σ")
         axp.set_xlabel("effective peak intensity I / I_sat")
         ax.set_title("\n".join(notes), fontsize=6.5, loc="left")
