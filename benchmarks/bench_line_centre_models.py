@@ -51,7 +51,7 @@ def calibrate(wd: Path) -> pd.DataFrame:
     sheet = pd.read_csv(wd / "config" / "hip-paper" / "runs.tsv", sep="\t", comment="#")
     targets = [f"results/calibrated/{r}.nc" for r in sheet["run"]]
     cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default"]
-    cmd += ["--configfile", "paper.yaml", *targets]
+    cmd += [*targets, "--configfile", "paper.yaml"]  # --configfile takes every word after it
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
