@@ -715,7 +715,6 @@ def eigen_mode_runs(
     """The run measuring each eigen-mode of an experiment (mode → run, in the geometry's
     mode order); polarimeter runs are not eigen-mode runs.
 
-
     Parameters
     ----------
     exp : str

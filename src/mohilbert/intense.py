@@ -526,7 +526,6 @@ def intense_transmission(
 ) -> dict[str, np.ndarray]:
     """Power transmission of the probe and its beam-averaged index.
 
-
     Parameters
     ----------
     detuning_MHz : array_like

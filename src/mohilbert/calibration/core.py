@@ -475,7 +475,6 @@ def dark_level(raw: xr.Dataset, rec: Run) -> Dark:
 def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[np.ndarray, float]:
     """The signal minus the dark level over the kept samples [V], and its white noise [V].
 
-
     Parameters
     ----------
     raw : xarray.Dataset
