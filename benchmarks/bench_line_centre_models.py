@@ -62,20 +62,22 @@ def calibrate(wd: Path) -> pd.DataFrame:
 
 
 def lines_at(field_T: float) -> dict[str, float]:
-    from mohilbert.atoms.hamiltonian import line_list, populations
-    from mohilbert.atoms.pumping import pumping_system
-    from mohilbert.intense import field_frame_components
+    """The closed and the open line [MHz] at ``field_T``, chosen as Figure 4 chooses them
+    (:func:`mohilbert.plotting.power_series.open_and_closed_lines`)."""
+    import xarray as xr
 
-    eps = field_frame_components(np.array([1, 1j]) / np.sqrt(2), np.array([0.0, 0.0, 1.0]))
-    ll = line_list("87Rb", "D2", field_T * 1e4)
-    sysm = pumping_system("87Rb", "D2", field_T * 1e4, eps, populations(ll, None), 6.065)
-    ee, gg = sysm.driven_pairs()
-    strong = np.abs(sysm.coupling[ee, gg]) ** 2 > 0.3
-    leak = 1 - sysm.branching[ee[strong], gg[strong]]
-    nu = sysm.transition_MHz[ee[strong], gg[strong]]
-    closed = float(nu[np.argmin(leak)])
-    leaky = nu[leak > 0.5]
-    return {"closed": closed, "open": float(leaky[np.argmax(np.abs(leaky - closed))])}
+    from mohilbert.plotting.power_series import open_and_closed_lines
+
+    fit = xr.Dataset({"value": ("parameter", [field_T])}, coords={"parameter": ["field_T"]})
+    run = {
+        "run": "r",
+        "polarisation": "sigma_plus",
+        "cell_length_m": 0.002,
+        "temperature_C": 62.0,
+        "field_T": field_T,
+        "isotope_percent": "87Rb:100",
+    }
+    return open_and_closed_lines(fit, {"r": run})
 
 
 def data_alpha(wd: Path, sheet: pd.DataFrame, lines: dict[str, float]) -> pd.DataFrame:
