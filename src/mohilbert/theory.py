@@ -22,7 +22,7 @@ Conventions (also in the README, "The mohilbert command line and library"):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -194,7 +194,7 @@ def spectrum_arrays(
     b = cell.b_hat()
     e_in = jones_vector(polarisation, np.arctan2(b[1], b[0]))
     i_in = float(np.sum(np.abs(e_in) ** 2))
-    e = np.broadcast_to(e_in, (x.size, 2)).astype(complex)
+    e = np.asarray(e_in, dtype=complex) / np.sqrt(i_in)  # one field; each slice makes (N, 2)
     chi_first = names = n = None
     for fraction, field in _slices(cell):
         chi = susceptibility(x, cell.medium(field), method=method, step_MHz=fft_step_MHz)
@@ -203,8 +203,8 @@ def spectrum_arrays(
         if chi_first is None:
             chi_first, names, n = chi, mode_names, mode_n
         e = apply(t, e)
-    out = stokes(e, i_in)
-    out["E_out"] = e / np.sqrt(i_in)
+    out = stokes(e, 1.0)
+    out["E_out"] = e
     out["chi"] = chi_first
     out["mode_names"] = names
     out["n"] = n
@@ -545,46 +545,69 @@ def get_spectra(
         )
     x = np.asarray(X, dtype=np.float64)
     arr = spectrum_arrays(x, cell, np.asarray(E_in, dtype=complex).ravel()[:2])
-    chi_minus, chi_plus, chi_z = arr["chi"]  # Δm = +1 is ElecSus's ChiMinus
-    ln = get_line(cell.element, cell.line)
-    k = 2 * np.pi / ln.wavelength_m
-    n_plus, n_minus, n_z = (np.sqrt(1 + c.astype(complex)) for c in (chi_plus, chi_minus, chi_z))
-    nu_MHz = x + ln.frequency_Hz * 1e-6  # absolute laser frequency, as ElecSus's group index
-
-    def group_index(n):
-        return n.real + nu_MHz * np.gradient(n.real, x) if x.size > 1 else n.real
-
-    phi_plus, phi_minus = k * n_plus.real * cell.length_m, k * n_minus.real * cell.length_m
-    values = {
-        **{key: arr[key] for key in ("S0", "S1", "S2", "S3", "Ix", "Iy", "I_P45", "I_M45")},
-        "Il": arr["I_L"],
-        "Ir": arr["I_R"],
-        "alphaPlus": 2 * k * np.sqrt(1 + chi_minus).imag,
-        "alphaMinus": 2 * k * np.sqrt(1 + chi_plus).imag,
-        "alphaZ": 2 * k * np.sqrt(1 + chi_z).imag,
-        "ChiPlus": chi_plus,
-        "ChiMinus": chi_minus,
-        "ChiZ": chi_z,
-        "Chi": [chi_plus, chi_minus, chi_z],
-        "E_out": np.vstack([arr["E_out"].T, np.zeros(x.size)]),
-        # listed by ElecSus's output_list() (3.0.8 computes them but does not return them)
-        "nPlus": n_plus,
-        "nMinus": n_minus,
-        "nZ": n_z,
-        "phiPlus": phi_plus,
-        "phiMinus": phi_minus,
-        "phi": 0.5 * (phi_minus - phi_plus),
-        "Phi": 0.5 * (phi_minus - phi_plus),
-        "TransLeft": np.exp(-2 * n_plus.imag * k * cell.length_m),
-        "TransRight": np.exp(-2 * n_minus.imag * k * cell.length_m),
-        # ElecSus's (commented-out) definitions: GIPlus from nMinus, as alphaPlus
-        "GIPlus": group_index(n_minus),
-        "GIMinus": group_index(n_plus),
-        "GIZ": group_index(n_z),
-    }
+    values = _ElecSusOutputs(arr, cell, x)
     if outputs is None or outputs == "All":
         return tuple(values[k] for k in _ES_ALL)
     try:
         return [values[o] for o in outputs]
     except KeyError as exc:
         raise ValueError(f"unknown output {exc.args[0]!r}; known: {', '.join(values)}") from None
+
+
+class _ElecSusOutputs(Mapping):
+    """ElecSus's outputs of one :func:`spectrum_arrays` call, each computed when first asked
+    for (a fit that wants S0 does not pay for the group indices)."""
+
+    def __init__(self, arr: dict, cell: Cell, x: np.ndarray):
+        ln = get_line(cell.element, cell.line)
+        k, L = 2 * np.pi / ln.wavelength_m, cell.length_m
+        nu_MHz = x + ln.frequency_Hz * 1e-6  # absolute laser frequency, as ElecSus's group index
+        chi_minus, chi_plus, chi_z = arr["chi"]  # Δm = +1 is ElecSus's ChiMinus
+
+        def group_index(n):
+            return n.real + nu_MHz * np.gradient(n.real, x) if x.size > 1 else n.real
+
+        def stokes_key(name):
+            return lambda: arr[name]
+
+        self._cache: dict = {}
+        self._make = {
+            **{key: stokes_key(key) for key in ("S0", "S1", "S2", "S3", "Ix", "Iy")},
+            **{key: stokes_key(key) for key in ("I_P45", "I_M45")},
+            "Il": stokes_key("I_L"),
+            "Ir": stokes_key("I_R"),
+            # alphaPlus from ChiMinus (Δm = +1), as ElecSus
+            "alphaPlus": lambda: 2 * k * self["nMinus"].imag,
+            "alphaMinus": lambda: 2 * k * self["nPlus"].imag,
+            "alphaZ": lambda: 2 * k * self["nZ"].imag,
+            "ChiPlus": lambda: chi_plus,
+            "ChiMinus": lambda: chi_minus,
+            "ChiZ": lambda: chi_z,
+            "Chi": lambda: [chi_plus, chi_minus, chi_z],
+            "E_out": lambda: np.vstack([arr["E_out"].T, np.zeros(x.size)]),
+            # listed by ElecSus's output_list() (3.0.8 computes them but does not return them)
+            "nPlus": lambda: np.sqrt(1 + chi_plus.astype(complex)),
+            "nMinus": lambda: np.sqrt(1 + chi_minus.astype(complex)),
+            "nZ": lambda: np.sqrt(1 + chi_z.astype(complex)),
+            "phiPlus": lambda: k * self["nPlus"].real * L,
+            "phiMinus": lambda: k * self["nMinus"].real * L,
+            "phi": lambda: 0.5 * (self["phiMinus"] - self["phiPlus"]),
+            "Phi": lambda: self["phi"],
+            "TransLeft": lambda: np.exp(-2 * self["nPlus"].imag * k * L),
+            "TransRight": lambda: np.exp(-2 * self["nMinus"].imag * k * L),
+            # ElecSus's (commented-out) definitions: GIPlus from nMinus, as alphaPlus
+            "GIPlus": lambda: group_index(self["nMinus"]),
+            "GIMinus": lambda: group_index(self["nPlus"]),
+            "GIZ": lambda: group_index(self["nZ"]),
+        }
+
+    def __getitem__(self, key: str):
+        if key not in self._cache:
+            self._cache[key] = self._make[key]()  # KeyError for an unknown name
+        return self._cache[key]
+
+    def __iter__(self):
+        return iter(self._make)
+
+    def __len__(self) -> int:
+        return len(self._make)

@@ -80,19 +80,33 @@ def csqrt(z: np.ndarray) -> np.ndarray:
     """Principal square root of complex ``z`` with Re z > 0, from real operations.
 
     Re √z = √((|z| + Re z)/2), Im √z = Im z / (2 Re √z): no cancellation for z ≈ 1 (a dilute
-    vapour), and several times faster than numpy's complex sqrt.
+    vapour), and several times faster than numpy's complex sqrt (in place: a long spectrum's
+    temporaries cost more than its arithmetic).
     """
     z = np.asarray(z, dtype=np.complex128)
-    re = np.sqrt(0.5 * (np.hypot(z.real, z.imag) + z.real))
+    re = np.hypot(z.real, z.imag)
+    re += z.real
+    re *= 0.5
+    np.sqrt(re, out=re)
     if not (re > 0).all():
         return np.sqrt(z)
-    return re + 1j * (z.imag / (2 * re))
+    out = np.empty(z.shape, dtype=np.complex128)
+    out.real = re
+    np.divide(z.imag, re, out=out.imag)
+    out.imag *= 0.5
+    return out
 
 
 def cexp_i(phase: np.ndarray) -> np.ndarray:
-    """exp(i·phase) for complex ``phase``, from real exp/cos/sin."""
+    """exp(i·phase) for complex ``phase``, from real exp/cos/sin (written in place)."""
+    phase = np.asarray(phase, dtype=np.complex128)
+    out = np.empty(phase.shape, dtype=np.complex128)
     amp = np.exp(-phase.imag)
-    return amp * np.cos(phase.real) + 1j * (amp * np.sin(phase.real))
+    np.cos(phase.real, out=out.real)
+    out.real *= amp
+    np.sin(phase.real, out=out.imag)
+    out.imag *= amp
+    return out
 
 
 def eigen_indices(m: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -201,8 +215,25 @@ def elecsus_transfer_matrix(m: tuple[np.ndarray, ...], kL: float) -> tuple[np.nd
 
 
 def apply(t: tuple[np.ndarray, ...], e: np.ndarray) -> np.ndarray:
-    """Apply Jones matrices (four entries) to fields of shape (N, 2)."""
-    return np.stack([t[0] * e[:, 0] + t[1] * e[:, 1], t[2] * e[:, 0] + t[3] * e[:, 1]], axis=-1)
+    """Apply Jones matrices (four entries, each of length N) to fields of shape (N, 2), or to
+    one input field of shape (2,) (then a zero component costs nothing)."""
+    e = np.asarray(e)
+    n = np.broadcast_shapes(*(np.shape(v) for v in t))[0]
+    out = np.empty((n, 2), dtype=np.complex128)
+    for row, (a, b) in enumerate(((t[0], t[1]), (t[2], t[3]))):
+        if e.ndim == 1:
+            (ea, eb), dst = e, out[:, row]
+            if eb == 0:
+                np.multiply(a, ea, out=dst)
+            elif ea == 0:
+                np.multiply(b, eb, out=dst)
+            else:
+                np.multiply(a, ea, out=dst)
+                dst += b * eb
+        else:
+            np.multiply(a, e[:, 0], out=out[:, row])
+            out[:, row] += b * e[:, 1]
+    return out
 
 
 def stokes(e_out: np.ndarray, intensity_in: float) -> dict[str, np.ndarray]:
@@ -212,13 +243,22 @@ def stokes(e_out: np.ndarray, intensity_in: float) -> dict[str, np.ndarray]:
     the Jones vector (1, i)/√2 has S3 = −1.
     """
     ex, ey = e_out[:, 0], e_out[:, 1]
-    ix = np.abs(ex) ** 2 / intensity_in
-    iy = np.abs(ey) ** 2 / intensity_in
-    cross = np.conj(ex) * ey / intensity_in
+    scale = 1.0 / intensity_in
+    ix = ex.real * ex.real
+    ix += ex.imag * ex.imag
+    ix *= scale
+    iy = ey.real * ey.real
+    iy += ey.imag * ey.imag
+    iy *= scale
+    # conj(ex)·ey = (ex.re ey.re + ex.im ey.im) + i (ex.re ey.im − ex.im ey.re)
+    s2 = ex.real * ey.real
+    s2 += ex.imag * ey.imag
+    s2 *= 2 * scale
+    s3 = ex.imag * ey.real
+    s3 -= ex.real * ey.imag
+    s3 *= 2 * scale
     s0 = ix + iy
     s1 = ix - iy
-    s2 = 2 * cross.real
-    s3 = -2 * cross.imag
     return {
         "S0": s0,
         "S1": s1,
