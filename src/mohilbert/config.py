@@ -21,6 +21,14 @@ SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
 _SCHEMA: dict | None = None
 
 
+def read_yaml(path: str | Path) -> dict:
+    """A YAML file (a schema or a configuration), read safely with libyaml's parser when
+    PyYAML has it (the pure-Python one took a tenth of a second per schema at every DAG
+    build)."""
+    with open(path) as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def schema_defaults(*section: str) -> dict:
     """The defaults the configuration schema gives the keys of ``section`` (e.g.
     ``schema_defaults("calibrate")``, ``schema_defaults("gates", "fit")``): what a stage
@@ -28,8 +36,7 @@ def schema_defaults(*section: str) -> dict:
     the workflow agree (one source of defaults, the schema)."""
     global _SCHEMA
     if _SCHEMA is None:
-        with open(SCHEMA_PATH) as fh:
-            _SCHEMA = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        _SCHEMA = read_yaml(SCHEMA_PATH)
     node = _SCHEMA
     for name in section:
         node = node["properties"][name]
@@ -117,8 +124,7 @@ def check_config(config: dict, schema: str | Path | dict, source: str = "the con
         How to name the configuration in the message (e.g. ``config/config.yaml``).
     """
     if not isinstance(schema, dict):
-        with open(schema) as fh:
-            schema = yaml.safe_load(fh)
+        schema = read_yaml(schema)
     bad = unknown_keys(config, schema)
     if bad:
         path, key, known = bad[0]
@@ -196,8 +202,7 @@ def key_reference(schema: str | Path | dict) -> str:
         The table, between :data:`REFERENCE_BEGIN` and :data:`REFERENCE_END`.
     """
     if not isinstance(schema, dict):
-        with open(schema) as fh:
-            schema = yaml.safe_load(fh)
+        schema = read_yaml(schema)
     rows = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
 
     def walk(props: dict, where: str) -> None:

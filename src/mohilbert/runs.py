@@ -14,17 +14,15 @@ from pathlib import Path
 
 import jsonschema
 import pandas as pd
-import yaml
 
-from mohilbert.config import nearest
+from mohilbert.config import nearest, read_yaml
 from mohilbert.errors import SheetError
 from mohilbert.records import ROLES
 
 
 def load_schema(path: str | Path) -> dict:
     """Load a YAML JSON-Schema file."""
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(path)
 
 
 def _coerce(value: str, spec: dict):

@@ -22,13 +22,16 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from mohilbert import __version__
 from mohilbert.errors import DamagedFileError
 from mohilbert.io.atomic import write_bytes_atomic
+
+if TYPE_CHECKING:  # xarray is imported where a file is read: the DAG build checks files cheaply
+    import xarray as xr
 
 ENGINE = "h5netcdf"
 
@@ -235,6 +238,8 @@ def load_dataset(path: str | os.PathLike) -> xr.Dataset:
         The file is unreadable (truncated, overwritten, ...) or was not written by mohilbert;
         the message names the file and how to rebuild it.
     """
+    import xarray as xr
+
     try:
         ds = xr.load_dataset(path, engine=ENGINE)
     except FileNotFoundError:
