@@ -189,7 +189,8 @@ def _imports_of(path: str, mtime_ns: int) -> frozenset[str]:
     for m in _FROM.finditer(text):
         module = m.group(1)
         found.add(module)
-        for item in m.group(2).strip("()").replace("\\", " ").split(","):
+        names = re.sub(r"#[^\n]*", "", m.group(2)).strip("()").replace("\\", " ")
+        for item in names.split(","):
             words = item.split()
             # `from mohilbert import plotting` names a module
             if words and _module_path(f"{module}.{words[0]}") is not None:
