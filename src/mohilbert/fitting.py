@@ -567,7 +567,8 @@ class _Linearised:
         for n in self.names:
             p = params[n]
             scale = p.stderr if p.stderr and np.isfinite(p.stderr) else 1e-4 * max(abs(p.value), 1)
-            h = max(0.05 * scale, model.resolution(n))
+            # a floor: an exact fit (noise-free data) has a standard error near 0
+            h = max(0.05 * scale, model.resolution(n), 1e-9 * max(abs(p.value), 1))
             lo, hi = p.value - h, p.value + h
             if p.min is not None and lo < p.min:  # one-sided at a bound
                 lo = p.value

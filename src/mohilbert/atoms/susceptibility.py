@@ -16,6 +16,7 @@ Time convention e^{i(kz − ωt)}: Im χ > 0 is absorption.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,11 +206,8 @@ def susceptibility(
     elif method == "fft":
         if step_MHz is None:
             step_MHz = default_fft_step(params)
-        kernel = complex_voigt
-        if params.elecsus_compat:
-            k0 = 2 * np.pi / ln.wavelength_m
-            kernel = lambda d, ku, g: elecsus_voigt(d, ku, g, k0)  # noqa: E731
-        chi = _fft(x, groups, params.shift_MHz, gamma, step_MHz, kernel)
+        k0 = 2 * np.pi / ln.wavelength_m if params.elecsus_compat else None
+        chi = _fft(x, groups, params.shift_MHz, gamma, step_MHz, k0)
     else:
         raise ValueError(f"unknown method {method!r}; use 'auto', 'direct' or 'fft'")
     chi *= prefactor(params.element, params.line, density)
@@ -281,8 +279,33 @@ def _decimate(spec: np.ndarray, p0: int, every: int, count: int) -> np.ndarray:
     return out[:, :count]
 
 
-def _fft(x, groups, shift, gamma, step, kernel=complex_voigt):
-    """χ by FFT: sticks deposited on a uniform grid ⊛ the line shape ``kernel(Δ, ku, Γ)``."""
+def _window(lo: float, hi: float, start: float, h: float, n: int) -> tuple[int, int]:
+    """Grid indices [i0, i1) covering [lo, hi] with three points to spare on each side (the
+    4-point deposition and interpolation reach two)."""
+    i0 = max(0, int(np.floor((lo - start) / h)) - 3)
+    i1 = min(n, int(np.ceil((hi - start) / h)) + 4)
+    return i0, i1
+
+
+@functools.lru_cache(maxsize=8)
+def _kernel_hat(
+    first: int, count: int, h: float, size: int, ku: float, gamma: float, k0: float | None
+) -> np.ndarray:
+    """Real transforms (rows: real part, imaginary part) of the line shape at the grid
+    offsets (first .. first + count − 1)·h [MHz]: :func:`complex_voigt`, or ElecSus's
+    :func:`elecsus_voigt` at wavenumber ``k0``. Cached: a fit's difference step in the field,
+    or a second spectrum on the same scan, has the same Doppler and Lorentz widths."""
+    offsets = (np.arange(count) + first) * h * 2 * np.pi * 1e6
+    shape = (
+        complex_voigt(offsets, ku, gamma) if k0 is None else elecsus_voigt(offsets, ku, gamma, k0)
+    )
+    out = sfft.rfft(shape.view(np.float64).reshape(-1, 2).T, size)
+    out.flags.writeable = False
+    return out
+
+
+def _fft(x, groups, shift, gamma, step, k0=None):
+    """χ by FFT: sticks deposited on a uniform grid ⊛ the line shape (:func:`_kernel_hat`)."""
     ascending = bool(np.all(x[1:] > x[:-1]))  # the usual scan: no sort, no scatter back
     order = None if ascending else np.argsort(x, kind="stable")
     xs = x if ascending else x[order]
@@ -293,24 +316,29 @@ def _fft(x, groups, shift, gamma, step, kernel=complex_voigt):
         raise ValueError(
             f"FFT grid of {n} points needed (step {h:.3g} MHz); use method='direct' for this case"
         )
-    offsets = (np.arange(2 * n - 1) - (n - 1)) * h * 2 * np.pi * 1e6
-    size = sfft.next_fast_len(2 * n - 1, real=True)
+    # χ is wanted on the grid points near the scan and the sticks sit on those near the lines:
+    # a linear convolution of the two windows needs n_x + n_s − 1 points, not 2n − 1
+    x0, x1 = _window(xs[0], xs[-1], start, h, n)
+    s0, s1 = _window(lo, hi, start, h, n)
+    n_x, n_s = x1 - x0, s1 - s0
+    size = sfft.next_fast_len(n_x + n_s - 1, real=True)
     # the sticks are real: real transforms, the kernel's real and imaginary parts apart
     # (rows 0-2 the real part of χ, rows 3-5 the imaginary part)
     total = np.zeros((6, size // 2 + 1), dtype=np.complex128)
     for freq, w, q, ku in groups:
-        pos = (freq + shift - start) / h
-        sticks = np.stack([lagrange_deposit(pos[q == qq], w[q == qq], n) for qq in Q_ORDER])
-        k_hat = sfft.rfft(kernel(offsets, ku, gamma).view(np.float64).reshape(-1, 2).T, size)
+        pos = (freq + shift - start) / h - s0
+        sticks = np.stack([lagrange_deposit(pos[q == qq], w[q == qq], n_s) for qq in Q_ORDER])
+        k_hat = _kernel_hat(x0 - s0 - (n_s - 1), n_x + n_s - 1, h, size, ku, gamma, k0)
         s_hat = sfft.rfft(sticks, size, axis=-1)
         total[:3] += s_hat * k_hat[0]
         total[3:] += s_hat * k_hat[1]
-    both = sfft.irfft(total, size, axis=-1)[:, n - 1 : 2 * n - 1]
-    spec = both[:3] + 1j * both[3:]
+    both = sfft.irfft(total, size, axis=-1)[:, n_s - 1 : n_s - 1 + n_x]
+    spec = both[:3] + 1j * both[3:]  # on grid points x0 .. x1 − 1
     if periodic is not None:
-        chi_sorted = _decimate(spec, *periodic, xs.size)
+        below, every = periodic
+        chi_sorted = _decimate(spec, below - x0, every, xs.size)
     else:
-        idx = (xs - start) / h
+        idx = (xs - start) / h - x0
         on_grid = np.rint(idx)
         if np.allclose(idx, on_grid, atol=1e-6):
             chi_sorted = spec[:, on_grid.astype(np.int64)]
