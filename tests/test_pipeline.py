@@ -150,3 +150,25 @@ def test_rule_step_logs_failures(tmp_path, capsys):
         1 / 0  # noqa: B018 (a bug: its traceback shows, and the log says so)
     assert log.read_text().splitlines()[-1].startswith("fit e: failed after ")
     assert log.read_text().splitlines()[-1].endswith(" s (ZeroDivisionError)")
+
+
+def test_the_dag_builds_damaged_file_check_does_not_import_xarray():
+    """Issue 17: the workflow's DAG build runs quarantine_damaged; it reads 48 bytes per file
+    and must not pay for xarray (0.2 s of every no-op rerun)."""
+    probe = (
+        "import sys\n"
+        "from mohilbert.pipeline import quarantine_damaged\n"
+        "quarantine_damaged('no-such-results')\n"
+        "print('xarray' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_mohilbert_io_loads_its_names_on_first_use():
+    import mohilbert.io as mio
+
+    assert mio.read_scope.__module__ == "mohilbert.io.scope"
+    assert mio.load_dataset.__module__ == "mohilbert.io.netcdf"
+    with pytest.raises(AttributeError, match="module 'mohilbert.io' has no attribute 'nope'"):
+        _ = mio.nope
