@@ -154,6 +154,28 @@ def test_rate_equations_against_the_master_equation_at_rest(rabi):
         assert np.allclose(xr_, xl, atol=1e-6)
 
 
+@pytest.mark.parametrize("rabi", [0.03, 0.5, 3.0, 30.0])
+def test_weakly_pumped_detunings_take_the_first_order_steady_state(rabi, monkeypatch):
+    """Issue 19 (speed): where the pump rates are below 1e-3 of the transit rate the steady
+    state is taken to first order in them, with no solve. Against the full solve at every
+    detuning: within 1e-6 of the line's weak-probe response, and within 1e-2 of the
+    saturation part itself wherever that is visible (> 1e-6 of the response)."""
+    sysm = _system()
+    d = np.linspace(-8000, 22000, 12001)
+    gt = 0.09
+    lin = np.abs(pm.linear_response(d, sysm, pm.coherence_width_MHz(sysm, gt, 0.0, True)))
+    fast, fast_e = pm.rate_equations(d, sysm, rabi, gt)
+    monkeypatch.setattr(pm, "WEAK_PUMPING", 0.0)
+    exact, exact_e = pm.rate_equations(d, sysm, rabi, gt)
+    assert np.abs(fast - exact).max() < 1e-6 * lin.max()
+    seen = np.abs(exact) > 1e-6 * lin.max()
+    assert np.all(np.abs(fast - exact)[seen] <= 1e-2 * np.abs(exact)[seen])
+    assert np.abs(fast_e - exact_e).max() < 1e-8
+    # and the prepared form gives the same at another intensity without preparing again
+    prepared = pm.RatePrepared(d, sysm, gt, 0.0)
+    assert np.array_equal(prepared.solve(2 * rabi)[0], pm.rate_equations(d, sysm, 2 * rabi, gt)[0])
+
+
 def test_rate_equations_against_the_master_equation_doppler_averaged():
     """Whole Faraday spectrum at I = 30 I_sat (benchmark: ≤ 1e-6 in T at 0.3–300 I_sat)."""
     x = np.linspace(5700, 6500, 160)  # the closed line and its neighbour

@@ -55,6 +55,7 @@ from mohilbert.atoms.density import number_density
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.lineshape import lagrange_interp
 from mohilbert.atoms.pumping import (
+    RatePrepared,
     coherence_width_MHz,
     lindblad,
     pumping_system,
@@ -361,6 +362,7 @@ class ProbeResponse:
         self.scale = prefactor(medium.element, medium.line, density) / (2 * np.pi * 1e6)
         self._linear = None
         self._cache: dict[float, np.ndarray] = {}
+        self._prepared: dict[tuple[int, int], RatePrepared] = {}
 
     # -- the weak-probe part ----------------------------------------------------------------
     def linear(self) -> np.ndarray:
@@ -404,21 +406,35 @@ class ProbeResponse:
             extra = {}
             if self.probe.solver == "lindblad":
                 extra["coherence_transfer"] = self.probe.compat != "hip-elecsus"
-            for iso in self.isotopes:
-                for rate, weight in zip(self.transit_MHz, self.transit_weight, strict=True):
+            for i, iso in enumerate(self.isotopes):
+                for j, (rate, weight) in enumerate(
+                    zip(self.transit_MHz, self.transit_weight, strict=True)
+                ):
                     gamma_c = coherence_width_MHz(
                         iso.system, rate, self.dephasing_MHz, self.probe.transit_broadening
                     )
                     delta, h = self._grid(iso, gamma_c)
-                    sat, _ = solve(
-                        delta,
-                        iso.system,
-                        rabi,
-                        rate,
-                        self.dephasing_MHz,
-                        transit_broadening=self.probe.transit_broadening,
-                        **extra,
-                    )
+                    if self.probe.solver == "rate":
+                        # the intensity-independent part once per isotope and transit rate
+                        if (i, j) not in self._prepared:
+                            self._prepared[i, j] = RatePrepared(
+                                delta,
+                                iso.system,
+                                rate,
+                                self.dephasing_MHz,
+                                self.probe.transit_broadening,
+                            )
+                        sat, _ = self._prepared[i, j].solve(rabi)
+                    else:
+                        sat, _ = solve(
+                            delta,
+                            iso.system,
+                            rabi,
+                            rate,
+                            self.dephasing_MHz,
+                            transit_broadening=self.probe.transit_broadening,
+                            **extra,
+                        )
                     m = int(np.ceil(_KERNEL_WIDTHS * iso.doppler_MHz / h))
                     off = h * np.arange(-m, m + 1)
                     kernel = np.exp(-((off / iso.doppler_MHz) ** 2)) * (

@@ -52,6 +52,10 @@ from mohilbert.atoms.hamiltonian import couplings
 _MIN_COUPLING = 1e-12
 #: detunings per batched solve (memory: chunk × n² complex)
 _CHUNK = 4096
+#: detunings whose total pump rate is below this fraction of the transit rate take the steady
+#: state to first order in the pump rates (closed form, no solve): the neglected terms are
+#: (R/γ_t)² of the ground populations, i.e. < 1e-6 of the local weak-probe response
+WEAK_PUMPING = 1e-3
 
 
 @dataclass(frozen=True)
@@ -245,43 +249,88 @@ def rate_equations(
         Total excited-state population.
     """
     d = _check(delta_MHz, rabi_MHz, transit_MHz, dephasing_MHz)
-    ng, ne = system.n_ground, system.n_excited
-    n = ng + ne
-    gamma_c = coherence_width_MHz(system, transit_MHz, dephasing_MHz, transit_broadening)
-    ee, gg = system.driven_pairs()
-    a2 = np.abs(system.coupling[ee, gg]) ** 2
-    nu = system.transition_MHz[ee, gg]
-    lor = _lorentz(d, nu, gamma_c)  # (nd, p)
-    # pump rate of each pair: Ω² γ / (2(γ² + Δ²)) = Ω² Im(lor)
-    rate = lor.imag * ((rabi_MHz**2) * a2)[None, :]
-    # Excited populations follow their ground states: (Γ + γ_t + Σ_g R_eg) P_e = Σ_g R_eg P_g.
-    # Eliminating them leaves an n_g × n_g system per detuning (8 × 8 for 87Rb instead of
-    # 24 × 24): M P_g = −γ_t p₀ with
-    # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
-    gam = system.gamma_MHz
-    driven_e, e_loc = np.unique(ee, return_inverse=True)
-    branch = gam * system.branching[driven_e]  # (nE, ng)
-    to_e = np.zeros((ee.size, driven_e.size))
-    to_e[np.arange(ee.size), e_loc] = 1.0
-    to_g = np.zeros((ee.size, ng))
-    to_g[np.arange(ee.size), gg] = 1.0
-    pops = np.zeros((d.size, n))
-    rhs = -transit_MHz * system.ground_population
-    diag = np.arange(ng)
-    for lo in range(0, d.size, _CHUNK):
-        r = rate[lo : lo + _CHUNK]
-        full = np.zeros((r.shape[0], driven_e.size, ng))
-        full[:, e_loc, gg] = r  # each (e, g) pair once
-        a = full / (gam + transit_MHz + r @ to_e)[..., None]
-        m = np.matmul((full + branch[None]).transpose(0, 2, 1), a)
-        m[:, diag, diag] -= r @ to_g + transit_MHz
-        pg = np.linalg.solve(m, np.broadcast_to(rhs, (r.shape[0], ng))[..., None])[..., 0]
-        pops[lo : lo + _CHUNK, :ng] = pg
-        pops[lo : lo + _CHUNK, ng + driven_e] = np.matmul(a, pg[..., None])[..., 0]
-    ie, ig = ng + ee, gg
-    diff = pops[:, ig] - pops[:, ie] - system.ground_population[gg][None, :]
-    saturation = (lor * diff) @ a2
-    return saturation, pops[:, ng:].sum(axis=1)
+    return RatePrepared(d, system, transit_MHz, dephasing_MHz, transit_broadening).solve(rabi_MHz)
+
+
+class RatePrepared:
+    """:func:`rate_equations` for one detuning grid, system and transit rate, at any Rabi
+    frequency: what does not depend on the intensity (line shapes, the first-order response)
+    is computed once (an intense probe's beam nodes and a power series share it).
+
+    Parameters
+    ----------
+    delta_MHz : numpy.ndarray
+        Probe detuning from ν0 in the atom's frame [MHz], 1-D (checked by the caller).
+    system : PumpingSystem
+        The atoms (:func:`pumping_system`).
+    transit_MHz : float
+        Transit relaxation rate γ_t/2π [MHz] (> 0).
+    dephasing_MHz : float
+        Pure dephasing of the optical coherences γ_d/2π [MHz].
+    transit_broadening : bool
+        Whether γ_t also damps the optical coherences.
+    """
+
+    def __init__(self, delta_MHz, system, transit_MHz, dephasing_MHz, transit_broadening=True):
+        self.system, self.transit = system, float(transit_MHz)
+        ng = system.n_ground
+        gamma_c = coherence_width_MHz(system, transit_MHz, dephasing_MHz, transit_broadening)
+        self.ee, self.gg = ee, gg = system.driven_pairs()
+        self.a2 = np.abs(system.coupling[ee, gg]) ** 2
+        self.lor = _lorentz(delta_MHz, system.transition_MHz[ee, gg], gamma_c)  # (nd, p)
+        # pump rate of each pair per unit Ω₀²: γ / (2(γ² + Δ²)) |a|² = Im(lor) |a|²
+        self.rate1 = self.lor.imag * self.a2[None, :]
+        self.total1 = self.rate1.sum(axis=1)
+        self.driven_e, self.e_loc = np.unique(ee, return_inverse=True)
+        self.branch = system.gamma_MHz * system.branching[self.driven_e]  # (nE, ng)
+        self.to_e = np.zeros((ee.size, self.driven_e.size))
+        self.to_e[np.arange(ee.size), self.e_loc] = 1.0
+        self.to_g = np.zeros((ee.size, ng))
+        self.to_g[np.arange(ee.size), gg] = 1.0
+        # first order in R (per unit Ω₀²): P_e = Σ_g R_eg p0_g / (Γ + γ_t),
+        # P_g − p0_g = [−Σ_e R_eg p0_g + Σ_e Γ b_eg P_e] / γ_t
+        p0 = system.ground_population
+        pe = (self.rate1 * p0[gg][None, :]) @ self.to_e / (system.gamma_MHz + self.transit)
+        dpg = (pe @ self.branch - (self.rate1 @ self.to_g) * p0[None, :]) / self.transit
+        self.sat1 = (self.lor * (dpg[:, gg] - pe[:, self.e_loc])) @ self.a2
+        self.excited1 = pe.sum(axis=1)
+
+    def solve(self, rabi_MHz: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(saturation, excited)`` of :func:`rate_equations` at Ω₀/2π = ``rabi_MHz``."""
+        system, transit = self.system, self.transit
+        ng, ne = system.n_ground, system.n_excited
+        o2 = float(rabi_MHz) ** 2
+        # weakly pumped detunings: first order in the pump rates, exact to (R/γ_t)²
+        strong = np.flatnonzero(o2 * self.total1 >= WEAK_PUMPING * transit)
+        saturation = o2 * self.sat1
+        excited = o2 * self.excited1
+        if strong.size == 0:
+            return saturation, excited
+        # Excited populations follow their ground states: (Γ + γ_t + Σ_g R_eg) P_e = Σ_g R_eg
+        # P_g. Eliminating them leaves an n_g × n_g system per detuning (8 × 8 for 87Rb
+        # instead of 24 × 24): M P_g = −γ_t p₀ with
+        # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
+        gam = system.gamma_MHz
+        ee, gg, driven_e, e_loc = self.ee, self.gg, self.driven_e, self.e_loc
+        p0 = system.ground_population
+        rhs = -transit * p0
+        diag = np.arange(ng)
+        pops = np.zeros((strong.size, ng + ne))
+        for lo in range(0, strong.size, _CHUNK):
+            rows = strong[lo : lo + _CHUNK]
+            r = o2 * self.rate1[rows]
+            full = np.zeros((r.shape[0], driven_e.size, ng))
+            full[:, e_loc, gg] = r  # each (e, g) pair once
+            a = full / (gam + transit + r @ self.to_e)[..., None]
+            m = np.matmul((full + self.branch[None]).transpose(0, 2, 1), a)
+            m[:, diag, diag] -= r @ self.to_g + transit
+            pg = np.linalg.solve(m, np.broadcast_to(rhs, (r.shape[0], ng))[..., None])[..., 0]
+            pops[lo : lo + _CHUNK, :ng] = pg
+            pops[lo : lo + _CHUNK, ng + driven_e] = np.matmul(a, pg[..., None])[..., 0]
+        diff = pops[:, gg] - pops[:, ng + ee] - p0[gg][None, :]
+        saturation[strong] = (self.lor[strong] * diff) @ self.a2
+        excited[strong] = pops[:, ng:].sum(axis=1)
+        return saturation, excited
 
 
 def _liouvillian_parts(
