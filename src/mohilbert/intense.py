@@ -59,7 +59,6 @@ from mohilbert.atoms.pumping import (
     coherence_width_MHz,
     lindblad,
     pumping_system,
-    rate_equations,
 )
 from mohilbert.atoms.susceptibility import MediumParams, lorentz_width, prefactor, susceptibility
 
@@ -402,10 +401,6 @@ class ProbeResponse:
         rabi = float(rabi_MHz(key, self.medium.element, self.medium.line))
         out = np.zeros(self.x.size, dtype=complex)
         if rabi > 0:
-            solve = rate_equations if self.probe.solver == "rate" else lindblad
-            extra = {}
-            if self.probe.solver == "lindblad":
-                extra["coherence_transfer"] = self.probe.compat != "hip-elecsus"
             for i, iso in enumerate(self.isotopes):
                 for j, (rate, weight) in enumerate(
                     zip(self.transit_MHz, self.transit_weight, strict=True)
@@ -426,14 +421,14 @@ class ProbeResponse:
                             )
                         sat, _ = self._prepared[i, j].solve(rabi)
                     else:
-                        sat, _ = solve(
+                        sat, _ = lindblad(
                             delta,
                             iso.system,
                             rabi,
                             rate,
                             self.dephasing_MHz,
                             transit_broadening=self.probe.transit_broadening,
-                            **extra,
+                            coherence_transfer=self.probe.compat != "hip-elecsus",
                         )
                     m = int(np.ceil(_KERNEL_WIDTHS * iso.doppler_MHz / h))
                     off = h * np.arange(-m, m + 1)
