@@ -267,6 +267,10 @@ def test_propagation_along_the_cell():
     assert (z40 <= thin + 1e-9).all() and (thin - z40).max() > 0.01
     weak = intense_arrays(x, cell, "sigma_plus", Probe(1e-15, D, z_slices=10))["S0"]
     assert np.abs(weak - intense_arrays(x, cell, "sigma_plus", Probe(1e-15, D))["S0"]).max() < 1e-9
+    # no light (the weak-probe limit of a fit's propagated Gaussian probe): the linear model
+    dark = Probe(0.0, D, "gaussian", z_slices=10)
+    lin = intense_arrays(x, cell, "sigma_plus", Probe(0.0, D, "gaussian"))["S0"]
+    assert np.abs(intense_arrays(x, cell, "sigma_plus", dark)["S0"] - lin).max() == 0
 
 
 def test_spectrum_dataset_and_cli(tmp_path):

@@ -248,7 +248,10 @@ def fit_experiment(
     result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
     components, drift_cov = budget_components(result, spectra, correlated, cal, exp, cell)
     budget, cov = combined_budget(result, components, drift_cov)
-    return fit_dataset(result, budget, cov, cal, exp, gates)
+    out = fit_dataset(result, budget, cov, cal, exp, gates)
+    if any(sp.probe is not None for sp in spectra):  # the intense model: how it was propagated
+        out.attrs["z_slices"] = int(cfg["z_slices"])
+    return out
 
 
 def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
@@ -263,7 +266,7 @@ def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
     exp : Experiment
         The runs' sheet values.
     cfg : dict
-        The fit configuration (``max_points_per_run``, ``model``).
+        The fit configuration (``max_points_per_run``, ``model``, ``z_slices``).
     """
     from mohilbert.fitting import FitSpectrum
 
@@ -285,7 +288,7 @@ def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
                 polarisation=rec.polarisation,
                 sigma=ds["transmission_uncertainty"].values[idx],
                 name=run,
-                probe=rec.probe() if cfg["model"] == "auto" else None,
+                probe=rec.probe(cfg["z_slices"]) if cfg["model"] == "auto" else None,
             )
         )
         correlated.append(_correlated_error_modes(ds)[:, idx])

@@ -568,7 +568,7 @@ def intense_transmission(
         t_nodes, w = np.polynomial.laguerre.laggauss(probe.beam_nodes)
         u = np.exp(-t_nodes)
         table = None
-        if probe.z_slices > 1:  # one table for all nodes
+        if probe.z_slices > 1 and i_peak > 0:  # one table for all nodes
             table = _table(response, u.min() * i_peak, u.max() * i_peak, k, length_m)
         t = np.zeros(response.x.size)
         n = np.zeros(response.x.size, dtype=complex)

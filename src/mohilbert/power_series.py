@@ -52,6 +52,13 @@ def intensity_scale(fit: xr.Dataset) -> float:
     return float(fit["value"].values[names.index("intensity_scale")])
 
 
+def fitted_probe(fit: xr.Dataset, run: Run):
+    """The probe of ``run`` as the fit modelled it: the sheet's power times the fitted
+    ``intensity_scale``, propagated in the fit's ``z_slices`` (1 for files without it)."""
+    probe = run.probe(int(fit.attrs.get("z_slices", 1)))
+    return replace(probe, power_W=probe.power_W * intensity_scale(fit))
+
+
 def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
     """Intense-probe transmission of one run at the series' fitted parameters and its linear
     (weak-probe) limit, on the run's calibrated points ``idx``: (detuning [MHz], intense,
@@ -73,9 +80,7 @@ def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
         Indices of the calibrated points to evaluate.
     """
     cell, shifts = fitted_cell(Experiment.of({run.run: run}), fit)
-    scale = intensity_scale(fit)
-    probe = run.probe()
-    probe = replace(probe, power_W=probe.power_W * scale)
+    probe = fitted_probe(fit, run)
     x = cal["detuning"].values[idx]
     c = cell.with_(shift_MHz=shifts[run.run])
     pol = run.polarisation

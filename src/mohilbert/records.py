@@ -123,9 +123,10 @@ class Run:
             isotope_percent=None if iso in (None, "natural") else iso,
         )
 
-    def probe(self):
+    def probe(self, z_slices: int = 1):
         """The run's intense probe (:class:`mohilbert.intense.Probe`), or ``None`` (weak probe)
-        without a ``probe_power_W``."""
+        without a ``probe_power_W``; ``z_slices`` slices along the cell for the intensity
+        falling with depth (the fit configuration's ``z_slices``; 1: optically thin)."""
         if self.probe_power_W is None:
             return None
         from mohilbert.intense import Probe
@@ -134,6 +135,7 @@ class Run:
             float(self.probe_power_W),
             float(self.beam_diameter_m),
             self.beam_profile or "gaussian",
+            z_slices=int(z_slices),
         )
 
 

@@ -26,7 +26,7 @@ from mohilbert.experiment import fitted_cell
 from mohilbert.formatting import pm
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
-from mohilbert.power_series import _points, intensity_scale, run_models
+from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
 from mohilbert.records import Experiment, FitValues
 from mohilbert.theory import intense_arrays
 
@@ -143,10 +143,11 @@ def series_line_centres(
 
 
 def model_line_centre_alpha(
-    fit: xr.Dataset, exp: Experiment | dict, saturation: np.ndarray, z_slices: int = 10
+    fit: xr.Dataset, exp: Experiment | dict, saturation: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Model α = −ln T / L [1/m] at the open and closed line centres against the effective
-    peak I/I_sat, at the series' fitted parameters, propagated through the cell.
+    peak I/I_sat, at the series' fitted parameters, propagated through the cell as the fit
+    propagated it (its ``z_slices``).
 
     Parameters
     ----------
@@ -156,20 +157,18 @@ def model_line_centre_alpha(
         The series' sheet values (cell, beam, polarisation).
     saturation : numpy.ndarray
         Effective peak intensities I/I_sat at which to evaluate.
-    z_slices : int
-        Slices along the cell for the falling intensity.
     """
     exp = Experiment.coerce(exp)
     cell, _ = fitted_cell(exp, fit)
     rec = exp.first
-    probe0 = rec.probe()
+    probe0 = fitted_probe(fit, rec)
     isat = saturation_intensity_W_m2(cell.element, cell.line)
     lines = open_and_closed_lines(fit, exp)
     x = np.array([lines["closed"], lines["open"]])
     out = {"closed": [], "open": []}
     for s in saturation:
         power = s * isat / (probe0.peak_intensity_W_m2 / probe0.power_W)
-        probe = replace(probe0, power_W=float(power), z_slices=z_slices)
+        probe = replace(probe0, power_W=float(power))
         t = intense_arrays(x, cell, rec.polarisation, probe)["S0"]
         out["closed"].append(-np.log(t[0]) / cell.length_m)
         out["open"].append(-np.log(t[1]) / cell.length_m)
