@@ -55,6 +55,13 @@ def test_transit_time_and_its_distribution():
     assert weights @ rates == pytest.approx(rate[0], rel=1e-6)
     hip, _ = transit_rates_MHz(Probe(1e-6, D, compat="hip-elecsus"), 62.0, mass)
     assert hip[0] == pytest.approx(np.pi * rate[0])
+    # transit_scale multiplies every rate: π is HIP-ElecSus's convention
+    scaled, _ = transit_rates_MHz(Probe(1e-6, D, transit_scale=np.pi), 62.0, mass)
+    assert scaled[0] == pytest.approx(hip[0])
+    spread, w2 = transit_rates_MHz(
+        Probe(1e-6, D, transit="distribution", transit_scale=2.0), 62.0, mass
+    )
+    assert np.allclose(spread, 2 * rates) and np.allclose(w2, weights)
 
 
 @pytest.mark.parametrize(
@@ -320,6 +327,14 @@ def test_intense_messages(capsys, tmp_path):
     )
     _raises(ValueError, "z_slices must be a whole number >= 1, got 0", Probe, 1e-6, D, z_slices=0)
     _raises(ValueError, "beam_nodes and transit_nodes must be >= 1", Probe, 1e-6, D, beam_nodes=0)
+    _raises(
+        ValueError,
+        "transit_scale must be finite and > 0, got 0.0",
+        Probe,
+        1e-6,
+        D,
+        transit_scale=0.0,
+    )
     _raises(
         ValueError, "step_fraction must be in (0, 1], got 2.0", Probe, 1e-6, D, step_fraction=2.0
     )

@@ -43,6 +43,34 @@ def test_joint_fit_recovers_a_simulated_series():
     assert res.stderr["intensity_scale"] < 0.02
 
 
+def test_joint_fit_separates_the_intensity_from_the_transit_rate():
+    """Optical pumping of the open lines scales with I/γ_t, saturation of the closed line with
+    I alone: powers spanning both (0.03, 1 and 30 I_sat nominal) determine the intensity scale
+    (true 0.3) and the transit-rate scale (true π, HIP-ElecSus's convention) separately."""
+    x = np.linspace(5500, 18000, 300)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(3)
+    spectra = []
+    for s in (0.03, 1.0, 30.0):
+        power = s * isat * np.pi * D**2 / 4
+        truth = Probe(0.3 * power, D, transit_scale=np.pi)
+        y = intense_arrays(x, CELL, "sigma_plus", truth)["S0"] + rng.normal(0, 1e-3, x.size)
+        spectra.append(
+            FitSpectrum(
+                x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=Probe(power, D)
+            )
+        )
+    res = fit_spectra(spectra, CELL, ["temperature_C", "intensity_scale", "transit_scale"])
+    for name, truth in (
+        ("temperature_C", 62.0),
+        ("intensity_scale", 0.3),
+        ("transit_scale", np.pi),
+    ):
+        assert abs(res.values[name] - truth) < 3 * res.stderr[name], (name, res.values[name])
+    assert res.stderr["transit_scale"] < 0.1 * np.pi
+    assert res.redchi == pytest.approx(1.0, abs=0.2)
+
+
 def test_an_optically_thick_series_needs_the_intensity_to_fall_along_the_cell():
     """At 81 °C (line-centre optical depth ~2) the light saturates the back of the cell less
     than the front. Spectra simulated propagated (20 slices): the optically thin model

@@ -205,7 +205,8 @@ def fit_experiment(
 
     ``label`` names the group of runs in titles and messages (default: their experiment; a
     power series passes ``"series <name>"``). Runs with a ``probe_power_W`` are modelled
-    beyond the weak probe (:mod:`mohilbert.intense`), and ``intensity_scale`` may be free.
+    beyond the weak probe (:mod:`mohilbert.intense`), and ``intensity_scale`` and
+    ``transit_scale`` may be free.
 
     Per parameter: ``value``, an uncertainty ``budget`` (one column per term of
     :data:`BUDGET_TERMS`, each the first-order change of the best fit when that input moves
@@ -238,11 +239,12 @@ def fit_experiment(
     cell = exp.cell()
     spectra, correlated = fit_inputs(cal, exp, cfg)
     free = {name: None for name in cfg["free"]}
-    if "intensity_scale" in free and all(sp.probe is None for sp in spectra):
-        raise FitError(
-            f"{label}: intensity_scale is free but no run has "
-            "probe_power_W (and beam_diameter_m) in the sheet"
-        )
+    for name in ("intensity_scale", "transit_scale"):
+        if name in free and all(sp.probe is None for sp in spectra):
+            raise FitError(
+                f"{label}: {name} is free but no run has "
+                "probe_power_W (and beam_diameter_m) in the sheet"
+            )
     for p in cfg["per_run"]:
         free[p] = (-100.0, 100.0)
     result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
@@ -512,7 +514,7 @@ def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, d
     cell_values = {
         k: v
         for k, v in values.shared.items()
-        if not k.startswith("jones_") and k not in ("intensity_scale", "shift_MHz")
+        if not k.startswith("jones_") and k not in ("intensity_scale", "transit_scale", "shift_MHz")
     }
     shifts = {r: values.of_run("shift_MHz", r) for r in exp.names}
     return exp.cell().with_fitted(cell_values), shifts

@@ -95,6 +95,11 @@ class Probe:
         ``"mohilbert"`` or ``"hip-elecsus"`` (see the module docstring).
     beam_nodes, transit_nodes
         Quadrature nodes over a Gaussian profile and over the transit-speed distribution.
+    transit_scale
+        A factor on the transit relaxation rate(s) (1: γ_t = 1/τ). The rate of a real beam is
+        uncertain by factors of order π (HIP-ElecSus's convention is π/τ; a beam that is not a
+        clean Gaussian or flat top): a power series fits it (``transit_scale``), since optical
+        pumping scales with I/γ_t and saturation of a closed line with I alone.
     step_fraction
         Detuning-grid step of the saturation part, as a fraction of the coherence width.
     """
@@ -110,6 +115,7 @@ class Probe:
     beam_nodes: int = 8
     transit_nodes: int = 6
     step_fraction: float = 0.5
+    transit_scale: float = 1.0
 
     def __post_init__(self):
         if not (np.isfinite(self.power_W) and self.power_W >= 0):
@@ -128,6 +134,8 @@ class Probe:
             raise ValueError(f"z_slices must be a whole number >= 1, got {self.z_slices}")
         if self.beam_nodes < 1 or self.transit_nodes < 1:
             raise ValueError("beam_nodes and transit_nodes must be >= 1")
+        if not (np.isfinite(self.transit_scale) and self.transit_scale > 0):
+            raise ValueError(f"transit_scale must be finite and > 0, got {self.transit_scale}")
         if not 0 < self.step_fraction <= 1:
             raise ValueError(f"step_fraction must be in (0, 1], got {self.step_fraction}")
 
@@ -191,7 +199,7 @@ def transit_rates_MHz(
 
     ``"mean"``: one rate 1/(2πτ). ``"distribution"``: Gauss nodes over the Rayleigh
     distribution of the transverse speed, γ_t = v⊥ / (πD/4). HIP-ElecSus compatibility: one
-    rate 1/(2τ).
+    rate 1/(2τ). Each times ``probe.transit_scale``.
 
     Parameters
     ----------
@@ -203,13 +211,14 @@ def transit_rates_MHz(
         Atomic mass [kg].
     """
     tau = mean_transit_time_s(probe.beam_diameter_m, temperature_C, mass_kg)
+    f = probe.transit_scale
     if probe.compat == "hip-elecsus":
-        return np.array([1e-6 / (2 * tau)]), np.array([1.0])
+        return np.array([f * 1e-6 / (2 * tau)]), np.array([1.0])
     if probe.transit == "mean":
-        return np.array([1e-6 / (2 * np.pi * tau)]), np.array([1.0])
+        return np.array([f * 1e-6 / (2 * np.pi * tau)]), np.array([1.0])
     y, w = _rayleigh_rule(probe.transit_nodes)
     v = np.sqrt(K_B * (temperature_C + 273.15) / mass_kg) * y
-    return 1e-6 * v / (np.pi / 4 * probe.beam_diameter_m) / (2 * np.pi), w
+    return f * 1e-6 * v / (np.pi / 4 * probe.beam_diameter_m) / (2 * np.pi), w
 
 
 @lru_cache(maxsize=16)

@@ -4,7 +4,11 @@ the intense-probe model, and where the weak-probe assumption holds.
 A series (sheet column ``series``) shares the cell's temperature and field and one effective
 intensity scale of the beam (``intensity_scale``: the factor between the sheet's power and
 the intensity the atoms see — beam shape, power calibration, losses before the cell); each
-run keeps its own small detuning offset. The joint fit is :func:`fit_series`
+run keeps its own small detuning offset. ``transit_scale`` (a factor on the transit
+relaxation rate 1/τ) may be freed too: optical pumping of open lines scales with I/γ_t and
+saturation of a closed line with I alone, so a series spanning both determines the two.
+The model propagates the probe through the cell (``z_slices``): at optical depth ~2 the back
+of the cell sees less light than the front. The joint fit is :func:`fit_series`
 (``results/series/{series}.nc``), with the uncertainty budget of every fit
 (:func:`mohilbert.experiment.fit_experiment`).
 
@@ -44,19 +48,25 @@ def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
     return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
 
 
-def intensity_scale(fit: xr.Dataset) -> float:
-    """The fitted ``intensity_scale`` of a fit file (1 when it was not free)."""
+def intensity_scale(fit: xr.Dataset, name: str = "intensity_scale") -> float:
+    """The fitted ``intensity_scale`` (or another probe factor, ``name``) of a fit file (1
+    when it was not free)."""
     names = fit["parameter"].values.tolist()
-    if "intensity_scale" not in names:
+    if name not in names:
         return 1.0
-    return float(fit["value"].values[names.index("intensity_scale")])
+    return float(fit["value"].values[names.index(name)])
 
 
 def fitted_probe(fit: xr.Dataset, run: Run):
     """The probe of ``run`` as the fit modelled it: the sheet's power times the fitted
-    ``intensity_scale``, propagated in the fit's ``z_slices`` (1 for files without it)."""
+    ``intensity_scale``, its transit rate times the fitted ``transit_scale``, propagated in
+    the fit's ``z_slices`` (1 for files without it)."""
     probe = run.probe(int(fit.attrs.get("z_slices", 1)))
-    return replace(probe, power_W=probe.power_W * intensity_scale(fit))
+    return replace(
+        probe,
+        power_W=probe.power_W * intensity_scale(fit),
+        transit_scale=intensity_scale(fit, "transit_scale"),
+    )
 
 
 def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):

@@ -47,6 +47,7 @@ QUANTITY_WORDS = {
     "field_T": "magnetic field",
     "shift_MHz": "frequency shift of the run",
     "intensity_scale": "effective intensity scale",
+    "transit_scale": "transit-rate scale (x 1/tau)",
     "fit_reduced_chi_square": "reduced χ² of the joint fit",
 }
 

@@ -136,7 +136,7 @@ def _fit(ds: xr.Dataset, name: str) -> plt.Figure:
         text = ", ".join(
             f"{p} = {pm(float(v), float(e))}"
             for p, v, e in zip(pars, ds["value"].values, ds["stderr_total"].values, strict=True)
-            if p in ("temperature_C", "field_T", "intensity_scale")
+            if p in ("temperature_C", "field_T", "intensity_scale", "transit_scale")
         )
         fig.suptitle(f"{ds.attrs.get('title', name)}\n{text}")
         return fig
