@@ -36,7 +36,7 @@ from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.experiment import _valid, fit_experiment, fitted_cell
 from mohilbert.intense import saturation_intensity_W_m2
-from mohilbert.records import Experiment, Run
+from mohilbert.records import Experiment, FitValues, Run
 from mohilbert.theory import intense_arrays
 
 #: the series fit (``series:`` in the config)
@@ -48,13 +48,9 @@ def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
     return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
 
 
-def intensity_scale(fit: xr.Dataset, name: str = "intensity_scale") -> float:
-    """The fitted ``intensity_scale`` (or another probe factor, ``name``) of a fit file (1
-    when it was not free)."""
-    names = fit["parameter"].values.tolist()
-    if name not in names:
-        return 1.0
-    return float(fit["value"].values[names.index(name)])
+def intensity_scale(fit: xr.Dataset) -> float:
+    """The fitted ``intensity_scale`` of a fit file (1 when it was not free)."""
+    return FitValues.of(fit).shared.get("intensity_scale", 1.0)
 
 
 def fitted_probe(fit: xr.Dataset, run: Run):
@@ -62,10 +58,11 @@ def fitted_probe(fit: xr.Dataset, run: Run):
     ``intensity_scale``, its transit rate times the fitted ``transit_scale``, propagated in
     the fit's ``z_slices`` (1 for files without it)."""
     probe = run.probe(int(fit.attrs.get("z_slices", 1)))
+    shared = FitValues.of(fit).shared
     return replace(
         probe,
-        power_W=probe.power_W * intensity_scale(fit),
-        transit_scale=intensity_scale(fit, "transit_scale"),
+        power_W=probe.power_W * shared.get("intensity_scale", 1.0),
+        transit_scale=shared.get("transit_scale", 1.0),
     )
 
 
