@@ -97,6 +97,20 @@ def test_saturation_part_vanishes_in_proportion_to_power():
     assert np.allclose(ratio, 2.0, rtol=0.02)
 
 
+@pytest.mark.parametrize("z_slices", [1, 4])
+def test_a_line_shift_moves_the_saturated_spectrum_too(z_slices):
+    # a fitted shift_MHz moves every line: the intense spectrum at Δ + s with shift s is the
+    # unshifted one at Δ. Until issue 19's tenth session the saturation part ignored the
+    # shift (at 1 I_sat and s = 50 MHz the transmission was off by up to 0.13)
+    x = np.linspace(5500, 18000, 400)
+    probe = Probe(_power(1.0), D, z_slices=z_slices)
+    plain = intense_arrays(x, RB87, "sigma_plus", probe)["S0"]
+    moved = intense_arrays(x + 50.0, RB87.with_(shift_MHz=50.0), "sigma_plus", probe)["S0"]
+    weak = spectrum_arrays(x, RB87, "sigma_plus")["S0"]
+    assert np.abs(plain - weak).max() > 0.05  # the saturation part matters here
+    assert np.abs(moved - plain).max() < 1e-9
+
+
 # ---------------------------------------------------------------------- HIP-ElecSus parity
 
 HIP = ("data", "real", "hip-elecsus-0.5mm-power-series", "hip-elecsus-model")

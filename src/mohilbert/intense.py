@@ -394,11 +394,18 @@ class ProbeResponse:
         return self._linear
 
     # -- the saturation part ----------------------------------------------------------------
+    @property
+    def x_lines(self) -> np.ndarray:
+        """The detunings measured from the shifted lines, Δ − ν_shift [MHz]: the shift
+        (``MediumParams.shift_MHz``) moves the whole response, its saturation part too."""
+        return self.x - self.medium.shift_MHz
+
     def _grid(self, iso: _Isotope, coherence_MHz: float):
         h = self.probe.step_fraction * coherence_MHz
         reach = _KERNEL_WIDTHS * iso.doppler_MHz
-        lo = self.x.min() - reach - 3 * h
-        hi = self.x.max() + reach + 3 * h
+        x = self.x_lines
+        lo = x.min() - reach - 3 * h
+        hi = x.max() + reach + 3 * h
         n = int(np.ceil((hi - lo) / h)) + 1
         return lo + h * np.arange(n), h
 
@@ -445,7 +452,7 @@ class ProbeResponse:
                         h / (np.sqrt(np.pi) * iso.doppler_MHz)
                     )
                     conv = _convolve_same(sat, kernel)
-                    pos = (self.x - delta[0]) / h
+                    pos = (self.x_lines - delta[0]) / h
                     out += weight * iso.fraction * lagrange_interp(conv, pos)
         out *= self.scale
         self._cache[key] = out
