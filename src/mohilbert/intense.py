@@ -36,6 +36,7 @@ physics choice here is 1/τ), and propagation slices by Euler steps.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -370,7 +371,6 @@ class ProbeResponse:
         self.scale = prefactor(medium.element, medium.line, density) / (2 * np.pi * 1e6)
         self._linear = None
         self._cache: dict[float, np.ndarray] = {}
-        self._prepared: dict[tuple[int, int], RatePrepared] = {}
 
     # -- the weak-probe part ----------------------------------------------------------------
     def linear(self) -> np.ndarray:
@@ -400,14 +400,23 @@ class ProbeResponse:
         (``MediumParams.shift_MHz``) moves the whole response, its saturation part too."""
         return self.x - self.medium.shift_MHz
 
-    def _grid(self, iso: _Isotope, coherence_MHz: float):
-        h = self.probe.step_fraction * coherence_MHz
-        reach = _KERNEL_WIDTHS * iso.doppler_MHz
-        x = self.x_lines
-        lo = x.min() - reach - 3 * h
-        hi = x.max() + reach + 3 * h
-        n = int(np.ceil((hi - lo) / h)) + 1
-        return lo + h * np.arange(n), h
+    def _solves_key(self, iso: _Isotope, rate: float) -> tuple:
+        """What an isotope's saturation on the δ lattice depends on (not the detunings)."""
+        m, p = self.medium, self.probe
+        return (
+            iso.name,
+            m.line,
+            float(m.field_G),
+            self.eps.tobytes(),
+            m.constants,
+            float(m.temperature_C) if m.boltzmann else None,
+            float(rate),
+            float(self.dephasing_MHz),
+            p.transit_broadening,
+            p.solver,
+            p.compat,
+            float(p.step_fraction),
+        )
 
     def saturation(self, intensity_W_m2: float) -> np.ndarray:
         """χ − χ_linear of the probe at one intensity [W/m²], shape (nΔ,)."""
@@ -417,42 +426,19 @@ class ProbeResponse:
         rabi = float(rabi_MHz(key, self.medium.element, self.medium.line))
         out = np.zeros(self.x.size, dtype=complex)
         if rabi > 0:
-            for i, iso in enumerate(self.isotopes):
-                for j, (rate, weight) in enumerate(
-                    zip(self.transit_MHz, self.transit_weight, strict=True)
-                ):
+            x = self.x_lines
+            for iso in self.isotopes:
+                for rate, weight in zip(self.transit_MHz, self.transit_weight, strict=True):
                     gamma_c = coherence_width_MHz(
                         iso.system, rate, self.dephasing_MHz, self.probe.transit_broadening
                     )
-                    delta, h = self._grid(iso, gamma_c)
-                    if self.probe.solver == "rate":
-                        # the intensity-independent part once per isotope and transit rate
-                        if (i, j) not in self._prepared:
-                            self._prepared[i, j] = RatePrepared(
-                                delta,
-                                iso.system,
-                                rate,
-                                self.dephasing_MHz,
-                                self.probe.transit_broadening,
-                            )
-                        sat, _ = self._prepared[i, j].solve(rabi)
-                    else:
-                        sat, _ = lindblad(
-                            delta,
-                            iso.system,
-                            rabi,
-                            rate,
-                            self.dephasing_MHz,
-                            transit_broadening=self.probe.transit_broadening,
-                            coherence_transfer=self.probe.compat != "hip-elecsus",
-                        )
-                    m = int(np.ceil(_KERNEL_WIDTHS * iso.doppler_MHz / h))
-                    off = h * np.arange(-m, m + 1)
-                    kernel = np.exp(-((off / iso.doppler_MHz) ** 2)) * (
-                        h / (np.sqrt(np.pi) * iso.doppler_MHz)
-                    )
-                    conv = _convolve_same(sat, kernel)
-                    pos = (self.x_lines - delta[0]) / h
+                    h = self.probe.step_fraction * gamma_c
+                    reach = _KERNEL_WIDTHS * iso.doppler_MHz + 3 * h
+                    j0 = int(np.floor((x.min() - reach) / h))
+                    j1 = int(np.ceil((x.max() + reach) / h))
+                    lattice = _lattice(self._solves_key(iso, rate), h, j0, j1, iso.system)
+                    conv = lattice.doppler_averaged(rabi, iso.doppler_MHz)
+                    pos = x / h - lattice.j0
                     out += weight * iso.fraction * lagrange_interp(conv, pos)
         out *= self.scale
         self._cache[key] = out
@@ -471,6 +457,86 @@ def _convolve_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return full[half : half + signal.size]
 
 
+#: δ-lattice spans are rounded out to this many points, so that runs whose detuning ranges
+#: differ by a shift share one lattice
+_LATTICE_BLOCK = 256
+#: lattices kept (an isotope and transit rate at one set of atomic parameters each)
+_LATTICES_KEPT = 16
+_LATTICES: OrderedDict[tuple, _Lattice] = OrderedDict()
+
+
+class _Lattice:
+    """Saturation solves of one isotope and transit rate on the atom-frame detuning lattice
+    δ_j = j h, shared by every :class:`ProbeResponse` with the same atoms.
+
+    The steady state of an atom depends on the detuning only through its own δ, so the runs
+    of a power series (which differ in power, detuning range and line shift) share their
+    solves at equal intensity; :class:`_LogTable`'s intensity nodes are on a fixed lattice too.
+    """
+
+    def __init__(self, key: tuple, h: float, j0: int, j1: int, system):
+        self.h, self.j0, self.j1, self.system = h, j0, j1, system
+        _, _, _, _, _, _, rate, dephasing, broadening, solver, compat, _ = key
+        self.rate, self.dephasing, self.broadening = rate, dephasing, broadening
+        self.solver, self.coherence_transfer = solver, compat != "hip-elecsus"
+        self.delta = h * np.arange(j0, j1 + 1)
+        self.prepared = None
+        if solver == "rate":  # the intensity-independent part once
+            self.prepared = RatePrepared(self.delta, system, rate, dephasing, broadening)
+        self.solved: dict[float, np.ndarray] = {}
+        self.averaged: dict[tuple[float, float], np.ndarray] = {}
+
+    def covers(self, h: float, j0: int, j1: int) -> bool:
+        return h == self.h and self.j0 <= j0 and j1 <= self.j1
+
+    def doppler_averaged(self, rabi_MHz: float, doppler_MHz: float) -> np.ndarray:
+        """The saturation part at Ω₀/2π = ``rabi_MHz`` convolved with the Maxwell–Boltzmann
+        distribution of width ``doppler_MHz`` (k u / 2π), on the lattice's laser detunings
+        (valid from ``_KERNEL_WIDTHS`` Doppler widths inside its ends)."""
+        key = (rabi_MHz, doppler_MHz)
+        if key not in self.averaged:
+            h = self.h
+            m = int(np.ceil(_KERNEL_WIDTHS * doppler_MHz / h))
+            off = h * np.arange(-m, m + 1)
+            kernel = np.exp(-((off / doppler_MHz) ** 2)) * (h / (np.sqrt(np.pi) * doppler_MHz))
+            self.averaged[key] = _convolve_same(self.saturation(rabi_MHz), kernel)
+        return self.averaged[key]
+
+    def saturation(self, rabi_MHz: float) -> np.ndarray:
+        """The saturation part on the lattice δ_j at Ω₀/2π = ``rabi_MHz``."""
+        if rabi_MHz not in self.solved:
+            if self.prepared is not None:
+                sat, _ = self.prepared.solve(rabi_MHz)
+            else:
+                sat, _ = lindblad(
+                    self.delta,
+                    self.system,
+                    rabi_MHz,
+                    self.rate,
+                    self.dephasing,
+                    transit_broadening=self.broadening,
+                    coherence_transfer=self.coherence_transfer,
+                )
+            self.solved[rabi_MHz] = sat
+        return self.solved[rabi_MHz]
+
+
+def _lattice(key: tuple, h: float, j0: int, j1: int, system) -> _Lattice:
+    """The shared :class:`_Lattice` of ``key`` covering j0 … j1 (widened when it does not)."""
+    old = _LATTICES.pop(key, None)
+    if old is not None and old.covers(h, j0, j1):
+        _LATTICES[key] = old
+        return old
+    lo = (j0 // _LATTICE_BLOCK) * _LATTICE_BLOCK
+    hi = -((-j1) // _LATTICE_BLOCK) * _LATTICE_BLOCK
+    if old is not None and old.h == h:
+        lo, hi = min(lo, old.j0), max(hi, old.j1)
+    _LATTICES[key] = new = _Lattice(key, h, lo, hi, system)
+    while len(_LATTICES) > _LATTICES_KEPT:
+        _LATTICES.popitem(last=False)
+    return new
+
+
 def _index(chi):
     return np.sqrt(1 + chi.astype(complex))
 
@@ -481,9 +547,11 @@ class _LogTable:
 
     def __init__(self, response: ProbeResponse, i_lo: float, i_hi: float, per_decade: int = 6):
         self.r = response
-        decades = max(np.log10(i_hi / i_lo), 1e-9)
-        n = max(int(np.ceil(decades * per_decade)) + 1, 4)
-        self.logi = np.linspace(np.log(i_lo), np.log(i_hi), n)
+        # nodes on the fixed lattice 10^(k / per_decade) W/m², at least 4, spanning i_lo … i_hi:
+        # the runs of a series then solve the same intensities (see _Lattice)
+        k0 = int(np.floor(np.log10(i_lo) * per_decade + 1e-9))
+        k1 = max(int(np.ceil(np.log10(i_hi) * per_decade - 1e-9)), k0 + 3)
+        self.logi = np.arange(k0, k1 + 1) * (np.log(10.0) / per_decade)
         from scipy.interpolate import CubicSpline
 
         sat = np.stack([response.saturation(np.exp(v)) for v in self.logi])
@@ -521,15 +589,14 @@ def _propagate(response: ProbeResponse, intensity_in: float, k: float, length_m:
         n = _index(chi)
         return np.exp(-2 * k * n.imag * length_m), n, chi
     dz = length_m / probe.z_slices
-    chi_top = response.chi(intensity_in)
     if table is None:
         table = _table(response, intensity_in, intensity_in, k, length_m)
     inten = np.full(response.x.size, float(intensity_in))
     phase = np.zeros(response.x.size)
     alpha_sum = np.zeros(response.x.size)
     chi_mean = np.zeros(response.x.size, dtype=complex)
-    for j in range(probe.z_slices):
-        chi1 = chi_top if j == 0 else table.chi(inten)
+    for _ in range(probe.z_slices):
+        chi1 = table.chi(inten)
         n1 = _index(chi1)
         a1 = 2 * k * n1.imag
         if probe.compat == "hip-elecsus":  # Euler steps, as HIP's propagated_transmission
