@@ -111,6 +111,35 @@ def test_a_line_shift_moves_the_saturated_spectrum_too(z_slices):
     assert np.abs(moved - plain).max() < 1e-9
 
 
+def test_spectra_share_their_saturation_solves_without_changing_them(monkeypatch):
+    # a power series' runs reuse each other's steady states (intense._LATTICES): a spectrum
+    # computed after another one at the same atoms equals the one computed alone, with fewer
+    # new solves; one reaching beyond the shared lattice widens it, with the same result
+    from mohilbert import intense
+
+    calls = []
+    solve = pm.RatePrepared.solve
+    monkeypatch.setattr(pm.RatePrepared, "solve", lambda self, r: calls.append(r) or solve(self, r))
+    x1, x2, wide = (np.linspace(*ends, 333) for ends in ((5500, 18000), (5600, 17900), (0, 25000)))
+    first = Probe(_power(1.0), D, beam_profile="gaussian", z_slices=4)
+    second = Probe(_power(30.0), D, beam_profile="gaussian", z_slices=4)
+    shifted = RB87.with_(shift_MHz=7.0)
+    results = {}
+    for x in (x2, wide):
+        intense._LATTICES.clear()
+        calls.clear()
+        alone = intense_arrays(x, shifted, "sigma_plus", second)["S0"]
+        n_alone = len(calls)
+        intense._LATTICES.clear()
+        intense_arrays(x1, RB87, "sigma_plus", first)
+        calls.clear()
+        shared = intense_arrays(x, shifted, "sigma_plus", second)["S0"]
+        assert np.abs(shared - alone).max() < 1e-12
+        results[x.size, x[0]] = (len(calls), n_alone)
+    new, n_alone = results[333, 5600.0]
+    assert 0 < new < 0.7 * n_alone  # the first spectrum's intensities were solved already
+
+
 # ---------------------------------------------------------------------- HIP-ElecSus parity
 
 HIP = ("data", "real", "hip-elecsus-0.5mm-power-series", "hip-elecsus-model")

@@ -11,7 +11,10 @@ Here the probe of power P and beam diameter D pumps and saturates them:
    broadening added to the Lorentzian width), and the saturation part, which is sampled on a
    uniform δ grid (step half the coherence width: trapezoidal error e^(−4π) ≈ 3e-6 of that
    part) and convolved with the Maxwell–Boltzmann distribution by FFT. As P → 0 the
-   saturation part vanishes ∝ P and the result is the weak-probe model itself.
+   saturation part vanishes ∝ P and the result is the weak-probe model itself. The δ grid
+   is a fixed lattice j·h (h from the atoms alone), so every spectrum at the same atomic
+   parameters — the runs of a power series, whatever their power, detuning range and line
+   shift — shares the solves at equal intensity.
 3. **Transit** (:func:`transit_rates_MHz`): atoms cross the beam in τ = (π/4) D / v̄₂D with
    v̄₂D = √(π k_B T / 2m) (Sagle 1996); ``transit="mean"`` uses γ_t = 1/τ,
    ``"distribution"`` averages over the 2-D (Rayleigh) speed distribution, γ_t = v⊥/(πD/4).
@@ -19,7 +22,8 @@ Here the probe of power P and beam diameter D pumps and saturates them:
    Gaussian beam the detector sees ∫ I T(I) dA / P = ∫₀¹ T(u I_peak) du (Gauss–Laguerre in
    t = −ln u = 2r²/w²; 8 nodes: < 1e-5 in T up to I_peak = 3000 I_sat).
 5. **Propagation**: with ``z_slices`` > 1 the intensity falls along the cell at every
-   detuning (Heun steps in z, the susceptibility interpolated in log I).
+   detuning (Heun steps in z, the susceptibility interpolated cubically in log I between
+   nodes at 10^(k/6) W/m², also a fixed lattice).
 
 The probe must be an eigen-polarisation of the medium (σ± along a Faraday field, linear ∥ or
 ⊥ to a Voigt field): a superposition of two modes does not stay one at high power.
@@ -457,9 +461,9 @@ def _convolve_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return full[half : half + signal.size]
 
 
-#: δ-lattice spans are rounded out to this many points, so that runs whose detuning ranges
-#: differ by a shift share one lattice
-_LATTICE_BLOCK = 256
+#: δ-lattice spans are rounded out to this many points (≈ 1.5 GHz), so that runs whose
+#: detuning ranges differ by a few hundred MHz share one lattice
+_LATTICE_BLOCK = 1024
 #: lattices kept (an isotope and transit rate at one set of atomic parameters each)
 _LATTICES_KEPT = 16
 _LATTICES: OrderedDict[tuple, _Lattice] = OrderedDict()
