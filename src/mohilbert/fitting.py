@@ -407,7 +407,11 @@ def _minimise(model, params, max_nfev: int):
         # ElecSus mode truncates line positions to whole MHz: the model is a staircase in B on
         # the scale of lmfit's default difference step, so its steps are made to span stairs
         eps = 1e-8 if model.staircase_in_field else 1e-10
-        result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=eps)
+        # the intense-probe model interpolates in log I and switches detunings between the
+        # first-order and the full steady state: smooth to ~1e-6, not to MINPACK's 1.5e-8, so
+        # its fits stop at a looser step and reduction instead of creeping on that roughness
+        tol = INTENSE_TOLERANCE if model.intense else 1.5e-8
+        result = mini.minimize(method="leastsq", max_nfev=max_nfev, epsfcn=eps, xtol=tol, ftol=tol)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
     return result
@@ -462,6 +466,8 @@ def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> Fit
     )
 
 
+#: relative step and χ² reduction at which a fit with the intense-probe model stops
+INTENSE_TOLERANCE = 1e-6
 #: models kept per spectrum: the base point survives a Jacobian's steps in the shared parameters
 _CACHE_PER_SPECTRUM = 24
 #: difference step in the field of an ElecSus-mode fit: the lines move by ~3 MHz (see
@@ -535,6 +541,11 @@ class _JointModel:
 
     def residual(self, p) -> np.ndarray:
         return np.concatenate(self.residuals(p))
+
+    @property
+    def intense(self) -> bool:
+        """Some spectrum is modelled with the intense probe (:mod:`mohilbert.intense`)."""
+        return any(s.probe is not None for s in self.spectra)
 
     @property
     def staircase_in_field(self) -> bool:
