@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import scipy.fft as sfft
@@ -404,10 +405,10 @@ class ProbeResponse:
         (``MediumParams.shift_MHz``) moves the whole response, its saturation part too."""
         return self.x - self.medium.shift_MHz
 
-    def _solves_key(self, iso: _Isotope, rate: float) -> tuple:
+    def _solves_key(self, iso: _Isotope, rate: float) -> _Atoms:
         """What an isotope's saturation on the δ lattice depends on (not the detunings)."""
         m, p = self.medium, self.probe
-        return (
+        return _Atoms(
             iso.name,
             m.line,
             float(m.field_G),
@@ -461,12 +462,29 @@ def _convolve_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return full[half : half + signal.size]
 
 
+class _Atoms(NamedTuple):
+    """What the saturation solves of one isotope and transit rate depend on."""
+
+    isotope: str
+    line: str
+    field_G: float
+    eps_bytes: bytes
+    constants: str
+    population_temperature_C: float | None
+    rate: float
+    dephasing: float
+    transit_broadening: bool
+    solver: str
+    compat: str
+    step_fraction: float
+
+
 #: δ-lattice spans are rounded out to this many points (≈ 1.5 GHz), so that runs whose
 #: detuning ranges differ by a few hundred MHz share one lattice
 _LATTICE_BLOCK = 1024
 #: lattices kept (an isotope and transit rate at one set of atomic parameters each)
 _LATTICES_KEPT = 16
-_LATTICES: OrderedDict[tuple, _Lattice] = OrderedDict()
+_LATTICES: OrderedDict[_Atoms, _Lattice] = OrderedDict()
 
 
 class _Lattice:
@@ -478,15 +496,14 @@ class _Lattice:
     solves at equal intensity; :class:`_LogTable`'s intensity nodes are on a fixed lattice too.
     """
 
-    def __init__(self, key: tuple, h: float, j0: int, j1: int, system):
-        self.h, self.j0, self.j1, self.system = h, j0, j1, system
-        _, _, _, _, _, _, rate, dephasing, broadening, solver, compat, _ = key
-        self.rate, self.dephasing, self.broadening = rate, dephasing, broadening
-        self.solver, self.coherence_transfer = solver, compat != "hip-elecsus"
+    def __init__(self, key: _Atoms, h: float, j0: int, j1: int, system):
+        self.key, self.h, self.j0, self.j1, self.system = key, h, j0, j1, system
         self.delta = h * np.arange(j0, j1 + 1)
         self.prepared = None
-        if solver == "rate":  # the intensity-independent part once
-            self.prepared = RatePrepared(self.delta, system, rate, dephasing, broadening)
+        if key.solver == "rate":  # the intensity-independent part once
+            self.prepared = RatePrepared(
+                self.delta, system, key.rate, key.dephasing, key.transit_broadening
+            )
         self.solved: dict[float, np.ndarray] = {}
         self.averaged: dict[tuple[float, float], np.ndarray] = {}
 
@@ -512,20 +529,21 @@ class _Lattice:
             if self.prepared is not None:
                 sat, _ = self.prepared.solve(rabi_MHz)
             else:
+                key = self.key
                 sat, _ = lindblad(
                     self.delta,
                     self.system,
                     rabi_MHz,
-                    self.rate,
-                    self.dephasing,
-                    transit_broadening=self.broadening,
-                    coherence_transfer=self.coherence_transfer,
+                    key.rate,
+                    key.dephasing,
+                    transit_broadening=key.transit_broadening,
+                    coherence_transfer=key.compat != "hip-elecsus",
                 )
             self.solved[rabi_MHz] = sat
         return self.solved[rabi_MHz]
 
 
-def _lattice(key: tuple, h: float, j0: int, j1: int, system) -> _Lattice:
+def _lattice(key: _Atoms, h: float, j0: int, j1: int, system) -> _Lattice:
     """The shared :class:`_Lattice` of ``key`` covering j0 … j1 (widened when it does not)."""
     old = _LATTICES.pop(key, None)
     if old is not None and old.covers(h, j0, j1):
