@@ -104,3 +104,17 @@ def test_png_is_sharp_enough_for_a_slide(tmp_path):
     plotting.save_figure(fig, tmp_path / "f.pdf", tmp_path / "f.png")
     with Image.open(tmp_path / "f.png") as im:
         assert im.size[0] >= 7 * 200
+
+
+def test_numbers_read_as_a_lab_reads_them():
+    from mohilbert.formatting import pm, power
+
+    assert pm(62.1534, 0.2012) == "62.15 ± 0.20"
+    assert pm(0.6, float("nan")) == "0.6"
+    assert [power(p) for p in (3.1e-3, 5.6e-4, 1e-3, 3e-8, 2e-13)] == [
+        "3.1 mW",
+        "560 µW",
+        "1 mW",
+        "30 nW",
+        "0.2 pW",
+    ]

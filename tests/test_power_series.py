@@ -268,3 +268,68 @@ def test_line_centre_agreement_says_where_the_data_leave_the_model():
         "closed: 3/5 within 1σ, 3 within 2σ, χ²/N = 40.2; first beyond 3σ at 10 I_sat",
         "open: 4/5 within 1σ, 5 within 2σ, χ²/N = 0.458",
     ]
+
+
+def test_per_run_intensity_scales_are_fitted_within_their_physical_bounds():
+    """Each run its own intensity scale (a check of a series' power axis): two runs at true
+    scales 0.2 and 0.6 are recovered, and the fitted probe of each run is its own; the scale
+    stays positive (per-run bounds are the parameter's, not a detuning offset's ±100)."""
+    from mohilbert.experiment import fit_experiment
+    from mohilbert.power_series import fitted_probe, intensity_scale
+    from mohilbert.records import Run
+
+    x = np.linspace(5500, 18000, 400)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(11)
+    cal, recs = {}, {}
+    for name, s, truth in (("a", 3.0, 0.2), ("b", 30.0, 0.6)):
+        power = s * isat * np.pi * D**2 / 4
+        y = intense_arrays(x, CELL, "sigma_plus", Probe(truth * power, D))["S0"]
+        cal[name] = xr.Dataset(
+            {
+                "transmission": ("detuning", y + rng.normal(0, 1e-3, x.size)),
+                "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
+            },
+            coords={"detuning": x},
+        )
+        recs[name] = {
+            "run": name,
+            "experiment": "e",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "cell_length_m": 0.002,
+            "temperature_C": 62.0,
+            "field_T": 0.6,
+            "isotope_percent": {"87Rb": 100},
+            "probe_power_W": power,
+            "beam_diameter_m": D,
+            "beam_profile": "flat",
+        }
+    cfg = {"free": ["temperature_C"], "per_run": ["intensity_scale"], "z_slices": 1}
+    fit = fit_experiment(cal, recs, cfg)
+    for name, truth in (("a", 0.2), ("b", 0.6)):
+        got = intensity_scale(fit, name)
+        names = fit["parameter"].values.tolist()
+        u = float(fit["stderr_total"].values[names.index(f"intensity_scale__{name}")])
+        assert abs(got - truth) < 3 * u and u < 0.05 * truth, (name, got, u)
+        probe = fitted_probe(fit, Run.coerce(recs[name]))
+        assert probe.power_W == pytest.approx(got * recs[name]["probe_power_W"])
+    # the series' typical scale: the geometric mean, √(0.2 · 0.6) ≈ 0.35
+    assert intensity_scale(fit) == pytest.approx(np.sqrt(0.12), rel=0.05)
+
+
+def test_detection_settings_change_where_the_signal_per_watt_jumps():
+    """Runs in order of power; a new setting where the detector's V/W changes by more than
+    1.5x (a gain switch), not for the few-percent scatter of power readings; a run without a
+    baseline keeps the current setting."""
+    from mohilbert.power_series import detector_response_V_per_W, detector_settings
+
+    power = {"a": 1e-6, "b": 1e-5, "c": 1e-4, "d": 1e-3, "e": 3e-3}
+    response = {"a": 3600.0, "b": 3500.0, "c": 30.0, "d": float("nan"), "e": 31.0}
+    assert detector_settings(response, power) == {"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}
+    response["e"] = 132.0  # an attenuator in front of the detector at the top powers
+    assert detector_settings(response, power)["e"] == 2
+    ds = xr.Dataset({"baseline": ("detuning", [0.010, 0.012, 0.011])})
+    assert detector_response_V_per_W(ds, 1e-5) == pytest.approx(1100.0)
+    assert np.isnan(detector_response_V_per_W(ds.drop_vars("baseline"), 1e-5))
+    assert np.isnan(detector_response_V_per_W(ds, 0.0))

@@ -122,6 +122,19 @@ def test_power_series_through_the_workflow(tmp_path):
     # the products of the paper target
     for name in (f"{SERIES}_spectra", "line_centre"):
         assert (wd / "results" / "figures" / "power_series" / f"{name}.png").stat().st_size > 1e4
+    # the detection chain: the 3.1 mW run was recorded at a ~120x lower gain (3.6e3 -> 30
+    # V/W) — a new detection setting, marked in the figure and its table
+    run_ids = series["run"].values.tolist()
+    response = dict(zip(run_ids, series["detector_response"].values, strict=True))
+    setting = dict(zip(run_ids, series["detector_setting"].values, strict=True))
+    print("detector response [V/W]:", response)
+    assert [setting[r] for r in RUNS] == [0, 0, 0, 0, 1]
+    assert 50 < response["T62_320uW"] / response["T62_3.1mW"] < 300
+    points = pd.read_csv(wd / "results" / "series_line_centre.csv")
+    assert len(points) == 2 * len(RUNS) and points["alpha_uncertainty_per_m"].gt(0).all()
+    high = points[points["run"] == "T62_3.1mW"]
+    assert (high["detector_setting"] == 1).all() and np.isfinite(high["pull"]).all()
+    assert "V/W at 3.1 mW" in ps.settings_text(ps.line_centre_points(series, cal, records)[0])
     table = pd.read_csv(wd / "results" / "series_table.csv")
     assert {"temperature_C", "field_T", "intensity_scale", "transit_scale"} <= set(
         table["quantity"]

@@ -11,3 +11,11 @@ def pm(value: float, err: float) -> str:
         return f"{value:.4g}"
     digits = max(0, 1 - int(np.floor(np.log10(err))))
     return f"{value:.{digits}f} ± {err:.{digits}f}"
+
+
+def power(watts: float) -> str:
+    """A probe power in the unit a lab reads it in: '560 µW', '1.8 mW', '30 nW'."""
+    for factor, unit in ((1e-3, "mW"), (1e-6, "µW"), (1e-9, "nW")):
+        if abs(watts) >= factor:
+            return f"{watts / factor:.3g} {unit}"
+    return f"{watts / 1e-12:.3g} pW"

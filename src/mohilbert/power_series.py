@@ -48,21 +48,30 @@ def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
     return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
 
 
-def intensity_scale(fit: xr.Dataset) -> float:
-    """The fitted ``intensity_scale`` of a fit file (1 when it was not free)."""
-    return FitValues.of(fit).shared.get("intensity_scale", 1.0)
+def intensity_scale(fit: xr.Dataset, run: str | None = None) -> float:
+    """The fitted ``intensity_scale`` of a fit file: ``run``'s own when it was fitted per run,
+    else the shared one (1 when it was not free). Without ``run``, for a per-run fit, the
+    geometric mean of the runs' scales (the series' typical scale)."""
+    values = FitValues.of(fit)
+    if run is not None:
+        return values.of_run("intensity_scale", run, 1.0)
+    per_run = values.per_run.get("intensity_scale")
+    if per_run and "intensity_scale" not in values.shared:
+        return float(np.exp(np.mean(np.log(list(per_run.values())))))
+    return values.shared.get("intensity_scale", 1.0)
 
 
 def fitted_probe(fit: xr.Dataset, run: Run):
     """The probe of ``run`` as the fit modelled it: the sheet's power times the fitted
-    ``intensity_scale``, its transit rate times the fitted ``transit_scale``, propagated in
-    the fit's ``z_slices`` (1 for files without it)."""
+    ``intensity_scale``, its transit rate times the fitted ``transit_scale`` (the run's own
+    where they were fitted per run), propagated in the fit's ``z_slices`` (1 for files
+    without it)."""
     probe = run.probe(int(fit.attrs.get("z_slices", 1)))
-    shared = FitValues.of(fit).shared
+    values = FitValues.of(fit)
     return replace(
         probe,
-        power_W=probe.power_W * shared.get("intensity_scale", 1.0),
-        transit_scale=shared.get("transit_scale", 1.0),
+        power_W=probe.power_W * values.of_run("intensity_scale", run.run, 1.0),
+        transit_scale=values.of_run("transit_scale", run.run, 1.0),
     )
 
 
@@ -128,6 +137,57 @@ def weak_probe_validity(
     return out
 
 
+#: runs of a series, in order of power, whose detector response differs from the previous
+#: run's by more than this factor were recorded with another detection setting
+DETECTOR_SETTING_STEP = 1.5
+
+
+def detector_response_V_per_W(cal: xr.Dataset, power_W: float) -> float:
+    """The detector's off-resonant signal per watt of probe entering the cell [V/W].
+
+    The median of the run's calibration baseline (signal above dark off resonance, V) over
+    its sheet power; NaN without a baseline or a power. Along a power series it stays
+    constant while the detection chain does, and jumps where the gain, an attenuator before
+    the detector or the detector changed: that does not change what the atoms see, but the
+    runs on either side are calibrated differently (dark level, linearity, bandwidth) and
+    their powers may have been set or measured differently.
+
+    Parameters
+    ----------
+    cal : xarray.Dataset
+        The run's calibrated dataset (its ``baseline`` [V]).
+    power_W : float
+        The run's probe power [W] (sheet value).
+    """
+    if "baseline" not in cal or not power_W or power_W <= 0:
+        return float("nan")
+    return float(np.nanmedian(cal["baseline"].values)) / float(power_W)
+
+
+def detector_settings(response: dict[str, float], power: dict[str, float]) -> dict[str, int]:
+    """Which detection setting each run was recorded with (0, 1, ...): runs in order of
+    power, a new setting where the detector response [V/W] changes by more than
+    :data:`DETECTOR_SETTING_STEP` from the previous run's (runs without a response keep the
+    current setting).
+
+    Parameters
+    ----------
+    response : dict of str to float
+        Run → :func:`detector_response_V_per_W`.
+    power : dict of str to float
+        Run → probe power [W].
+    """
+    out, setting, last = {}, 0, None
+    for run in sorted(response, key=lambda r: (power[r], r)):
+        v = response[run]
+        if np.isfinite(v) and v > 0:
+            if last is not None and max(v / last, last / v) > DETECTOR_SETTING_STEP:
+                setting += 1
+            last = v
+        out[run] = setting
+    return out
+
+
 def weak_probe_limit_W(
     fit: xr.Dataset,
     cal: dict[str, xr.Dataset],
@@ -188,7 +248,8 @@ def fit_series(
 
     The fit's variables (:func:`mohilbert.experiment.fit_experiment`) plus, over dimension
     ``run``: ``probe_power_W``, ``saturation_parameter`` (effective peak I/I_sat),
-    ``weak_probe_delta_chi2``, ``weak_probe_max_pull`` and ``weak_probe_holds``; attrs
+    ``weak_probe_delta_chi2``, ``weak_probe_max_pull``, ``weak_probe_holds``,
+    ``detector_response`` [V/W] and ``detector_setting`` (:func:`detector_settings`); attrs
     ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``.
 
     Parameters
@@ -254,6 +315,25 @@ def fit_series(
         {
             "units": "1",
             "long_name": "1: the weak-probe model is indistinguishable within the noise",
+        },
+    )
+    response = {r: detector_response_V_per_W(cal[r], exp[r].probe_power_W) for r in runs}
+    settings = detector_settings(response, {r: float(exp[r].probe_power_W) for r in runs})
+    out["detector_response"] = (
+        "run",
+        [response[r] for r in runs],
+        {
+            "units": "V W-1",
+            "long_name": "detector signal off resonance (above dark) per watt of sheet power",
+        },
+    )
+    out["detector_setting"] = (
+        "run",
+        [settings[r] for r in runs],
+        {
+            "units": "1",
+            "long_name": "detection setting (gain, attenuator): a new one where the detector "
+            f"response changes by more than {DETECTOR_SETTING_STEP:g}x between runs",
         },
     )
     limit = weak_probe_limit_W(out, cal, exp, gate, cfg["max_points_per_run"])

@@ -146,6 +146,7 @@ def series_outputs():
             ext=("pdf", "png"),
         ),
         *expand("results/figures/power_series/line_centre.{ext}", ext=("pdf", "png")),
+        "results/series_line_centre.csv",
         "results/series_table.csv",
     ]
 

@@ -135,6 +135,12 @@ rule figure_series_line_centre:
             category="Power series",
             labels={"figure": "line-centre absorption vs intensity"},
         ),
+        table=report(
+            "results/series_line_centre.csv",
+            caption="../report/series_line_centre_table.rst",
+            category="Power series",
+            labels={"figure": "line-centre table"},
+        ),
     log:
         "results/logs/figures/series_line_centre.log",
     conda:

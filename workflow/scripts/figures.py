@@ -34,13 +34,16 @@ with rule_step(sm.log[0], sm.rule):
         elif sm.rule == "figure_series_spectra":
             fig = ps.spectra_figure(series[sm.wildcards.series], cal, sm.params.records)
         else:
-            fig = ps.line_centre_figure(
-                {
-                    name: (fit, {r: cal[r] for r in recs}, recs)
-                    for name, fit in series.items()
-                    for recs in [sm.params.records[name]]
-                }
-            )
+            from mohilbert.io.atomic import write_bytes_atomic
+
+            parts = {
+                name: (fit, {r: cal[r] for r in recs}, recs)
+                for name, fit in series.items()
+                for recs in [sm.params.records[name]]
+            }
+            fig = ps.line_centre_figure(parts)
+            table = ps.line_centre_table(parts)
+            write_bytes_atomic(sm.output.table, table.to_csv(index=False).encode())
     elif sm.rule == "figure_calibration":
         fig = plotting.calibration_figure(load_dataset(sm.input.calibrated))
     else:

@@ -23,7 +23,7 @@ import xarray as xr
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
 from mohilbert.experiment import fitted_cell
-from mohilbert.formatting import pm
+from mohilbert.formatting import pm, power
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
@@ -135,7 +135,7 @@ def series_line_centres(
     rows = []
     for run in sorted(cal):
         probe = exp[run].probe()
-        s = probe.peak_intensity_W_m2 * intensity_scale(fit) / isat
+        s = probe.peak_intensity_W_m2 * intensity_scale(fit, run) / isat
         for name, nu in lines.items():
             a, u = data_line_centre_alpha(cal[run], nu + shifts[run], cell.length_m)
             rows.append({"run": run, "saturation": s, "line": name, "alpha": a, "alpha_u": u})
@@ -266,9 +266,101 @@ def agreement_text(pulls: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+#: marker of each detection setting in the line-centre figure (0, 1, ...)
+_SETTING_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict):
+    """The line-centre points of one series against its model: (points, grid, curves).
+
+    ``points`` (:func:`series_line_centres` with ``model``, ``pull``, and per run its
+    ``probe_power_W`` [W], ``detector_response`` [V/W] and ``detector_setting`` from the
+    series file where it has them), ``grid`` the effective I/I_sat of the model curves and
+    ``curves`` line → α [1/m] on it.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    records : dict
+        Their sheet values.
+    """
+    exp = Experiment.coerce(records)
+    table = series_line_centres(fit, cal, exp)
+    s_all = table["saturation"].values
+    grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
+    curves = model_line_centre_alpha(fit, exp, grid)
+    at_points = {
+        line: np.interp(
+            np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
+            np.log(grid),
+            curves[line],
+        )
+        for line in ("closed", "open")
+    }
+    points = line_centre_pulls(table, at_points)
+    points["probe_power_W"] = [float(exp[r].probe_power_W) for r in points["run"]]
+    for var in ("detector_response", "detector_setting"):
+        if var in fit and "run" in fit.coords:
+            by_run = dict(zip(fit["run"].values.tolist(), fit[var].values.tolist(), strict=True))
+            points[var] = [by_run.get(r, np.nan) for r in points["run"]]
+        else:
+            points[var] = 0 if var == "detector_setting" else np.nan
+    return points, grid, curves
+
+
+def settings_text(points: pd.DataFrame) -> str:
+    """Where a series' detection setting changes, in words (empty for one setting): the
+    detector response [V/W] of the runs on either side and the power at which it changed."""
+    runs = points.drop_duplicates("run").sort_values("probe_power_W")
+    if runs["detector_setting"].nunique() < 2:
+        return ""
+    parts = []
+    prev = None
+    for _, row in runs.iterrows():
+        if prev is not None and row["detector_setting"] != prev["detector_setting"]:
+            parts.append(
+                f"{prev['detector_response']:.3g} → {row['detector_response']:.3g} V/W at "
+                f"{power(row['probe_power_W'])}"
+            )
+        prev = row
+    return "detection setting changes: " + "; ".join(parts)
+
+
+def line_centre_table(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pd.DataFrame:
+    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
+    run and line, with ``series``).
+
+    Parameters
+    ----------
+    series : dict
+        Series name → (series fit, its calibrated runs, its runs' records).
+    """
+    frames = []
+    for name, (fit, cal, records) in sorted(series.items()):
+        points, _, _ = line_centre_points(fit, cal, records)
+        frames.append(points.assign(series=name))
+    out = pd.concat(frames, ignore_index=True)
+    cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
+    cols += ["model", "pull", "detector_response", "detector_setting"]
+    return out[cols].rename(
+        columns={
+            "saturation": "saturation_parameter",
+            "alpha": "alpha_per_m",
+            "alpha_u": "alpha_uncertainty_per_m",
+            "model": "alpha_model_per_m",
+            "detector_response": "detector_response_V_per_W",
+        }
+    )
+
+
 def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.Figure:
     """Line-centre α of the open and closed line against I/I_sat (Figure 4, one panel), with
-    each point's pull against the model below and the agreement stated in words.
+    each point's pull against the model below and the agreement stated in words. Points of
+    different detection settings (:func:`mohilbert.power_series.detector_settings`) have
+    different markers, and where the setting changes is stated.
 
     Parameters
     ----------
@@ -280,38 +372,35 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
             2, 1, figsize=(6.0, 5.6), sharex=True, height_ratios=(3, 1.3), layout="constrained"
         )
         notes = []
+        n_settings = 1
         for k, (name, (fit, cal, records)) in enumerate(sorted(series.items())):
-            exp = Experiment.coerce(records)
-            table = series_line_centres(fit, cal, exp)
-            s_all = table["saturation"].values
-            grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
-            model = model_line_centre_alpha(fit, exp, grid)
-            at_points = {
-                line: np.interp(
-                    np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
-                    np.log(grid),
-                    model[line],
-                )
-                for line in ("closed", "open")
-            }
-            pulls = line_centre_pulls(table, at_points)
+            pulls, grid, model = line_centre_points(fit, cal, records)
             notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
+            if text := settings_text(pulls):
+                notes.append(f"{name}, {text}")
+            n_settings = max(n_settings, int(np.nanmax(pulls["detector_setting"])) + 1)
             t, ut = _value(fit, "temperature_C")
             for j, line in enumerate(("closed", "open")):
                 color = PALETTE[(2 * k + j) % len(PALETTE)]
                 sub = pulls[pulls["line"] == line]
-                ax.errorbar(
-                    sub["saturation"],
-                    sub["alpha"],
-                    yerr=sub["alpha_u"],
-                    fmt="o",
-                    ms=3.5,
-                    color=color,
-                    label=f"{line}, {pm(t, ut)} °C",
-                )
+                ax.plot([], [], "o", ms=3.5, color=color, label=f"{line}, {pm(t, ut)} °C")
+                for setting, part in sub.groupby("detector_setting"):
+                    marker = _SETTING_MARKERS[int(setting) % len(_SETTING_MARKERS)]
+                    ax.errorbar(
+                        part["saturation"],
+                        part["alpha"],
+                        yerr=part["alpha_u"],
+                        fmt=marker,
+                        ms=3.5,
+                        color=color,
+                    )
+                    axp.plot(part["saturation"], part["pull"], marker, ms=3.0, color=color)
                 ax.plot(grid, model[line], color=color, lw=1.0)
-                axp.plot(sub["saturation"], sub["pull"], "o", ms=3.0, color=color)
         ax.plot([], [], color="0.3", lw=1.0, label="model at the fitted parameters")
+        if n_settings > 1:
+            for setting in range(n_settings):
+                marker = _SETTING_MARKERS[setting % len(_SETTING_MARKERS)]
+                ax.plot([], [], marker, ms=3.5, color="0.4", label=f"detection setting {setting}")
         ax.set_xscale("log")
         ax.set_ylabel("line-centre absorption coefficient α [1/m]")
         ax.legend(fontsize=7)
