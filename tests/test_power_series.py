@@ -333,3 +333,22 @@ def test_detection_settings_change_where_the_signal_per_watt_jumps():
     assert detector_response_V_per_W(ds, 1e-5) == pytest.approx(1100.0)
     assert np.isnan(detector_response_V_per_W(ds.drop_vars("baseline"), 1e-5))
     assert np.isnan(detector_response_V_per_W(ds, 0.0))
+
+
+def test_a_dark_shared_across_detection_settings_is_named():
+    from mohilbert.power_series import shared_dark_warnings
+
+    def cal(dark):
+        return xr.Dataset(attrs={"dark_file": dark})
+
+    runs = {"T81_560uW": cal("/d/C4--560uW-baseline.csv"), "T81_1mW": cal("/d/C4--1.8mW-b.csv")}
+    runs["T81_1.8mW"] = cal("/d/C4--1.8mW-b.csv")
+    settings = {"T81_560uW": 1, "T81_1mW": 1, "T81_1.8mW": 2}
+    response = {"T81_560uW": 873.0, "T81_1mW": 869.0, "T81_1.8mW": 127.0}
+    assert shared_dark_warnings(runs, settings, response) == [
+        "runs T81_1.8mW, T81_1mW share the dark trace C4--1.8mW-b.csv but were recorded with "
+        "different detection settings (T81_1.8mW 127 V/W, T81_1mW 869 V/W): the dark level "
+        "subtracted from some of them is another setting's; give each its own dark"
+    ]
+    runs["T81_1mW"] = cal("/d/C4--560uW-baseline.csv")  # the same setting's dark: fine
+    assert shared_dark_warnings(runs, settings, response) == []

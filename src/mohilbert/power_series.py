@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -185,6 +186,39 @@ def detector_settings(response: dict[str, float], power: dict[str, float]) -> di
                 setting += 1
             last = v
         out[run] = setting
+    return out
+
+
+def shared_dark_warnings(
+    cal: dict[str, xr.Dataset], settings: dict[str, int], response: dict[str, float]
+) -> list[str]:
+    """Warnings for runs that share one dark trace across detection settings: the dark level
+    (scope offset, detector gain) belongs to one setting, and subtracting it from a run of
+    another shifts that run's transmission (most where its signal is small).
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs (their ``dark_file`` attribute).
+    settings : dict of str to int
+        Run → detection setting (:func:`detector_settings`).
+    response : dict of str to float
+        Run → detector response [V/W].
+    """
+    by_file: dict[str, list[str]] = {}
+    for run in sorted(cal):
+        path = str(cal[run].attrs.get("dark_file", ""))
+        if path:
+            by_file.setdefault(path, []).append(run)
+    out = []
+    for path, runs in sorted(by_file.items()):
+        if len({settings[r] for r in runs}) > 1:
+            levels = ", ".join(f"{r} {response[r]:.3g} V/W" for r in runs)
+            out.append(
+                f"runs {', '.join(runs)} share the dark trace {Path(path).name} but were "
+                f"recorded with different detection settings ({levels}): the dark level "
+                "subtracted from some of them is another setting's; give each its own dark"
+            )
     return out
 
 
@@ -351,6 +385,7 @@ def fit_series(
         validity_json=json.dumps(valid),
     )
     warnings = quality.read(out.attrs)
+    warnings += shared_dark_warnings(cal, settings, response)
     for r, ok in zip(runs, holds, strict=True):
         if not ok:
             warnings.append(

@@ -345,6 +345,8 @@ class Dark:
     level_V: float
     source: str
     uncertainty_V: float
+    #: the dark trace's file ("" when the level is not from a trace)
+    file: str = ""
 
 
 @dataclass
@@ -464,9 +466,8 @@ def dark_level(raw: xr.Dataset, rec: Run) -> Dark:
     sigma = float(rec.dark_uncertainty_V or 0.0)
     if "dark" in raw:
         level = float(np.median(raw["dark"].values))
-        return Dark(
-            level, f"median of the dark trace ({raw['dark'].attrs.get('source_file', '')})", sigma
-        )
+        path = str(raw["dark"].attrs.get("source_file", ""))
+        return Dark(level, f"median of the dark trace ({path})", sigma, path)
     if rec.dark_level_V is not None:
         return Dark(float(rec.dark_level_V), "dark_level_V from the runs sheet", sigma)
     return Dark(0.0, "none (no dark trace or dark_level_V): assumed 0 V", sigma)
@@ -1091,6 +1092,7 @@ def calibrated_dataset(
             "linearisation_max_MHz": lin.max_MHz,
             "dark_level_V": dark.level_V,
             "dark_source": dark.source,
+            "dark_file": dark.file,
             "dark_uncertainty_V": dark_sigma,
             "white_noise_V": sigma_v,
             "correlated_noise_relative": excess,
