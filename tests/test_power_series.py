@@ -12,6 +12,7 @@ from test_messages import _raises
 from mohilbert.errors import AnalysisError, FitError
 from mohilbert.experiment import _saturated_runs
 from mohilbert.fitting import FitSpectrum, fit_spectra
+from mohilbert.formatting import pm
 from mohilbert.intense import Probe, saturation_intensity_W_m2
 from mohilbert.power_series import fit_series, series_validity
 from mohilbert.theory import Cell, intense_arrays
@@ -352,3 +353,62 @@ def test_a_dark_shared_across_detection_settings_is_named():
     ]
     runs["T81_1mW"] = cal("/d/C4--560uW-baseline.csv")  # the same setting's dark: fine
     assert shared_dark_warnings(runs, settings, response) == []
+
+
+def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():
+    """Two runs fitted with the series' parameters; one was taken at half its sheet power:
+    its own spectrum says 0.5 of the series' intensity (within 3σ), the other 1, and the
+    warning names the run, its setting and what to check."""
+    from mohilbert.power_series import intensity_ratio_warnings, run_intensity_ratios
+    from mohilbert.records import Experiment
+
+    x = np.linspace(5500, 18000, 400)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(5)
+    cal, recs = {}, {}
+    for name, s, truth in (("ok", 10.0, 1.0), ("low", 30.0, 0.5)):
+        power = s * isat * np.pi * D**2 / 4
+        probe = Probe(0.3 * truth * power, D, beam_profile="flat")
+        y = intense_arrays(x, CELL, "sigma_plus", probe)["S0"] + rng.normal(0, 1e-3, x.size)
+        cal[name] = xr.Dataset(
+            {
+                "transmission": ("detuning", y),
+                "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
+            },
+            coords={"detuning": x},
+        )
+        recs[name] = {
+            "run": name,
+            "experiment": "e",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "cell_length_m": 0.002,
+            "temperature_C": 62.0,
+            "field_T": 0.6,
+            "isotope_percent": {"87Rb": 100},
+            "probe_power_W": power,
+            "beam_diameter_m": D,
+            "beam_profile": "flat",
+        }
+    fit = xr.Dataset(
+        {"value": ("parameter", [62.0, 0.6, 0.3])},
+        coords={"parameter": ["temperature_C", "field_T", "intensity_scale"]},
+    )
+    ratios = run_intensity_ratios(fit, cal, Experiment.of(recs), 400)
+    for name, truth in (("ok", 1.0), ("low", 0.5)):
+        r, u = ratios[name]
+        assert abs(r - truth) < 3 * u and u < 0.05, (name, r, u)
+    text = intensity_ratio_warnings(ratios, {"ok": 0, "low": 1}, {"ok": 3.6e3, "low": 29.0})
+    r, u = ratios["low"]
+    assert text == [
+        f"run low: its own spectrum says its effective intensity is {pm(r, u)} times the "
+        "series' (detection setting 1, 29 V/W): its sheet power, its beam or its detection is "
+        "not what the rest of the series says; check them, or leave the run out of the series"
+    ]
+    # undetermined or consistent: no warning
+    assert (
+        intensity_ratio_warnings(
+            {"a": (3.0, float("nan")), "b": (1.1, 0.01)}, {"a": 0, "b": 0}, {"a": 1.0, "b": 1.0}
+        )
+        == []
+    )

@@ -130,6 +130,19 @@ def test_power_series_through_the_workflow(tmp_path):
     print("detector response [V/W]:", response)
     assert [setting[r] for r in RUNS] == [0, 0, 0, 0, 1]
     assert 50 < response["T62_320uW"] / response["T62_3.1mW"] < 300
+    # each run's own intensity against the series' (the power axis checked run by run)
+    ratio_of = dict(zip(run_ids, series["intensity_ratio"].values, strict=True))
+    ratio_u = dict(zip(run_ids, series["intensity_ratio_uncertainty"].values, strict=True))
+    print("own intensity / series':", {r: (ratio_of[r], ratio_u[r]) for r in RUNS})
+    for run in RUNS[2:]:  # saturated enough to tell
+        assert np.isfinite(ratio_of[run]) and 0 < ratio_u[run] < 0.3 * ratio_of[run]
+    # the 3.1 mW run, recorded at the other detection setting, absorbs as if it had a third of
+    # the intensity the series gives it (measured 0.36 +- 0.01), and the series says so
+    assert ratio_of["T62_3.1mW"] < 0.6
+    assert (
+        "run T62_3.1mW: its own spectrum says its effective intensity is"
+        in series.attrs["warnings"]
+    )
     points = pd.read_csv(wd / "results" / "series_line_centre.csv")
     assert len(points) == 2 * len(RUNS) and points["alpha_uncertainty_per_m"].gt(0).all()
     high = points[points["run"] == "T62_3.1mW"]

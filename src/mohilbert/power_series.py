@@ -36,6 +36,7 @@ import xarray as xr
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.experiment import _valid, fit_experiment, fitted_cell
+from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
 from mohilbert.records import Experiment, FitValues, Run
 from mohilbert.theory import intense_arrays
@@ -222,6 +223,92 @@ def shared_dark_warnings(
     return out
 
 
+#: a run's own intensity is flagged when it differs from the series' by more than this
+#: fraction and by more than 3 standard uncertainties
+INTENSITY_RATIO_TOLERANCE = 0.2
+
+
+def run_intensity_ratios(
+    fit: xr.Dataset, cal: dict[str, xr.Dataset], exp: Experiment, max_points: int
+) -> dict[str, tuple[float, float]]:
+    """Per run: the effective intensity its own spectrum prefers, relative to the series'.
+
+    Each run alone is fitted for a factor on its intensity (start 1: the sheet power times
+    the series' fitted scale) and its detuning offset, with the temperature, field and
+    transit rate held at the joint fit. A factor far from 1 says that the run's power, its
+    beam or its detection is not what the rest of the series says (a mislabelled power, an
+    attenuator, a detector setting with another dark level). The uncertainty is the run
+    fit's statistical one (the sandwich estimator: it grows with the residuals' size and
+    correlation); NaN where the factor ran into its bounds (0.01, 100) or is not determined.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    exp : Experiment
+        Their sheet values.
+    max_points : int
+        Points per run in its fit.
+    """
+    from mohilbert.fitting import FitSpectrum, fit_spectra
+
+    cell, shifts = fitted_cell(exp, fit)
+    out = {}
+    for run in sorted(cal):
+        rec, ds = exp[run], cal[run]
+        idx = _points(ds, max_points)
+        spectrum = FitSpectrum(
+            ds["detuning"].values[idx],
+            ds["transmission"].values[idx],
+            "S0",
+            rec.polarisation,
+            ds["transmission_uncertainty"].values[idx],
+            name=run,
+            probe=fitted_probe(fit, rec),
+        )
+        bounds = {"intensity_scale": (1e-2, 1e2), "shift_MHz": None}
+        try:
+            res = fit_spectra([spectrum], cell.with_(shift_MHz=shifts[run]), bounds)
+        except FitError:
+            out[run] = (float("nan"), float("nan"))
+            continue
+        r, u = res.values["intensity_scale"], res.stderr["intensity_scale"]
+        at_bound = not 0.011 < r < 99.0
+        out[run] = (float(r), float("nan") if at_bound or not np.isfinite(u) else float(u))
+    return out
+
+
+def intensity_ratio_warnings(
+    ratios: dict[str, tuple[float, float]], settings: dict[str, int], response: dict[str, float]
+) -> list[str]:
+    """One warning per run whose own intensity (:func:`run_intensity_ratios`) departs from
+    the series' by more than :data:`INTENSITY_RATIO_TOLERANCE` and 3 σ.
+
+    Parameters
+    ----------
+    ratios : dict of str to (float, float)
+        Run → (factor, its standard uncertainty).
+    settings : dict of str to int
+        Run → detection setting.
+    response : dict of str to float
+        Run → detector response [V/W].
+    """
+    out = []
+    for run, (r, u) in sorted(ratios.items()):
+        if not (np.isfinite(r) and np.isfinite(u)):
+            continue
+        if abs(r - 1) > INTENSITY_RATIO_TOLERANCE and abs(r - 1) > 3 * u:
+            out.append(
+                f"run {run}: its own spectrum says its effective intensity is {pm(r, u)} times "
+                f"the series' (detection setting {settings[run]}, {response[run]:.3g} V/W): its "
+                "sheet power, its beam or its detection is not what the rest of the series "
+                "says; check them, or leave the run out of the series"
+            )
+    return out
+
+
 def weak_probe_limit_W(
     fit: xr.Dataset,
     cal: dict[str, xr.Dataset],
@@ -283,7 +370,8 @@ def fit_series(
     The fit's variables (:func:`mohilbert.experiment.fit_experiment`) plus, over dimension
     ``run``: ``probe_power_W``, ``saturation_parameter`` (effective peak I/I_sat),
     ``weak_probe_delta_chi2``, ``weak_probe_max_pull``, ``weak_probe_holds``,
-    ``detector_response`` [V/W] and ``detector_setting`` (:func:`detector_settings`); attrs
+    ``detector_response`` [V/W], ``detector_setting`` (:func:`detector_settings`),
+    ``intensity_ratio`` and its uncertainty (:func:`run_intensity_ratios`); attrs
     ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``.
 
     Parameters
@@ -370,6 +458,21 @@ def fit_series(
             f"response changes by more than {DETECTOR_SETTING_STEP:g}x between runs",
         },
     )
+    ratios = run_intensity_ratios(out, cal, exp, cfg["max_points_per_run"])
+    out["intensity_ratio"] = (
+        "run",
+        [ratios[r][0] for r in runs],
+        {
+            "units": "1",
+            "long_name": "effective intensity the run's own spectrum prefers / the series' "
+            "(temperature, field, transit held at the joint fit)",
+        },
+    )
+    out["intensity_ratio_uncertainty"] = (
+        "run",
+        [ratios[r][1] for r in runs],
+        {"units": "1", "long_name": "standard uncertainty of intensity_ratio (statistical)"},
+    )
     limit = weak_probe_limit_W(out, cal, exp, gate, cfg["max_points_per_run"])
     rec0 = exp.first
     probe = replace(rec0, probe_power_W=limit if np.isfinite(limit) else 0.0).probe()
@@ -386,6 +489,7 @@ def fit_series(
     )
     warnings = quality.read(out.attrs)
     warnings += shared_dark_warnings(cal, settings, response)
+    warnings += intensity_ratio_warnings(ratios, settings, response)
     for r, ok in zip(runs, holds, strict=True):
         if not ok:
             warnings.append(

@@ -274,8 +274,8 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
     """The line-centre points of one series against its model: (points, grid, curves).
 
     ``points`` (:func:`series_line_centres` with ``model``, ``pull``, and per run its
-    ``probe_power_W`` [W], ``detector_response`` [V/W] and ``detector_setting`` from the
-    series file where it has them), ``grid`` the effective I/I_sat of the model curves and
+    ``probe_power_W`` [W], ``detector_response`` [V/W], ``detector_setting`` and
+    ``intensity_ratio`` with its uncertainty from the series file where it has them), ``grid`` the effective I/I_sat of the model curves and
     ``curves`` line → α [1/m] on it.
 
     Parameters
@@ -302,7 +302,8 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
     }
     points = line_centre_pulls(table, at_points)
     points["probe_power_W"] = [float(exp[r].probe_power_W) for r in points["run"]]
-    for var in ("detector_response", "detector_setting"):
+    per_run = ("detector_response", "detector_setting", "intensity_ratio")
+    for var in (*per_run, "intensity_ratio_uncertainty"):
         if var in fit and "run" in fit.coords:
             by_run = dict(zip(fit["run"].values.tolist(), fit[var].values.tolist(), strict=True))
             points[var] = [by_run.get(r, np.nan) for r in points["run"]]
@@ -344,7 +345,8 @@ def line_centre_table(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pd.Da
         frames.append(points.assign(series=name))
     out = pd.concat(frames, ignore_index=True)
     cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
-    cols += ["model", "pull", "detector_response", "detector_setting"]
+    cols += ["model", "pull", "detector_response", "detector_setting", "intensity_ratio"]
+    cols += ["intensity_ratio_uncertainty"]
     return out[cols].rename(
         columns={
             "saturation": "saturation_parameter",
