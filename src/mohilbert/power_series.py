@@ -226,6 +226,9 @@ def shared_dark_warnings(
 #: a run's own intensity is flagged when it differs from the series' by more than this
 #: fraction and by more than 3 standard uncertainties
 INTENSITY_RATIO_TOLERANCE = 0.2
+#: below this effective I/I_sat a run's intensity is not checked: there it mostly scales the
+#: absorption, as the vapour density does, and its factor would read a temperature misfit
+INTENSITY_RATIO_MIN_SATURATION = 1.0
 
 
 def run_intensity_ratios(
@@ -237,7 +240,10 @@ def run_intensity_ratios(
     the series' fitted scale) and its detuning offset, with the temperature, field and
     transit rate held at the joint fit. A factor far from 1 says that the run's power, its
     beam or its detection is not what the rest of the series says (a mislabelled power, an
-    attenuator, a detector setting with another dark level). The uncertainty is the run
+    attenuator, a detector setting with another dark level). Runs below
+    :data:`INTENSITY_RATIO_MIN_SATURATION` are not checked (NaN): far from saturation the
+    intensity scales the absorption like the density, and a low-power run whose absorption
+    the series' temperature misses would be read as a wrong power. The uncertainty is the run
     fit's statistical one (the sandwich estimator: it grows with the residuals' size and
     correlation); NaN where the factor ran into its bounds (0.01, 100) or is not determined.
 
@@ -255,9 +261,14 @@ def run_intensity_ratios(
     from mohilbert.fitting import FitSpectrum, fit_spectra
 
     cell, shifts = fitted_cell(exp, fit)
+    isat = saturation_intensity_W_m2(cell.element, cell.line)
     out = {}
     for run in sorted(cal):
         rec, ds = exp[run], cal[run]
+        probe = fitted_probe(fit, rec)
+        if probe.peak_intensity_W_m2 / isat < INTENSITY_RATIO_MIN_SATURATION:
+            out[run] = (float("nan"), float("nan"))
+            continue
         idx = _points(ds, max_points)
         spectrum = FitSpectrum(
             ds["detuning"].values[idx],
@@ -266,7 +277,7 @@ def run_intensity_ratios(
             rec.polarisation,
             ds["transmission_uncertainty"].values[idx],
             name=run,
-            probe=fitted_probe(fit, rec),
+            probe=probe,
         )
         bounds = {"intensity_scale": (1e-2, 1e2), "shift_MHz": None}
         try:
