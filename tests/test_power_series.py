@@ -416,3 +416,47 @@ def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():
         )
         == []
     )
+
+
+def test_a_run_offset_beyond_100_MHz_is_fitted_not_pinned_at_a_bound():
+    """A saturated run's self-calibrated axis can be 150 MHz off (the 81 °C 1.8 mW run: −161
+    MHz); its per-run offset must reach it. Two intense-probe runs shifted by +180 and −30 MHz:
+    both recovered within 3σ (the old ±100 MHz bound pinned the first at 100)."""
+    from mohilbert.experiment import fit_experiment
+    from mohilbert.records import FitValues
+
+    x = np.linspace(5500, 18000, 400)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(2)
+    cal, recs = {}, {}
+    for name, shift in (("a", 180.0), ("b", -30.0)):
+        power = 3.0 * isat * np.pi * D**2 / 4
+        probe = Probe(power, D, beam_profile="flat")
+        cell = CELL.with_(shift_MHz=shift)
+        y = intense_arrays(x, cell, "sigma_plus", probe)["S0"] + rng.normal(0, 1e-3, x.size)
+        cal[name] = xr.Dataset(
+            {
+                "transmission": ("detuning", y),
+                "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
+            },
+            coords={"detuning": x},
+        )
+        recs[name] = {
+            "run": name,
+            "experiment": "e",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "cell_length_m": 0.002,
+            "temperature_C": 62.0,
+            "field_T": 0.6,
+            "isotope_percent": {"87Rb": 100},
+            "probe_power_W": power,
+            "beam_diameter_m": D,
+            "beam_profile": "flat",
+        }
+    fit = fit_experiment(cal, recs, {"free": ["temperature_C"], "z_slices": 1})
+    names = fit["parameter"].values.tolist()
+    for name, truth in (("a", 180.0), ("b", -30.0)):
+        got = FitValues.of(fit).of_run("shift_MHz", name)
+        u = float(fit["stderr_total"].values[names.index(f"shift_MHz__{name}")])
+        assert abs(got - truth) < max(3 * u, 1.0) and u < 5.0, (name, got, u)
