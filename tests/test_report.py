@@ -133,6 +133,7 @@ def test_build_report_puts_warnings_and_results_before_calibration(png):
         captions={"experiment": "Experiment {{ snakemake.wildcards.experiment }}."},
         method='Method text for ``{{ snakemake.config["runs"] }}``.',
         sheet="sheet.tsv",
+        series={"s": {"warnings": '["run b: its own spectrum says its effective intensity"]'}},
     )
     order = [
         html.index(k)
@@ -146,7 +147,8 @@ def test_build_report_puts_warnings_and_results_before_calibration(png):
         )
     ]
     assert order == sorted(order)
-    assert "3 quality-gate warnings" in html and "run_a: baseline drift" in html
+    assert "4 quality-gate warnings" in html and "run_a: baseline drift" in html
+    assert "run b: its own spectrum says its effective intensity" in html  # a series' too
     assert html.count("data:image/png;base64,") == 3
     assert "Experiment faraday." in html and "sheet.tsv" in html
     assert "Experiment faraday</h2>" in html  # no "(faraday geometry)" after its own name

@@ -259,6 +259,7 @@ def build_report(
     method: str = "",
     sheet: str = "",
     provenance: Mapping[str, str] | None = None,
+    series: Mapping[str, Mapping] | None = None,
 ) -> str:
     """The campaign report as one HTML document (see the module docstring for its order).
 
@@ -289,6 +290,8 @@ def build_report(
         The runs sheet's path.
     provenance : mapping of str to str, optional
         Lines for the provenance section (software version, config file, ...).
+    series : mapping of str to mapping, optional
+        Per power series: its fit file's attributes (their warnings join the gates').
 
     Returns
     -------
@@ -296,8 +299,11 @@ def build_report(
         The HTML document.
     """
     warnings = split_warnings(summary.get("warnings", pd.Series(dtype=str)))
-    for run in sorted(calibrated):
-        for w in json.loads(calibrated[run].get("warnings", "[]")):
+    for attrs in [
+        *(calibrated[r] for r in sorted(calibrated)),
+        *((series or {})[s] for s in sorted(series or {})),
+    ]:
+        for w in json.loads(attrs.get("warnings", "[]")):
             if w not in warnings:
                 warnings.append(w)
     nav = [("results", "Results"), ("overview", "Overview"), ("calibration", "Calibration")]

@@ -179,6 +179,7 @@ rule report:
         calibrated=expand("results/calibrated/{run}.nc", run=RUNS.index),
         hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
         series_table=["results/series_table.csv"] if SERIES else [],
+        series=expand("results/series/{series}.nc", series=SERIES),
         captions=[workflow.source_path(f"../report/{c}.rst") for c in REPORT_CAPTIONS],
         code=stage_code("report"),
     output:

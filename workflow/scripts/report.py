@@ -33,6 +33,7 @@ with rule_step(sm.log[0], "report"):
         figures=figures,
         captions=captions,
         series_table=pd.read_csv(sm.input.series_table[0]) if sm.input.series_table else None,
+        series={Path(p).stem: load_dataset(p).attrs for p in sm.input.series},
         method=captions.get("workflow", ""),
         sheet=sm.params.sheet,
         provenance={"mohilbert version": __version__, "runs sheet": sm.params.sheet},
