@@ -139,10 +139,9 @@ def test_power_series_through_the_workflow(tmp_path):
     # the 3.1 mW run, recorded at the other detection setting, absorbs as if it had a third of
     # the intensity the series gives it (measured 0.36 +- 0.01), and the series says so
     assert ratio_of["T62_3.1mW"] < 0.6
-    assert (
-        "run T62_3.1mW: its own spectrum says its effective intensity is"
-        in series.attrs["warnings"]
-    )
+    says = "run T62_3.1mW: its own spectrum says its effective intensity is"
+    assert says in series.attrs["warnings"]
+    assert says in (wd / "results" / "report.html").read_text()  # where a user reads it
     points = pd.read_csv(wd / "results" / "series_line_centre.csv")
     assert len(points) == 2 * len(RUNS) and points["alpha_uncertainty_per_m"].gt(0).all()
     high = points[points["run"] == "T62_3.1mW"]
