@@ -279,33 +279,7 @@ def test_per_run_intensity_scales_are_fitted_within_their_physical_bounds():
     from mohilbert.power_series import fitted_probe, intensity_scale
     from mohilbert.records import Run
 
-    x = np.linspace(5500, 18000, 400)
-    isat = saturation_intensity_W_m2("Rb", "D2")
-    rng = np.random.default_rng(11)
-    cal, recs = {}, {}
-    for name, s, truth in (("a", 3.0, 0.2), ("b", 30.0, 0.6)):
-        power = s * isat * np.pi * D**2 / 4
-        y = intense_arrays(x, CELL, "sigma_plus", Probe(truth * power, D))["S0"]
-        cal[name] = xr.Dataset(
-            {
-                "transmission": ("detuning", y + rng.normal(0, 1e-3, x.size)),
-                "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
-            },
-            coords={"detuning": x},
-        )
-        recs[name] = {
-            "run": name,
-            "experiment": "e",
-            "geometry": "faraday",
-            "polarisation": "sigma_plus",
-            "cell_length_m": 0.002,
-            "temperature_C": 62.0,
-            "field_T": 0.6,
-            "isotope_percent": {"87Rb": 100},
-            "probe_power_W": power,
-            "beam_diameter_m": D,
-            "beam_profile": "flat",
-        }
+    cal, recs = _simulated_runs((("a", 3.0, 0.2, 0.0), ("b", 30.0, 0.6, 0.0)), seed=11)
     cfg = {"free": ["temperature_C"], "per_run": ["intensity_scale"], "z_slices": 1}
     fit = fit_experiment(cal, recs, cfg)
     for name, truth in (("a", 0.2), ("b", 0.6)):
@@ -362,34 +336,8 @@ def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():
     from mohilbert.power_series import intensity_ratio_warnings, run_intensity_ratios
     from mohilbert.records import Experiment
 
-    x = np.linspace(5500, 18000, 400)
-    isat = saturation_intensity_W_m2("Rb", "D2")
-    rng = np.random.default_rng(5)
-    cal, recs = {}, {}
-    for name, s, truth in (("ok", 10.0, 1.0), ("low", 30.0, 0.5)):
-        power = s * isat * np.pi * D**2 / 4
-        probe = Probe(0.3 * truth * power, D, beam_profile="flat")
-        y = intense_arrays(x, CELL, "sigma_plus", probe)["S0"] + rng.normal(0, 1e-3, x.size)
-        cal[name] = xr.Dataset(
-            {
-                "transmission": ("detuning", y),
-                "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
-            },
-            coords={"detuning": x},
-        )
-        recs[name] = {
-            "run": name,
-            "experiment": "e",
-            "geometry": "faraday",
-            "polarisation": "sigma_plus",
-            "cell_length_m": 0.002,
-            "temperature_C": 62.0,
-            "field_T": 0.6,
-            "isotope_percent": {"87Rb": 100},
-            "probe_power_W": power,
-            "beam_diameter_m": D,
-            "beam_profile": "flat",
-        }
+    runs = (("ok", 10.0, 0.3, 0.0), ("low", 30.0, 0.15, 0.0))
+    cal, recs = _simulated_runs(runs, seed=5)
     fit = xr.Dataset(
         {"value": ("parameter", [62.0, 0.6, 0.3])},
         coords={"parameter": ["temperature_C", "field_T", "intensity_scale"]},
@@ -425,18 +373,29 @@ def test_a_run_offset_beyond_100_MHz_is_fitted_not_pinned_at_a_bound():
     from mohilbert.experiment import fit_experiment
     from mohilbert.records import FitValues
 
+    cal, recs = _simulated_runs((("a", 3.0, 1.0, 180.0), ("b", 3.0, 1.0, -30.0)), seed=2)
+    fit = fit_experiment(cal, recs, {"free": ["temperature_C"], "z_slices": 1})
+    names = fit["parameter"].values.tolist()
+    for name, truth in (("a", 180.0), ("b", -30.0)):
+        got = FitValues.of(fit).of_run("shift_MHz", name)
+        u = float(fit["stderr_total"].values[names.index(f"shift_MHz__{name}")])
+        assert abs(got - truth) < max(3 * u, 1.0) and u < 5.0, (name, got, u)
+
+
+def _simulated_runs(runs, seed):
+    """Calibrated-like datasets and sheet records of intense-probe runs of ``CELL`` (flat
+    beam, 1e-3 noise): ``runs`` is (name, nominal I/I_sat, true intensity factor, shift)."""
     x = np.linspace(5500, 18000, 400)
     isat = saturation_intensity_W_m2("Rb", "D2")
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed)
     cal, recs = {}, {}
-    for name, shift in (("a", 180.0), ("b", -30.0)):
-        power = 3.0 * isat * np.pi * D**2 / 4
-        probe = Probe(power, D, beam_profile="flat")
+    for name, s, truth, shift in runs:
+        power = s * isat * np.pi * D**2 / 4
         cell = CELL.with_(shift_MHz=shift)
-        y = intense_arrays(x, cell, "sigma_plus", probe)["S0"] + rng.normal(0, 1e-3, x.size)
+        y = intense_arrays(x, cell, "sigma_plus", Probe(truth * power, D))["S0"]
         cal[name] = xr.Dataset(
             {
-                "transmission": ("detuning", y),
+                "transmission": ("detuning", y + rng.normal(0, 1e-3, x.size)),
                 "transmission_uncertainty": ("detuning", np.full(x.size, 1e-3)),
             },
             coords={"detuning": x},
@@ -454,9 +413,4 @@ def test_a_run_offset_beyond_100_MHz_is_fitted_not_pinned_at_a_bound():
             "beam_diameter_m": D,
             "beam_profile": "flat",
         }
-    fit = fit_experiment(cal, recs, {"free": ["temperature_C"], "z_slices": 1})
-    names = fit["parameter"].values.tolist()
-    for name, truth in (("a", 180.0), ("b", -30.0)):
-        got = FitValues.of(fit).of_run("shift_MHz", name)
-        u = float(fit["stderr_total"].values[names.index(f"shift_MHz__{name}")])
-        assert abs(got - truth) < max(3 * u, 1.0) and u < 5.0, (name, got, u)
+    return cal, recs

@@ -275,8 +275,8 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
 
     ``points`` (:func:`series_line_centres` with ``model``, ``pull``, and per run its
     ``probe_power_W`` [W], ``detector_response`` [V/W], ``detector_setting`` and
-    ``intensity_ratio`` with its uncertainty from the series file where it has them), ``grid`` the effective I/I_sat of the model curves and
-    ``curves`` line → α [1/m] on it.
+    ``intensity_ratio`` with its uncertainty, from the series file where it has them),
+    ``grid`` the effective I/I_sat of the model curves and ``curves`` line → α [1/m] on it.
 
     Parameters
     ----------
