@@ -41,8 +41,9 @@ with rule_step(sm.log[0], sm.rule):
                 for name, fit in series.items()
                 for recs in [sm.params.records[name]]
             }
-            fig = ps.line_centre_figure(parts)
-            table = ps.line_centre_table(parts)
+            points = ps.all_line_centre_points(parts)
+            fig = ps.line_centre_figure(parts, points)
+            table = ps.line_centre_table(points)
             write_bytes_atomic(sm.output.table, table.to_csv(index=False).encode())
     elif sm.rule == "figure_calibration":
         fig = plotting.calibration_figure(load_dataset(sm.input.calibrated))

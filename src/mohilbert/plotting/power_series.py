@@ -330,19 +330,28 @@ def settings_text(points: pd.DataFrame) -> str:
     return "detection setting changes: " + "; ".join(parts)
 
 
-def line_centre_table(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pd.DataFrame:
-    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
-    run and line, with ``series``).
+def all_line_centre_points(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> dict:
+    """:func:`line_centre_points` of every series (name → (points, grid, curves)), computed
+    once for the figure and its table.
 
     Parameters
     ----------
     series : dict
         Series name → (series fit, its calibrated runs, its runs' records).
     """
-    frames = []
-    for name, (fit, cal, records) in sorted(series.items()):
-        points, _, _ = line_centre_points(fit, cal, records)
-        frames.append(points.assign(series=name))
+    return {name: line_centre_points(*series[name]) for name in sorted(series)}
+
+
+def line_centre_table(points: dict) -> pd.DataFrame:
+    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
+    run and line, with ``series``).
+
+    Parameters
+    ----------
+    points : dict
+        :func:`all_line_centre_points`.
+    """
+    frames = [pts.assign(series=name) for name, (pts, _, _) in sorted(points.items())]
     out = pd.concat(frames, ignore_index=True)
     cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
     cols += ["model", "pull", "detector_response", "detector_setting", "intensity_ratio"]
@@ -358,7 +367,9 @@ def line_centre_table(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pd.Da
     )
 
 
-def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.Figure:
+def line_centre_figure(
+    series: dict[str, tuple[xr.Dataset, dict, dict]], points: dict | None = None
+) -> plt.Figure:
     """Line-centre α of the open and closed line against I/I_sat (Figure 4, one panel), with
     each point's pull against the model below and the agreement stated in words. Points of
     different detection settings (:func:`mohilbert.power_series.detector_settings`) have
@@ -368,15 +379,18 @@ def line_centre_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.
     ----------
     series : dict
         Series name → (series fit, its calibrated runs, its runs' records).
+    points : dict, optional
+        :func:`all_line_centre_points` of ``series`` when already computed.
     """
+    points = points or all_line_centre_points(series)
     with plt.style.context(STYLE):
         fig, (ax, axp) = plt.subplots(
             2, 1, figsize=(6.0, 5.6), sharex=True, height_ratios=(3, 1.3), layout="constrained"
         )
         notes = []
         n_settings = 1
-        for k, (name, (fit, cal, records)) in enumerate(sorted(series.items())):
-            pulls, grid, model = line_centre_points(fit, cal, records)
+        for k, (name, (fit, _, _)) in enumerate(sorted(series.items())):
+            pulls, grid, model = points[name]
             notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
             if text := settings_text(pulls):
                 notes.append(f"{name}, {text}")
