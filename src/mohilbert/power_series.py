@@ -35,7 +35,7 @@ import xarray as xr
 
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
-from mohilbert.experiment import _valid, fit_experiment, fitted_cell
+from mohilbert.experiment import _valid, fit_experiment, fit_inputs, fitted_cell
 from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
 from mohilbert.records import Experiment, FitValues, Run
@@ -258,27 +258,21 @@ def run_intensity_ratios(
     max_points : int
         Points per run in its fit.
     """
-    from mohilbert.fitting import FitSpectrum, fit_spectra
+    from mohilbert.fitting import fit_spectra
 
+    settings = {"max_points_per_run": max_points, "model": "auto"}
     cell, shifts = fitted_cell(exp, fit)
     isat = saturation_intensity_W_m2(cell.element, cell.line)
     out = {}
     for run in sorted(cal):
-        rec, ds = exp[run], cal[run]
-        probe = fitted_probe(fit, rec)
+        ds = cal[run]
+        probe = fitted_probe(fit, exp[run])
         if probe.peak_intensity_W_m2 / isat < INTENSITY_RATIO_MIN_SATURATION:
             out[run] = (float("nan"), float("nan"))
             continue
-        idx = _points(ds, max_points)
-        spectrum = FitSpectrum(
-            ds["detuning"].values[idx],
-            ds["transmission"].values[idx],
-            "S0",
-            rec.polarisation,
-            ds["transmission_uncertainty"].values[idx],
-            name=run,
-            probe=probe,
-        )
+        # the run's points as the joint fit takes them, with the probe it fitted
+        (spectrum,), _ = fit_inputs({run: ds}, exp, {**settings, "z_slices": probe.z_slices})
+        spectrum = replace(spectrum, probe=probe)
         bounds = {"intensity_scale": (1e-2, 1e2), "shift_MHz": None}
         try:
             res = fit_spectra([spectrum], cell.with_(shift_MHz=shifts[run]), bounds)
