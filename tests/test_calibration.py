@@ -9,7 +9,7 @@ from conftest import HIP_FREE, demo_campaign, hip_record, shared_path
 from scipy.optimize import least_squares
 from scipy.signal import find_peaks
 
-from mohilbert.calibration.core import calibrate_run
+from mohilbert.calibration.core import calibrate_run, dark_reproducibility_V
 from mohilbert.calibration.fringes import detect_fringes, linearise, segment_scan
 from mohilbert.errors import CalibrationError
 from mohilbert.io.ingest import ingest_run
@@ -289,6 +289,37 @@ def test_dark_uncertainty_is_a_correlated_transmission_error():
     ]
     i = list(fits[0].parameter.values).index("temperature_C")
     assert fits[1].stderr_systematic.values[i] > 1.2 * fits[0].stderr_systematic.values[i]
+
+
+def test_dark_reproducibility_from_successive_darks():
+    """Successive dark levels: the RMS of their differences over sqrt 2 (a slow drift hardly
+    counts), and its message."""
+    rng = np.random.default_rng(3)
+    levels = 6.7e-3 + rng.normal(0, 2e-5, 4000) + np.linspace(0, 1e-4, 4000)  # + a slow drift
+    assert dark_reproducibility_V(levels) == pytest.approx(2e-5, rel=0.05)
+    with pytest.raises(ValueError) as err:
+        dark_reproducibility_V([6.7e-3])
+    assert str(err.value) == "levels_V must be at least 2 finite dark levels, in recording order"
+
+
+def test_paper_sheet_states_the_dark_reproducibility_of_its_darks(repo):
+    """The paper sheet's dark_uncertainty_V is what the session's darks say: the successive
+    dark medians at the lowest scope range (0.32-10 uW at 62 C, 0.03-0.56 uW at 81 C)."""
+    import pandas as pd
+
+    from mohilbert.io.scope import read_scope
+
+    root = shared_path("data", "real", "hip-elecsus-0.5mm-power-series")
+    sheet = pd.read_csv(repo / "config/hip-paper/runs.tsv", sep="\t", comment="#")
+    sheet = sheet.sort_values("probe_power_W")
+    for series, top in (("hip_0.5mm_T62", 10e-6), ("hip_0.5mm_T81", 0.56e-6)):
+        rows = sheet[(sheet["series"] == series) & (sheet["probe_power_W"] <= top * 1.01)]
+        levels = [float(np.median(read_scope(root / f)["C4"].values)) for f in rows["dark_file"]]
+        stated = sheet.loc[sheet["series"] == series, "dark_uncertainty_V"].unique()
+        assert stated.size == 1
+        assert stated[0] == pytest.approx(dark_reproducibility_V(levels), rel=0.02)
+    # the 81 C darks scatter by twice the 62 C ones: 4.3e-5 against 2.0e-5 V
+    assert set(sheet["dark_uncertainty_V"].round(6)) == {2e-5, 4.3e-5}
 
 
 def _quantise(raw, bits: int, span: str):

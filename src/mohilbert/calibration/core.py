@@ -473,6 +473,23 @@ def dark_level(raw: xr.Dataset, rec: Run) -> Dark:
     return Dark(0.0, "none (no dark trace or dark_level_V): assumed 0 V", sigma)
 
 
+def dark_reproducibility_V(levels_V) -> float:
+    """Standard uncertainty [V] of a dark level recorded at another moment than its signal,
+    from the dark levels of successive recordings at one detection and scope setting: the RMS
+    of their successive differences over √2 (von Neumann), which a slow drift over the session
+    hardly inflates. This is the ``dark_uncertainty_V`` to state for each of those runs.
+
+    Parameters
+    ----------
+    levels_V : array_like
+        Dark levels [V] (e.g. the medians of the dark traces) in recording order, at least 2.
+    """
+    x = np.asarray(levels_V, dtype=np.float64)
+    if x.ndim != 1 or x.size < 2 or not np.isfinite(x).all():
+        raise ValueError("levels_V must be at least 2 finite dark levels, in recording order")
+    return float(np.sqrt(np.mean(np.diff(x) ** 2) / 2))
+
+
 def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[np.ndarray, float]:
     """The signal minus the dark level over the kept samples [V], and its white noise [V].
 
