@@ -295,6 +295,34 @@ class RatePrepared:
         self.sat1 = (self.lor * (dpg[:, gg] - pe[:, self.e_loc])) @ self.a2
         self.excited1 = pe.sum(axis=1)
 
+    def ground_system(
+        self, rows: np.ndarray, o2: float, relaxation_MHz: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ground-state rate equations with the excited states eliminated: (M, A) with
+        dP_g/dt = M P_g and P_e = A P_g for the driven excited states, per detuning.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray
+            Indices of the detunings (of this grid) to build them at.
+        o2 : float
+            Ω₀² of a unit-strength transition [MHz²].
+        relaxation_MHz : float
+            Relaxation rate of every population (γ_t; 0 for atoms on their path through the
+            beam, :mod:`mohilbert.atoms.trajectory`). M [MHz] includes −γ_t on its diagonal;
+            the source γ_t p₀ is the caller's.
+        """
+        system = self.system
+        ng = system.n_ground
+        r = o2 * self.rate1[rows]
+        full = np.zeros((r.shape[0], self.driven_e.size, ng))
+        full[:, self.e_loc, self.gg] = r  # each (e, g) pair once
+        a = full / (system.gamma_MHz + relaxation_MHz + r @ self.to_e)[..., None]
+        m = np.matmul((full + self.branch[None]).transpose(0, 2, 1), a)
+        diag = np.arange(ng)
+        m[:, diag, diag] -= r @ self.to_g + relaxation_MHz
+        return m, a
+
     def solve(self, rabi_MHz: float) -> tuple[np.ndarray, np.ndarray]:
         """``(saturation, excited)`` of :func:`rate_equations` at Ω₀/2π = ``rabi_MHz``."""
         system, transit = self.system, self.transit
@@ -310,21 +338,14 @@ class RatePrepared:
         # P_g. Eliminating them leaves an n_g × n_g system per detuning (8 × 8 for 87Rb
         # instead of 24 × 24): M P_g = −γ_t p₀ with
         # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
-        gam = system.gamma_MHz
-        ee, gg, driven_e, e_loc = self.ee, self.gg, self.driven_e, self.e_loc
+        ee, gg, driven_e = self.ee, self.gg, self.driven_e
         p0 = system.ground_population
         rhs = -transit * p0
-        diag = np.arange(ng)
         pops = np.zeros((strong.size, ng + ne))
         for lo in range(0, strong.size, _CHUNK):
             rows = strong[lo : lo + _CHUNK]
-            r = o2 * self.rate1[rows]
-            full = np.zeros((r.shape[0], driven_e.size, ng))
-            full[:, e_loc, gg] = r  # each (e, g) pair once
-            a = full / (gam + transit + r @ self.to_e)[..., None]
-            m = np.matmul((full + self.branch[None]).transpose(0, 2, 1), a)
-            m[:, diag, diag] -= r @ self.to_g + transit
-            pg = np.linalg.solve(m, np.broadcast_to(rhs, (r.shape[0], ng))[..., None])[..., 0]
+            m, a = self.ground_system(rows, o2, transit)
+            pg = np.linalg.solve(m, np.broadcast_to(rhs, (rows.size, ng))[..., None])[..., 0]
             pops[lo : lo + _CHUNK, :ng] = pg
             pops[lo : lo + _CHUNK, ng + driven_e] = np.matmul(a, pg[..., None])[..., 0]
         diff = pops[:, gg] - pops[:, ng + ee] - p0[gg][None, :]

@@ -62,21 +62,6 @@ def _expm(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ground_matrix(prep: RatePrepared, o2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rate matrix M [MHz] of the ground populations with the excited states eliminated and no
-    transit relaxation, and the map P_e = A P_g, at Ω₀² = ``o2`` [MHz²]; per detuning."""
-    system = prep.system
-    ng = system.n_ground
-    r = o2 * prep.rate1
-    full = np.zeros((r.shape[0], prep.driven_e.size, ng))
-    full[:, prep.e_loc, prep.gg] = r
-    a = full / (system.gamma_MHz + r @ prep.to_e)[..., None]
-    m = np.matmul((full + prep.branch[None]).transpose(0, 2, 1), a)
-    diag = np.arange(ng)
-    m[:, diag, diag] -= r @ prep.to_g
-    return m, a
-
-
 def _saturation(prep: RatePrepared, pg: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Saturation part of the response (:func:`~mohilbert.atoms.pumping.rate_equations`) of
     atoms with ground populations ``pg`` (…, nd, n_g)."""
@@ -155,6 +140,7 @@ def gaussian_beam_response(
     bn, bw = np.polynomial.legendre.leggauss(impact_nodes)
     bn, bw = (bn + 1) * PATH_EXTENT * w / 2, bw * PATH_EXTENT * w / 2
     dt_us = (x[1] - x[0]) / v * 1e6
+    every = np.arange(d.size)
     total = np.zeros(d.size, dtype=complex)
     norm = 0.0
     for b, weight_b in zip(bn, bw, strict=True):
@@ -165,11 +151,11 @@ def gaussian_beam_response(
         n = np.broadcast_to(system.ground_population, (v.size, d.size, system.n_ground)).copy()
         for k in range(x.size):
             if k:
-                m, a = _ground_matrix(prep, o2 * shape_mid[k - 1])
+                m, a = prep.ground_system(every, o2 * shape_mid[k - 1], 0.0)
                 m = m / (1 + a.sum(axis=-2))[..., None, :]
                 step = _expm(2 * np.pi * m[None] * dt_us[:, None, None, None])
                 n = np.matmul(step, n[..., None])[..., 0]
-            _, a = _ground_matrix(prep, o2 * shape[k])
+            _, a = prep.ground_system(every, o2 * shape[k], 0.0)
             sat = wv @ _saturation(prep, n / (1 + a.sum(axis=-2)), a)
             total += weight_b * wx[k] * shape[k] * sat
         norm += weight_b * float(wx @ shape)
