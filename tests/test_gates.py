@@ -3,6 +3,7 @@ are warnings stored with the result. Runs on the committed demo exports."""
 
 import json
 
+import numpy as np
 import pytest
 from conftest import REPO, SCHEMA_PATH
 
@@ -123,6 +124,28 @@ def test_consistency_gate_across_experiments_of_one_cell():
     )
     assert "probe power" in w
     assert gates.consistency_warnings(results, {"consistency_sigma": 3.0})["a"] == []
+
+
+def test_consistency_gate_gives_one_warning_per_parameter_for_a_series_of_one_cell():
+    # 17 weak-probe fits of one cell at different powers drift by 27 °C: one warning for the
+    # temperature naming all that disagree, not one for each of the 136 pairs
+    cell = '{"cell_length_m": 0.002}'
+    temps = np.linspace(62.4, 35.1, 17)
+    results = {
+        f"p{k:02d}": {"cell": cell, "values": {"temperature_C": (t, 0.3, "degC")}}
+        for k, t in enumerate(temps)
+    }
+    results["q"] = {"cell": cell, "values": {"temperature_C": (62.4, 0.3, "degC")}}
+    out = gates.consistency_warnings(results, gates.DEFAULTS["summary"])
+    assert all(len(w) == 1 for w in out.values())
+    (w,) = out["p00"]
+    assert out["p16"] == [w] and out["q"] == [w]
+    assert w.startswith(
+        "experiments p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, "
+        "p15, p16, q describe one cell (the same sheet values) but their temperature_C differ by "
+        "up to 64.3 sigma (62.4 ± 0.3 vs 35.1 ± 0.3 degC; 18 experiments, from 35.1 to 62.4 "
+        "degC, the most distant p00 and p16)"
+    )
 
 
 @pytest.mark.parametrize("element, line", [("Na", "D1"), ("Cs", "D2")])

@@ -141,13 +141,18 @@ def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
 
 
 def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, list[str]]:
-    """Soft gate across experiments of one cell.
+    """Soft gate across experiments of one cell: for each parameter, one warning naming every
+    experiment of the cell in a pair that differs by more than ``consistency_sigma`` (the
+    most distant pair and, for more than two, the range of values), not one per pair (a power
+    series of 17 weak-probe fits would give hundreds).
 
     Parameters
     ----------
     results
         Experiment → ``{"cell": <hashable description of cell and nominal values>,
         "values": {parameter: (value, total uncertainty, unit)}}``.
+    gates
+        ``consistency_sigma``: the largest difference [combined σ] not warned about.
 
     Returns
     -------
@@ -155,26 +160,46 @@ def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, lis
         Experiment → warnings that concern it.
     """
     out: dict[str, list[str]] = {e: [] for e in results}
-    names = sorted(results)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            if results[a]["cell"] != results[b]["cell"]:
+    cells: dict[str, list[str]] = {}
+    for name in sorted(results):
+        cells.setdefault(results[name]["cell"], []).append(name)
+    for members in cells.values():
+        pars = sorted({p for m in members for p in results[m]["values"]})
+        for par in pars:
+            have = [m for m in members if par in results[m]["values"]]
+            involved: set[str] = set()
+            worst = (0.0, None, None)
+            for i, a in enumerate(have):
+                va, ua, _ = results[a]["values"][par]
+                for b in have[i + 1 :]:
+                    vb, ub, _ = results[b]["values"][par]
+                    z = abs(vb - va) / max((ua**2 + ub**2) ** 0.5, 1e-300)
+                    if z > gates["consistency_sigma"]:
+                        involved |= {a, b}
+                        if z > worst[0]:
+                            worst = (z, a, b)
+            if not involved:
                 continue
-            for par, (va, ua, unit) in results[a]["values"].items():
-                if par not in results[b]["values"]:
-                    continue
-                vb, ub, _ = results[b]["values"][par]
-                z = (vb - va) / max((ua**2 + ub**2) ** 0.5, 1e-300)
-                if abs(z) > gates["consistency_sigma"]:
-                    msg = (
-                        f"experiments {a} and {b} describe one cell (the same sheet values) "
-                        f"but their {par} differ by {abs(z):.1f} sigma ({va:.6g} ± {ua:.2g} vs "
-                        f"{vb:.6g} ± {ub:.2g} {unit}): a systematic effect their uncertainty "
-                        "budgets do not hold, e.g. the probe power (optical pumping and "
-                        "saturation bias a weak-probe fit) or a cell that changed between them"
-                    )
-                    out[a].append(msg)
-                    out[b].append(msg)
+            z, a, b = worst
+            (va, ua, unit), (vb, ub, _) = results[a]["values"][par], results[b]["values"][par]
+            names = sorted(involved)
+            who = " and ".join(names) if len(names) == 2 else ", ".join(names)
+            spread = ""
+            if len(names) > 2:
+                vals = [results[m]["values"][par][0] for m in names]
+                spread = (
+                    f"; {len(names)} experiments, from {min(vals):.6g} to {max(vals):.6g} "
+                    f"{unit}, the most distant {a} and {b}"
+                )
+            msg = (
+                f"experiments {who} describe one cell (the same sheet values) but their {par} "
+                f"differ by {'up to ' if len(names) > 2 else ''}{z:.1f} sigma ({va:.6g} ± "
+                f"{ua:.2g} vs {vb:.6g} ± {ub:.2g} {unit}{spread}): a systematic effect their "
+                "uncertainty budgets do not hold, e.g. the probe power (optical pumping and "
+                "saturation bias a weak-probe fit) or a cell that changed between them"
+            )
+            for m in names:
+                out[m].append(msg)
     return out
 
 
