@@ -98,8 +98,7 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
         "config/config.yaml: fit.free: unknown parameter 'temprature_C' (did you mean "
         "'temperature_C'?); known: temperature_C, field_T, field_theta_deg, field_phi_deg, "
         "gamma_buffer_MHz, shift_MHz, length_m, doppler_temperature_C, intensity_scale, "
-        "transit_scale, "
-        "percent_<isotope>"
+        "transit_scale, orthogonal_fraction, percent_<isotope>"
     )
     check_config({"calibrate": {"self_fit": ["percent_85Rb", "field_T"]}}, schema)
 

@@ -21,6 +21,7 @@ from mohilbert import gates as quality
 from mohilbert.atoms.constants import get_line
 from mohilbert.config import schema_defaults
 from mohilbert.errors import AnalysisError, FitError
+from mohilbert.intense import PROBE_PARAMETERS
 from mohilbert.kramers_kronig import (
     agreement,
     faraday_rotation_direct,
@@ -247,7 +248,7 @@ def fit_experiment(
     cell = exp.cell()
     spectra, correlated = fit_inputs(cal, exp, cfg)
     free = {name: None for name in cfg["free"]}
-    for name in ("intensity_scale", "transit_scale"):
+    for name in PROBE_PARAMETERS:
         if name in free and all(sp.probe is None for sp in spectra):
             raise FitError(
                 f"{label}: {name} is free but no run has "
@@ -524,7 +525,7 @@ def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, d
     cell_values = {
         k: v
         for k, v in values.shared.items()
-        if not k.startswith("jones_") and k not in ("intensity_scale", "transit_scale", "shift_MHz")
+        if not k.startswith("jones_") and k not in (*PROBE_PARAMETERS, "shift_MHz")
     }
     shifts = {r: values.of_run("shift_MHz", r) for r in exp.names}
     return exp.cell().with_fitted(cell_values), shifts
@@ -1228,12 +1229,14 @@ def _saturated_runs(
 
 def _saturation_od(series: xr.Dataset, ds: xr.Dataset, run: Run, grid) -> np.ndarray:
     """OD_intense − OD_weak of ``run`` (calibrated ``ds``) on ``grid`` at the series' fitted
-    parameters."""
+    parameters: the detected intense model less the probe mode's own linear response, so
+    that the data less it is the atoms' linear optical depth (without the orthogonal light's
+    floor, where one was fitted)."""
     from mohilbert.power_series import run_models
 
     on_grid = ds.interp(detuning=grid)
     idx = np.arange(grid.size)
-    _, t_int, t_weak, _ = run_models(series, on_grid, run, idx)
+    _, t_int, t_weak, _ = run_models(series, on_grid, run, idx, detected=False)
     return -np.log(t_int) + np.log(t_weak)
 
 

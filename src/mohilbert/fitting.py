@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.errors import FitError
+from mohilbert.intense import PROBE_PARAMETERS
 from mohilbert.optics.polarisation import jones_vector
 from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
@@ -38,12 +39,10 @@ CELL_PARAMETERS = (
     "doppler_temperature_C",
 )
 JONES_PARAMETERS = ("jones_x", "jones_y", "jones_phase_rad")
-#: factors on every intense-probe spectrum's power (beam and detector calibration) and on
-#: its transit relaxation rate (:attr:`mohilbert.intense.Probe.transit_scale`)
-PROBE_PARAMETERS = ("intensity_scale", "transit_scale")
 UNITS = {
     "intensity_scale": "1",
     "transit_scale": "1",
+    "orthogonal_fraction": "1",
     "temperature_C": "degC",
     "field_T": "T",
     "field_theta_deg": "degree",
@@ -59,6 +58,8 @@ UNITS = {
 DEFAULT_BOUNDS = {
     "intensity_scale": (1e-3, 1e3),
     "transit_scale": (1e-2, 1e2),
+    # beyond 1/2 the probe would be mostly the other mode
+    "orthogonal_fraction": (0.0, 0.5),
     "temperature_C": (-50.0, 400.0),
     "field_T": (0.0, 5.0),
     "field_theta_deg": (0.0, 180.0),
@@ -280,6 +281,7 @@ def _start_values(cell: Cell, pol) -> dict[str, float]:
     start = {name: getattr(cell, name) for name in CELL_PARAMETERS}
     start["intensity_scale"] = 1.0
     start["transit_scale"] = 1.0
+    start["orthogonal_fraction"] = 0.0
     if start["doppler_temperature_C"] is None:
         start["doppler_temperature_C"] = cell.temperature_C
     if pol is not None:
@@ -515,10 +517,12 @@ class _JointModel:
             if s.probe is not None:
                 scale = _get(p, "intensity_scale", self.tokens[k], self.per_spectrum)
                 transit = _get(p, "transit_scale", self.tokens[k], self.per_spectrum)
+                other = _get(p, "orthogonal_fraction", self.tokens[k], self.per_spectrum)
                 probe = replace(
                     s.probe,
                     power_W=s.probe.power_W * (1.0 if scale is None else scale),
                     transit_scale=s.probe.transit_scale * (1.0 if transit is None else transit),
+                    orthogonal_fraction=s.probe.orthogonal_fraction if other is None else other,
                 )
                 arr = intense_arrays(s.detuning_MHz, c, pol, probe)
             else:

@@ -76,6 +76,12 @@ COMPAT = ("mohilbert", "hip-elecsus")
 _KERNEL_WIDTHS = 8.0
 
 
+#: the fit parameters that act on a :class:`Probe`: factors on its power (beam and detector
+#: calibration) and on its transit relaxation rate (:attr:`Probe.transit_scale`), and the
+#: fraction of its power in the orthogonal polarisation (:attr:`Probe.orthogonal_fraction`)
+PROBE_PARAMETERS = ("intensity_scale", "transit_scale", "orthogonal_fraction")
+
+
 @dataclass(frozen=True)
 class Probe:
     """An intense probe beam and the knobs of its model, units in the names.
@@ -108,6 +114,14 @@ class Probe:
         pumping scales with I/γ_t and saturation of a closed line with I alone.
     step_fraction
         Detuning-grid step of the saturation part, as a fraction of the coherence width.
+    orthogonal_fraction
+        Fraction of the probe power in the polarisation orthogonal to the probe's (a wave
+        plate or polariser that leaks, or light that is not the laser's), in [0, 1). The
+        probe's mode carries (1 − f) of the power; the detector adds the orthogonal light
+        incoherently, as a weak probe of the other eigenmode: it does not pump. That holds
+        where it is far from its own lines (σ∓ at a σ± line centre in a strong field is GHz
+        away) or f P is itself a weak probe. On an optically thick line it is a floor under
+        the transmission: 3 % of it turns T = 0.13 into 0.16.
     """
 
     power_W: float
@@ -122,6 +136,7 @@ class Probe:
     transit_nodes: int = 6
     step_fraction: float = 0.5
     transit_scale: float = 1.0
+    orthogonal_fraction: float = 0.0
 
     def __post_init__(self):
         if not (np.isfinite(self.power_W) and self.power_W >= 0):
@@ -142,6 +157,10 @@ class Probe:
             raise ValueError("beam_nodes and transit_nodes must be >= 1")
         if not (np.isfinite(self.transit_scale) and self.transit_scale > 0):
             raise ValueError(f"transit_scale must be finite and > 0, got {self.transit_scale}")
+        if not (np.isfinite(self.orthogonal_fraction) and 0 <= self.orthogonal_fraction < 1):
+            raise ValueError(
+                f"orthogonal_fraction must be in [0, 1), got {self.orthogonal_fraction}"
+            )
         if not 0 < self.step_fraction <= 1:
             raise ValueError(f"step_fraction must be in (0, 1], got {self.step_fraction}")
 

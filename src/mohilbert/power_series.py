@@ -65,26 +65,32 @@ def intensity_scale(fit: xr.Dataset, run: str | None = None) -> float:
 
 def fitted_probe(fit: xr.Dataset, run: Run):
     """The probe of ``run`` as the fit modelled it: the sheet's power times the fitted
-    ``intensity_scale``, its transit rate times the fitted ``transit_scale`` (the run's own
-    where they were fitted per run), propagated in the fit's ``z_slices`` (1 for files
-    without it)."""
+    ``intensity_scale``, its transit rate times the fitted ``transit_scale``, the fitted
+    ``orthogonal_fraction`` of its light (the run's own where they were fitted per run),
+    propagated in the fit's ``z_slices`` (1 for files without it)."""
     probe = run.probe(int(fit.attrs.get("z_slices", 1)))
     values = FitValues.of(fit)
     return replace(
         probe,
         power_W=probe.power_W * values.of_run("intensity_scale", run.run, 1.0),
         transit_scale=values.of_run("transit_scale", run.run, 1.0),
+        orthogonal_fraction=values.of_run("orthogonal_fraction", run.run, 0.0),
     )
 
 
-def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
+def run_models(
+    fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray, *, detected: bool = True
+):
     """Intense-probe transmission of one run at the series' fitted parameters and its linear
     (weak-probe) limit, on the run's calibrated points ``idx``: (detuning [MHz], intense,
     linear, probe at the fitted intensity).
 
     The linear limit is the same model at vanishing power: the weak-probe model with the
     transit broadening, which is linear response too — what the Hilbert method needs is
-    that the response is linear, not that the transit time is infinite.
+    that the response is linear, not that the transit time is infinite. With ``detected``
+    it is seen by the same detector (with the fitted orthogonal light, to compare with the
+    intense model); without, it is the transmission of the probe's mode alone (the atoms'
+    linear optical depth).
 
     Parameters
     ----------
@@ -96,6 +102,8 @@ def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
         The run's sheet values.
     idx : numpy.ndarray
         Indices of the calibrated points to evaluate.
+    detected : bool
+        Whether the linear limit includes the fitted orthogonal light.
     """
     cell, shifts = fitted_cell(Experiment.of({run.run: run}), fit)
     probe = fitted_probe(fit, run)
@@ -103,6 +111,8 @@ def run_models(fit: xr.Dataset, cal: xr.Dataset, run: Run, idx: np.ndarray):
     c = cell.with_(shift_MHz=shifts[run.run])
     pol = run.polarisation
     weak = replace(probe, power_W=0.0)
+    if not detected:
+        weak = replace(weak, orthogonal_fraction=0.0)
     return x, intense_arrays(x, c, pol, probe)["S0"], intense_arrays(x, c, pol, weak)["S0"], probe
 
 

@@ -48,6 +48,7 @@ QUANTITY_WORDS = {
     "shift_MHz": "frequency shift of the run",
     "intensity_scale": "effective intensity scale",
     "transit_scale": "transit-rate scale (x 1/tau)",
+    "orthogonal_fraction": "fraction of the probe in the orthogonal polarisation",
     "fit_reduced_chi_square": "reduced χ² of the joint fit",
 }
 

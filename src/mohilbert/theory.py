@@ -218,6 +218,11 @@ def intense_arrays(
     arrays as :func:`spectrum_arrays` for the probe's one eigenmode (``n`` has one row), plus
     ``chi_probe`` and ``saturation_parameter``.
 
+    With a :attr:`~mohilbert.intense.Probe.orthogonal_fraction` f, the Stokes parameters are
+    the detected sum (1 − f) × the probe's mode at (1 − f) of the power plus f × the other
+    eigenmode as a weak probe; ``E_out``, ``n``, ``chi_probe`` and ``saturation_parameter``
+    stay those of the probe's mode (the atoms' response to it).
+
     Parameters
     ----------
     detuning_MHz : numpy.ndarray
@@ -234,6 +239,17 @@ def intense_arrays(
         raise ValueError("the intense-probe model takes one uniform field (no slices)")
     b = cell.b_hat()
     e_in = jones_vector(polarisation, np.arctan2(b[1], b[0]))
+    f = probe.orthogonal_fraction
+    if f > 0:
+        main = replace(probe, power_W=(1 - f) * probe.power_W, orthogonal_fraction=0.0)
+        out = intense_arrays(x, cell, e_in, main)
+        # the orthogonal Jones vector (same norm), a weak probe of the other eigenmode
+        other = intense_arrays(
+            x, cell, np.array([-np.conj(e_in[1]), np.conj(e_in[0])]), replace(main, power_W=0.0)
+        )
+        for s in ("S0", "S1", "S2", "S3"):
+            out[s] = (1 - f) * out[s] + f * other[s]
+        return out
     i_in = float(np.sum(np.abs(e_in) ** 2))
     eps = field_frame_components(e_in, b)
     mode = eigen_probe(eps, cell.geometry(), polarisation, e_in)

@@ -147,7 +147,8 @@ def model_line_centre_alpha(
 ) -> dict[str, np.ndarray]:
     """Model α = −ln T / L [1/m] at the open and closed line centres against the effective
     peak I/I_sat, at the series' fitted parameters, propagated through the cell as the fit
-    propagated it (its ``z_slices``).
+    propagated it (its ``z_slices``). It is α as detected: with the fitted orthogonal light
+    (``orthogonal_fraction``), like the data's −ln T.
 
     Parameters
     ----------

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.formatting import pm
+from mohilbert.intense import PROBE_PARAMETERS
 from mohilbert.plotting.calibration import calibration_figure
 from mohilbert.plotting.common import (
     DATA_LW,
@@ -136,7 +137,7 @@ def _fit(ds: xr.Dataset, name: str) -> plt.Figure:
         text = ", ".join(
             f"{p} = {pm(float(v), float(e))}"
             for p, v, e in zip(pars, ds["value"].values, ds["stderr_total"].values, strict=True)
-            if p in ("temperature_C", "field_T", "intensity_scale", "transit_scale")
+            if p in ("temperature_C", "field_T", *PROBE_PARAMETERS)
         )
         fig.suptitle(f"{ds.attrs.get('title', name)}\n{text}")
         return fig
