@@ -4,6 +4,8 @@ their reason; the messages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -471,3 +473,52 @@ def test_joint_fit_recovers_the_orthogonal_fraction_of_a_thick_series():
     without = fit_spectra(spectra, start, ["temperature_C"])
     assert (81.0 - without.values["temperature_C"]) > 5 * without.stderr["temperature_C"]
     assert without.redchi > 3
+
+
+def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_floor():
+    """A run of a series fitted with 3 % orthogonal light, at 1 I_sat: the Hilbert stage's
+    correction (experiment._saturation_od) takes the detected intense spectrum to the probe
+    mode's linear optical depth, the floor removed with the saturation, and the fit's probe
+    carries the fraction."""
+    from mohilbert.experiment import _saturation_od
+    from mohilbert.power_series import fitted_probe
+    from mohilbert.records import Run
+
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    cell = CELL.with_(temperature_C=81.0)
+    run = Run.coerce(
+        {
+            "run": "a",
+            "experiment": "e",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "element": "Rb",
+            "line": "D2",
+            "cell_length_m": cell.length_m,
+            "temperature_C": 81.0,
+            "field_T": 0.6,
+            "isotope_percent": "87Rb:100",
+            "probe_power_W": isat * np.pi * D**2 / 4,
+            "beam_diameter_m": D,
+            "beam_profile": "gaussian",
+        }
+    )
+    names = ["temperature_C", "field_T", "orthogonal_fraction", "shift_MHz__a"]
+    fit = xr.Dataset(
+        {"value": ("parameter", [81.0, 0.6, 0.03, 0.0])},
+        coords={"parameter": names},
+        attrs={"z_slices": 1},
+    )
+    probe = fitted_probe(fit, run)
+    assert probe.orthogonal_fraction == pytest.approx(0.03)
+    x = np.arange(5500.0, 7000.0, 25.0)
+    c = run.cell()
+    detected = intense_arrays(x, c, "sigma_plus", probe)["S0"]
+    cal = xr.Dataset({"transmission": ("detuning", detected)}, coords={"detuning": x})
+    linear = intense_arrays(
+        x, c, "sigma_plus", replace(probe, power_W=0.0, orthogonal_fraction=0.0)
+    )
+    od = -np.log(detected) - _saturation_od(fit, cal, run, x)
+    np.testing.assert_allclose(od, -np.log(linear["S0"]), atol=1e-9)
+    # the floor is not small here: the detected OD of the closed line is well below the mode's
+    assert (-np.log(linear["S0"])).max() - (-np.log(detected)).max() > 0.3
