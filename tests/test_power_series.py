@@ -522,3 +522,131 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     np.testing.assert_allclose(od, -np.log(linear["S0"]), atol=1e-9)
     # the floor is not small here: the detected OD of the closed line is well below the mode's
     assert (-np.log(linear["S0"])).max() - (-np.log(detected)).max() > 0.3
+
+
+def test_an_intensity_scale_per_group_of_runs_recovers_a_step_in_the_beam():
+    """Three powers, the highest recorded after the beam changed (its true intensity scale
+    0.15 instead of 0.3): a scale per group finds both within their errors, the second run of
+    the first group carries its group's value and errors (tied, not free), and one scale for
+    all cannot describe the spectra."""
+    x = np.linspace(5500, 18000, 300)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(5)
+    spectra, group = [], {}
+    for s, scale, g in ((0.3, 0.3, "a"), (3.0, 0.3, "a"), (30.0, 0.15, "b")):
+        power = s * isat * np.pi * D**2 / 4
+        y = intense_arrays(x, CELL, "sigma_plus", Probe(scale * power, D))["S0"]
+        y = y + rng.normal(0, 1e-3, x.size)
+        name = f"s{s}"
+        spectra.append(
+            FitSpectrum(
+                x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=name, probe=Probe(power, D)
+            )
+        )
+        group[name] = g
+    free = ["temperature_C", "intensity_scale"]
+    res = fit_spectra(spectra, CELL, free, groups={"intensity_scale": group})
+    assert set(res.free) == {"temperature_C", "intensity_scale__s0.3", "intensity_scale__s30.0"}
+    assert res.ties == {"intensity_scale__s3.0": "intensity_scale__s0.3"}
+    for name, truth in (
+        ("temperature_C", 62.0),
+        ("intensity_scale__s0.3", 0.3),
+        ("intensity_scale__s30.0", 0.15),
+    ):
+        assert abs(res.values[name] - truth) < 3 * res.stderr[name], (name, res.values[name])
+    assert res.values["intensity_scale__s3.0"] == res.values["intensity_scale__s0.3"]
+    assert res.stderr["intensity_scale__s3.0"] == res.stderr["intensity_scale__s0.3"]
+    assert res.redchi == pytest.approx(1.0, abs=0.2)
+    ds = res.to_dataset()
+    row = ds.sel(parameter="intensity_scale__s3.0")
+    assert int(row["vary"]) == 0 and str(row["parameter_run"].values) == "s3.0"
+    assert float(
+        ds["correlation"].sel(parameter="intensity_scale__s3.0", parameter2="intensity_scale__s0.3")
+    ) == pytest.approx(1.0)
+    one = fit_spectra(spectra, CELL, free)
+    assert one.redchi > 3
+    _raises(
+        FitError,
+        "transit_scale is fitted per group: it must be free and not also per spectrum",
+        fit_spectra,
+        spectra,
+        CELL,
+        free,
+        groups={"transit_scale": group},
+    )
+    _raises(
+        FitError,
+        "temperature_C cannot be fitted per group of spectra; only intensity_scale, "
+        "transit_scale, orthogonal_fraction can",
+        fit_spectra,
+        spectra,
+        CELL,
+        free,
+        groups={"temperature_C": group},
+    )
+    _raises(
+        FitError,
+        "intensity_scale is fitted per group but spectra ['s30.0'] have no group",
+        fit_spectra,
+        spectra,
+        CELL,
+        free,
+        groups={"intensity_scale": {"s0.3": "a", "s3.0": "a"}},
+    )
+
+
+def test_series_fits_the_intensity_scale_per_detection_setting_when_asked():
+    """A series whose top run was recorded after a 100x change of the detector's V/W, with
+    half the intensity in the cell: with series.per_detection_setting [intensity_scale] the
+    two settings' scales are found (0.3 and 0.15), the second run of setting 0 carries its
+    setting's value, budget and covariance, and the series table has one row per setting
+    naming its runs."""
+    from mohilbert.plotting.power_series import series_table
+
+    cal, recs = _simulated_runs(
+        (("a", 0.3, 0.3, 0.0), ("b", 3.0, 0.3, 0.0), ("c", 30.0, 0.15, 0.0)), seed=4
+    )
+    for name, v_per_w in (("a", 3000.0), ("b", 3000.0), ("c", 30.0)):
+        n = cal[name].sizes["detuning"]
+        cal[name]["baseline"] = ("detuning", np.full(n, v_per_w * recs[name]["probe_power_W"]))
+        recs[name]["series"] = "s"
+    cfg = {
+        "free": ["temperature_C", "intensity_scale"],
+        "per_run": [],
+        "per_detection_setting": ["intensity_scale"],
+        "z_slices": 1,
+        "max_points_per_run": 200,
+    }
+    series = fit_series(cal, recs, cfg)
+    assert series["detector_setting"].values.tolist() == [0, 0, 1]
+    names = series["parameter"].values.tolist()
+    value = dict(zip(names, series["value"].values.tolist(), strict=True))
+    u = dict(zip(names, series["stderr_total"].values.tolist(), strict=True))
+    for name, truth in (("intensity_scale__a", 0.3), ("intensity_scale__c", 0.15)):
+        assert abs(value[name] - truth) < 3 * u[name], (name, value[name], u[name])
+    assert value["intensity_scale__b"] == value["intensity_scale__a"]
+    assert u["intensity_scale__b"] == u["intensity_scale__a"] > 0
+    cov = series["covariance"]
+    row_a = cov.sel(parameter="intensity_scale__a").values
+    np.testing.assert_array_equal(cov.sel(parameter="intensity_scale__b").values, row_a)
+    table = series_table({"s": series})
+    scales = table[table["quantity"] == "intensity_scale"]
+    assert scales["runs"].tolist() == ["a, b", "c"]
+    assert scales["value"].tolist() == [value["intensity_scale__a"], value["intensity_scale__c"]]
+    assert table.loc[table["quantity"] == "temperature_C", "runs"].tolist() == [""]
+    # the top run's effective intensity is its own setting's
+    sat = dict(
+        zip(series["run"].values.tolist(), series["saturation_parameter"].values, strict=True)
+    )
+    assert sat["c"] / sat["b"] == pytest.approx(
+        10 * value["intensity_scale__c"] / value["intensity_scale__a"], rel=1e-6
+    )
+    _raises(
+        FitError,
+        "series s: series.per_detection_setting names transit_scale, which series.free does "
+        "not free",
+        fit_series,
+        cal,
+        recs,
+        dict(cfg, per_detection_setting=["transit_scale"]),
+    )

@@ -204,6 +204,7 @@ def fit_experiment(
     config: dict | None = None,
     gates: dict | None = None,
     label: str | None = None,
+    groups: dict[str, dict[str, object]] | None = None,
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
 
@@ -237,6 +238,9 @@ def fit_experiment(
         ``gates.fit`` thresholds.
     label : str, optional
         How titles and messages name the runs.
+    groups : dict, optional
+        Probe parameters fitted once per group of runs: parameter → {run → group label}
+        (:func:`mohilbert.fitting.fit_spectra`; a power series' detection settings).
     """
     from mohilbert.fitting import fit_spectra  # lmfit: only the fit rule pays its import
 
@@ -258,7 +262,7 @@ def fit_experiment(
         # a run's residual frequency offset (PER_RUN_SHIFT_BOUND_MHZ); other per-run
         # parameters keep their physical bounds (a scale stays > 0)
         free[p] = (-PER_RUN_SHIFT_BOUND_MHZ, PER_RUN_SHIFT_BOUND_MHZ) if p == "shift_MHz" else None
-    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]))
+    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]), groups=groups)
     components, drift_cov = budget_components(result, spectra, correlated, cal, exp, cell)
     budget, cov = combined_budget(result, components, drift_cov)
     out = fit_dataset(result, budget, cov, cal, exp, gates)
@@ -425,6 +429,8 @@ def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
     gates : dict or None
         ``gates.fit`` thresholds.
     """
+    from mohilbert.fitting import tie_rows
+
     runs = sorted(cal)
     out = result.to_dataset()
     names = out["parameter"].values.tolist()
@@ -434,6 +440,10 @@ def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
     full_budget[pos] = budget
     full_cov = np.zeros((len(names), len(names)))
     full_cov[np.ix_(pos, pos)] = cov
+    # a parameter tied to its group's carries that one's budget and covariance
+    for tied, owner in result.ties.items():
+        full_budget[names.index(tied)] = full_budget[names.index(owner)]
+    full_cov = tie_rows(full_cov, names, result.ties)
     systematic = np.sqrt(np.sum(full_budget[:, 1:] ** 2, axis=1))
     out = out.assign_coords(
         term=(

@@ -15,6 +15,7 @@ it, E = (``jones_x``, ``jones_y``·exp(i ``jones_phase_rad``)).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -137,6 +138,9 @@ class FitResult:
     _linear: object = None  # the linearised model at the optimum (for input_response)
     #: parameter names fitted with one value per spectrum (``<name>__<spectrum name>``)
     per_spectrum: tuple[str, ...] = ()
+    #: per-spectrum parameter of a group → the group's fitted one (``groups`` of
+    #: :func:`fit_spectra`): same value, same errors, not free itself
+    ties: dict[str, str] = field(default_factory=dict)
 
     def parameter_parts(self, name: str) -> tuple[str, str]:
         """(quantity, spectrum name) of a parameter: ``("shift_MHz", "run1")`` for the
@@ -208,6 +212,7 @@ class FitResult:
         for (a, b), c in self.correl.items():
             i, j = names.index(a), names.index(b)
             corr[i, j] = corr[j, i] = c
+        corr = tie_rows(corr, names, self.ties)
         data = {
             "value": (
                 "parameter",
@@ -274,6 +279,8 @@ class FitResult:
             message=self.message,
             free_parameters=", ".join(self.free),
         )
+        if self.ties:
+            ds.attrs["ties_json"] = json.dumps(self.ties)
         return ds
 
 
@@ -300,6 +307,7 @@ def fit_spectra(
     free: Sequence[str] | Mapping[str, tuple[float, float] | None],
     *,
     per_spectrum: Sequence[str] = (),
+    groups: Mapping[str, Mapping[str, object]] | None = None,
     max_nfev: int = 2000,
 ) -> FitResult:
     """Fit the theory to one or several spectra with shared and per-spectrum parameters.
@@ -325,6 +333,12 @@ def fit_spectra(
         Free parameters that take one value per spectrum (e.g. ``("shift_MHz",)``); their
         names in the result are ``<name>__<spectrum name>`` (and the result's dataset says
         which is which: ``parameter_quantity``, ``parameter_run``).
+    groups : mapping, optional
+        Free probe parameters (:data:`~mohilbert.intense.PROBE_PARAMETERS`) that take one
+        value per group of spectra: parameter → {spectrum name → group label} (every
+        spectrum with a probe labelled). The result names them per spectrum like
+        ``per_spectrum``; the first spectrum of each group carries the fitted parameter and
+        the others are tied to it (:attr:`FitResult.ties`).
     max_nfev : int
         Most model evaluations of the minimiser.
     """
@@ -334,10 +348,56 @@ def fit_spectra(
     pols = [s.polarisation for s in spectra]
     # lmfit names must be identifiers: per-spectrum parameters use a safe token of the name
     tokens = {n: f"s{k}_" + re.sub(r"\W", "_", n) for k, n in enumerate(names)}
-    params = _fit_parameters(bounds, cell, spectra, pols, tokens, per_spectrum)
-    model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], per_spectrum)
+    owners = _owners(names, bounds, per_spectrum, groups or {})
+    params = _fit_parameters(bounds, cell, spectra, pols, tokens, owners)
+    model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], owners)
     result = _minimise(model, params, max_nfev)
-    return _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum)
+    return _fit_result(model, result, cell, spectra, pols, tokens, owners)
+
+
+def _owners(names, bounds, per_spectrum, groups) -> dict[str, list[int]]:
+    """Per-spectrum and grouped parameter → for each spectrum, the index of the spectrum
+    whose parameter it uses (itself, or its group's first), or a FitError for a group that
+    cannot be fitted."""
+    owners = {p: list(range(len(names))) for p in per_spectrum}
+    for pname, labels in groups.items():
+        if pname not in PROBE_PARAMETERS:
+            raise FitError(
+                f"{pname} cannot be fitted per group of spectra; only "
+                f"{', '.join(PROBE_PARAMETERS)} can"
+            )
+        if pname not in bounds or pname in per_spectrum:
+            raise FitError(
+                f"{pname} is fitted per group: it must be free and not also per spectrum"
+            )
+        missing = [n for n in names if n not in labels]
+        if missing:
+            raise FitError(f"{pname} is fitted per group but spectra {missing} have no group")
+        first: dict[object, int] = {}
+        owners[pname] = [first.setdefault(labels[n], k) for k, n in enumerate(names)]
+    return owners
+
+
+def tie_rows(matrix: np.ndarray, names: Sequence[str], ties: Mapping[str, str]) -> np.ndarray:
+    """``matrix`` over ``names`` × ``names`` (a covariance, a correlation) with the rows and
+    columns of each tied parameter those of the parameter it is tied to; the diagonal of a
+    correlation stays 1 (its input's diagonal element is copied).
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        Square matrix over ``names``.
+    names : sequence of str
+        Its parameter names, in order.
+    ties : mapping of str to str
+        Tied parameter → the parameter it is tied to (:attr:`FitResult.ties`).
+    """
+    out = np.array(matrix, float, copy=True)
+    for tied, owner in ties.items():
+        i, j = names.index(tied), names.index(owner)
+        out[i, :] = out[j, :]
+        out[:, i] = out[:, j]
+    return out
 
 
 def _checked_spectra(spectra: Sequence[FitSpectrum]) -> list[FitSpectrum]:
@@ -364,9 +424,10 @@ def _checked_spectra(spectra: Sequence[FitSpectrum]) -> list[FitSpectrum]:
     return out
 
 
-def _fit_parameters(bounds, cell, spectra, pols, tokens, per_spectrum) -> lmfit.Parameters:
+def _fit_parameters(bounds, cell, spectra, pols, tokens, owners) -> lmfit.Parameters:
     """lmfit parameters: start values from the cell (isotope abundances from its mix),
-    bounds given or :data:`DEFAULT_BOUNDS`, starts kept just inside the bounds."""
+    bounds given or :data:`DEFAULT_BOUNDS`, starts kept just inside the bounds; one per
+    spectrum that owns a per-spectrum or grouped parameter (``owners``)."""
     names = [s.name for s in spectra]
     params = lmfit.Parameters()
     iso_names = [n for n in bounds if n.startswith("percent_")]
@@ -377,12 +438,12 @@ def _fit_parameters(bounds, cell, spectra, pols, tokens, per_spectrum) -> lmfit.
         fr = isotope_fractions(cell.element, cell.isotope_percent)
         iso_start = {f"percent_{k}": 100 * v for k, v in fr.items()}
     for pname in bounds:
-        targets = [f"{pname}__{tokens[n]}" for n in names] if pname in per_spectrum else [pname]
-        for k, target in enumerate(targets):
-            pol = pols[k] if pname in per_spectrum else pols[0]
-            start = _start_values(
-                cell.with_(**spectra[k].cell_overrides) if pname in per_spectrum else cell, pol
-            )
+        own = pname in owners
+        ks = sorted(set(owners[pname])) if own else [0]
+        for k in ks:
+            target = f"{pname}__{tokens[names[k]]}" if own else pname
+            pol = pols[k] if own else pols[0]
+            start = _start_values(cell.with_(**spectra[k].cell_overrides) if own else cell, pol)
             if pname in start:
                 value = start[pname]
             elif pname in iso_start:
@@ -419,10 +480,12 @@ def _minimise(model, params, max_nfev: int):
     return result
 
 
-def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> FitResult:
+def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult:
     """The model linearised at the optimum (statistical covariance, sandwich estimator) and
-    the :class:`FitResult` with public parameter names."""
+    the :class:`FitResult` with public parameter names (grouped parameters named per
+    spectrum, tied to their group's)."""
     names = [s.name for s in spectra]
+    per_spectrum = tuple(owners)
     best = model.models(result.params)
     linear = _Linearised(model, result.params)
     public = {
@@ -443,6 +506,16 @@ def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> Fit
     for i, a in enumerate(free_names):
         for j in range(i + 1, len(free_names)):
             correl[(a, free_names[j])] = float(corr[i, j])
+    ties = {
+        f"{pname}__{n}": f"{pname}__{names[owner[k]]}"
+        for pname, owner in owners.items()
+        for k, n in enumerate(names)
+        if owner[k] != k
+    }
+    for tied, own in ties.items():
+        values[tied] = values[own]
+        if own in stderr:
+            stderr[tied] = stderr[own]
     rms = [float(np.sqrt(np.mean((b - s.data) ** 2))) for b, s in zip(best, spectra, strict=True)]
     fitted_cell, _ = _apply(cell, pols[0], result.params, tokens[names[0]], ())
     return FitResult(
@@ -464,7 +537,8 @@ def _fit_result(model, result, cell, spectra, pols, tokens, per_spectrum) -> Fit
         covariance=linear.cov_stat,
         covariance_nominal=linear.cov0,
         _linear=linear,
-        per_spectrum=tuple(per_spectrum),
+        per_spectrum=per_spectrum,
+        ties=ties,
     )
 
 
@@ -481,11 +555,12 @@ class _JointModel:
     """Every spectrum's theory at a set of parameters (lmfit ``Parameters`` or a mapping of
     objects with ``.value``), and the weighted residuals."""
 
-    def __init__(self, spectra, cell, pols, tokens, per_spectrum):
+    def __init__(self, spectra, cell, pols, tokens, owners):
         self.spectra = list(spectra)
         self.pols = pols
         self.tokens = tokens
-        self.per_spectrum = tuple(per_spectrum)
+        self.owners = dict(owners)
+        self.per_spectrum = tuple(owners)
         self.cells = [cell.with_(**s.cell_overrides) for s in spectra]
         # the FFT grid step is frozen at the start so that the model is smooth in the parameters
         self.steps = [_grid_step(c) for c in self.cells]
@@ -495,10 +570,18 @@ class _JointModel:
         self._cache: list[dict] = [{} for _ in self.spectra]
 
     def _key(self, p, k: int) -> tuple:
-        own = f"__{self.tokens[k]}"
+        own = {f"__{self.tokens[o[k]]}" for o in self.owners.values()} | {f"__{self.tokens[k]}"}
         return tuple(
-            (n, float(v.value)) for n, v in sorted(p.items()) if "__" not in n or n.endswith(own)
+            (n, float(v.value))
+            for n, v in sorted(p.items())
+            if "__" not in n or any(n.endswith(t) for t in own)
         )
+
+    def _probe_value(self, p, key: str, k: int):
+        """Spectrum k's value of probe parameter ``key`` (its own, its group's or the
+        shared one), or None."""
+        owner = self.owners.get(key, range(len(self.spectra)))[k]
+        return _get(p, key, self.tokens[owner], self.per_spectrum)
 
     def models(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
         """Model of every spectrum (or, with ``only``, of that one spectrum given alone)."""
@@ -515,9 +598,9 @@ class _JointModel:
                     continue
             c, pol = _apply(cells[k], self.pols[k], p, self.tokens[k], self.per_spectrum)
             if s.probe is not None:
-                scale = _get(p, "intensity_scale", self.tokens[k], self.per_spectrum)
-                transit = _get(p, "transit_scale", self.tokens[k], self.per_spectrum)
-                other = _get(p, "orthogonal_fraction", self.tokens[k], self.per_spectrum)
+                scale = self._probe_value(p, "intensity_scale", k)
+                transit = self._probe_value(p, "transit_scale", k)
+                other = self._probe_value(p, "orthogonal_fraction", k)
                 probe = replace(
                     s.probe,
                     power_W=s.probe.power_W * (1.0 if scale is None else scale),

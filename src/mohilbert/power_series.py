@@ -387,7 +387,9 @@ def fit_series(
     ``weak_probe_delta_chi2``, ``weak_probe_max_pull``, ``weak_probe_holds``,
     ``detector_response`` [V/W], ``detector_setting`` (:func:`detector_settings`),
     ``intensity_ratio`` and its uncertainty (:func:`run_intensity_ratios`); attrs
-    ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``.
+    ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``. The parameters named in
+    ``per_detection_setting`` take one value per detection setting (found before the fit),
+    each run's tied to its setting's first run.
 
     Parameters
     ----------
@@ -414,7 +416,19 @@ def fit_series(
             f"series {series}: run(s) {missing} have no probe_power_W; a power series needs the "
             "power (and beam_diameter_m) of every run"
         )
-    out = fit_experiment(cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label)
+    response = {r: detector_response_V_per_W(cal[r], exp[r].probe_power_W) for r in runs}
+    settings = detector_settings(response, {r: float(exp[r].probe_power_W) for r in runs})
+    grouped = list(cfg.get("per_detection_setting", []))
+    stray = [p for p in grouped if p not in cfg["free"]]
+    if stray:
+        raise FitError(
+            f"series {series}: series.per_detection_setting names {', '.join(stray)}, which "
+            "series.free does not free"
+        )
+    groups = {p: dict(settings) for p in grouped}
+    out = fit_experiment(
+        cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label, groups=groups or None
+    )
     limits = quality.thresholds("fit", {"gates": gates})
     gate = float(limits["weak_probe_delta_chi2"])
     valid = weak_probe_validity(out, cal, exp, cfg["max_points_per_run"])
@@ -454,8 +468,6 @@ def fit_series(
             "long_name": "1: the weak-probe model is indistinguishable within the noise",
         },
     )
-    response = {r: detector_response_V_per_W(cal[r], exp[r].probe_power_W) for r in runs}
-    settings = detector_settings(response, {r: float(exp[r].probe_power_W) for r in runs})
     out["detector_response"] = (
         "run",
         [response[r] for r in runs],
@@ -492,9 +504,11 @@ def fit_series(
     rec0 = exp.first
     probe = replace(rec0, probe_power_W=limit if np.isfinite(limit) else 0.0).probe()
     cell = rec0.cell()
-    scale = intensity_scale(out)
+    # the limit lies among the weakest runs: their scale (the series' where it is shared)
+    scale = intensity_scale(out, min(runs, key=lambda r: (exp[r].probe_power_W, r)))
     out.attrs.update(
         series=series,
+        per_detection_setting=", ".join(grouped),
         weak_probe_gate_delta_chi2=gate,
         weak_probe_limit_W=limit,
         weak_probe_limit_saturation=probe.peak_intensity_W_m2

@@ -27,7 +27,7 @@ from mohilbert.formatting import pm, power
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
-from mohilbert.records import Experiment, FitValues
+from mohilbert.records import Experiment, parameter_parts
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
@@ -436,18 +436,25 @@ def line_centre_figure(
 
 
 def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
-    """Fitted shared parameters of each series with their uncertainty budgets (tidy)."""
+    """Fitted shared parameters of each series with their uncertainty budgets (tidy); a
+    parameter fitted per detection setting has a row per setting, ``runs`` naming its runs
+    (empty for a parameter shared by all)."""
     rows = []
     for name, fit in sorted(fits.items()):
         terms = json.loads(fit.attrs["budget_terms_json"])
         names = fit["parameter"].values.tolist()
-        shared = FitValues.of(fit).shared
+        parts = parameter_parts(fit)
+        ties = json.loads(fit.attrs.get("ties_json", "{}"))
+        grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
         for i, p in enumerate(names):
-            if p not in shared:
-                continue
+            quantity, run = parts[i]
+            if run and (quantity not in grouped or p in ties):
+                continue  # a per-run parameter, or one of a group other than its first
+            members = [run] + [parts[names.index(t)][1] for t, o in ties.items() if o == p]
             row = {
                 "series": name,
-                "quantity": p,
+                "quantity": quantity,
+                "runs": ", ".join(sorted(members)) if run else "",
                 "value": float(fit["value"].values[i]),
                 "uncertainty": float(fit["stderr_total"].values[i]),
                 "unit": str(fit["unit"].values[i]),
@@ -459,6 +466,7 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
             {
                 "series": name,
                 "quantity": "weak_probe_limit_saturation",
+                "runs": "",
                 "value": float(fit.attrs["weak_probe_limit_saturation"]),
                 "uncertainty": np.nan,
                 "unit": "1",
