@@ -164,7 +164,7 @@ def test_power_series_through_the_workflow(tmp_path):
     assert (table.loc[table.quantity == "temperature_C", "u_statistical"] > 0).all()
     # one row per detection setting for the intensity scale, naming its runs, in the report
     scales = table[table.quantity == "intensity_scale"]
-    assert scales["runs"].tolist() == ["T62_0.32uW, T62_3.2uW, T62_320uW, T62_32uW", "T62_3.1mW"]
+    assert scales["runs"].tolist() == ["T62_0.32uW, T62_3.2uW, T62_32uW, T62_320uW", "T62_3.1mW"]
     assert (
-        "T62_0.32uW, T62_3.2uW, T62_320uW, T62_32uW" in (wd / "results" / "report.html").read_text()
+        "T62_0.32uW, T62_3.2uW, T62_32uW, T62_320uW" in (wd / "results" / "report.html").read_text()
     )

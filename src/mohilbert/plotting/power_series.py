@@ -437,8 +437,8 @@ def line_centre_figure(
 
 def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
     """Fitted shared parameters of each series with their uncertainty budgets (tidy); a
-    parameter fitted per detection setting has a row per setting, ``runs`` naming its runs
-    (empty for a parameter shared by all)."""
+    parameter fitted per detection setting has a row per setting, ``runs`` naming its runs in
+    order of power (empty for a parameter shared by all)."""
     rows = []
     for name, fit in sorted(fits.items()):
         terms = json.loads(fit.attrs["budget_terms_json"])
@@ -446,7 +446,20 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
         parts = parameter_parts(fit)
         ties = json.loads(fit.attrs.get("ties_json", "{}"))
         grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
-        for i, p in enumerate(names):
+        power = (
+            dict(zip(fit["run"].values.tolist(), fit["probe_power_W"].values, strict=True))
+            if "probe_power_W" in fit
+            else {}
+        )
+        first = {}
+        for i, (q, _) in enumerate(parts):
+            first.setdefault(q, i)
+        # rows in the order of the quantities, a quantity's settings in order of power
+        order = sorted(
+            range(len(names)), key=lambda i: (first[parts[i][0]], power.get(parts[i][1], 0.0))
+        )
+        for i in order:
+            p = names[i]
             quantity, run = parts[i]
             if run and (quantity not in grouped or p in ties):
                 continue  # a per-run parameter, or one of a group other than its first
@@ -454,7 +467,9 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
             row = {
                 "series": name,
                 "quantity": quantity,
-                "runs": ", ".join(sorted(members)) if run else "",
+                "runs": ", ".join(sorted(members, key=lambda r: (power.get(r, np.inf), r)))
+                if run
+                else "",
                 "value": float(fit["value"].values[i]),
                 "uncertainty": float(fit["stderr_total"].values[i]),
                 "unit": str(fit["unit"].values[i]),
