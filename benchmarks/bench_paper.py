@@ -58,7 +58,11 @@ def main() -> None:
     print(by_rule.agg(["count", "sum", "max"]).round(1).to_string())
     print("\n## Series fits (results/series_table.csv)")
     table = pd.read_csv(wd / "results" / "series_table.csv")
-    print(table[["series", "quantity", "value", "uncertainty", "unit"]].to_string(index=False))
+    # a parameter fitted per detection setting: its setting's first and last run
+    runs = table["runs"].fillna("").str.split(", ")
+    table["runs"] = [f"{r[0]} .. {r[-1]}" if len(r) > 1 else r[0] for r in runs]
+    cols = ["series", "quantity", "runs", "value", "uncertainty", "unit"]
+    print(table[cols].to_string(index=False))
     from mohilbert.io.netcdf import load_dataset
 
     for nc in sorted((wd / "results" / "series").glob("*.nc")):
