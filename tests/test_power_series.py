@@ -634,6 +634,12 @@ def test_series_fits_the_intensity_scale_per_detection_setting_when_asked():
     assert scales["runs"].tolist() == ["a, b", "c"]
     assert scales["value"].tolist() == [value["intensity_scale__a"], value["intensity_scale__c"]]
     assert table.loc[table["quantity"] == "temperature_C", "runs"].tolist() == [""]
+    # the quick look names each setting's scale once
+    from mohilbert.plotting.quick_look import _fit
+
+    title = _fit(series, "s.nc")._suptitle.get_text()
+    assert "intensity_scale__a = " in title and "intensity_scale__c = " in title
+    assert "intensity_scale__b" not in title
     # the top run's effective intensity is its own setting's
     sat = dict(
         zip(series["run"].values.tolist(), series["saturation_parameter"].values, strict=True)

@@ -7,6 +7,8 @@ calibration figure; the others are drawn here.
 
 from __future__ import annotations
 
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -26,6 +28,7 @@ from mohilbert.plotting.common import (
     residual_panel,
     scaled_label,
 )
+from mohilbert.records import parameter_parts
 
 KINDS = ("theory", "raw", "calibrated", "fit", "hilbert")
 
@@ -134,10 +137,18 @@ def _fit(ds: xr.Dataset, name: str) -> plt.Figure:
             residual_panel(ax_res, x, [data - model], None, [run], "Δ [%]", 100.0)
         axes[-1].set_xlabel("detuning [GHz]")
         pars = [str(p) for p in ds["parameter"].values]
+        # per run or per detection setting, a probe parameter once per value (not its ties)
+        ties = json.loads(ds.attrs.get("ties_json", "{}"))
         text = ", ".join(
             f"{p} = {pm(float(v), float(e))}"
-            for p, v, e in zip(pars, ds["value"].values, ds["stderr_total"].values, strict=True)
-            if p in ("temperature_C", "field_T", *PROBE_PARAMETERS)
+            for p, (q, _), v, e in zip(
+                pars,
+                parameter_parts(ds),
+                ds["value"].values,
+                ds["stderr_total"].values,
+                strict=True,
+            )
+            if q in ("temperature_C", "field_T", *PROBE_PARAMETERS) and p not in ties
         )
         fig.suptitle(f"{ds.attrs.get('title', name)}\n{text}")
         return fig
