@@ -402,20 +402,27 @@ def _simulated_runs(runs, seed):
             },
             coords={"detuning": x},
         )
-        recs[name] = {
-            "run": name,
-            "experiment": "e",
-            "geometry": "faraday",
-            "polarisation": "sigma_plus",
-            "cell_length_m": 0.002,
-            "temperature_C": 62.0,
-            "field_T": 0.6,
-            "isotope_percent": {"87Rb": 100},
-            "probe_power_W": power,
-            "beam_diameter_m": D,
-            "beam_profile": "flat",
-        }
+        recs[name] = _record(name, power)
     return cal, recs
+
+
+def _record(name, power, **changes):
+    """The fit-stage sheet record of a run of ``CELL`` at ``power`` [W] (flat beam of
+    diameter ``D``), with ``changes``."""
+    return {
+        "run": name,
+        "experiment": "e",
+        "geometry": "faraday",
+        "polarisation": "sigma_plus",
+        "cell_length_m": CELL.length_m,
+        "temperature_C": CELL.temperature_C,
+        "field_T": CELL.field_T,
+        "isotope_percent": {"87Rb": 100},
+        "probe_power_W": power,
+        "beam_diameter_m": D,
+        "beam_profile": "flat",
+        **changes,
+    }
 
 
 def test_orthogonal_light_is_a_floor_under_the_probe_mode():
@@ -485,24 +492,8 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     from mohilbert.records import Run
 
     isat = saturation_intensity_W_m2("Rb", "D2")
-    cell = CELL.with_(temperature_C=81.0)
-    run = Run.coerce(
-        {
-            "run": "a",
-            "experiment": "e",
-            "geometry": "faraday",
-            "polarisation": "sigma_plus",
-            "element": "Rb",
-            "line": "D2",
-            "cell_length_m": cell.length_m,
-            "temperature_C": 81.0,
-            "field_T": 0.6,
-            "isotope_percent": "87Rb:100",
-            "probe_power_W": isat * np.pi * D**2 / 4,
-            "beam_diameter_m": D,
-            "beam_profile": "gaussian",
-        }
-    )
+    power = isat * np.pi * D**2 / 4
+    run = Run.coerce(_record("a", power, temperature_C=81.0, beam_profile="gaussian"))
     names = ["temperature_C", "field_T", "orthogonal_fraction", "shift_MHz__a"]
     fit = xr.Dataset(
         {"value": ("parameter", [81.0, 0.6, 0.03, 0.0])},

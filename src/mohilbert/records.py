@@ -12,6 +12,7 @@ probe are built in one place (:meth:`Run.cell`, :meth:`Run.probe`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -238,6 +239,12 @@ class FitValues:
     def of_run(self, quantity: str, run: str, default: float = 0.0) -> float:
         """The value ``run`` was fitted with: its own, else the shared one, else ``default``."""
         return self.per_run.get(quantity, {}).get(run, self.shared.get(quantity, default))
+
+
+def parameter_ties(fit) -> dict[str, str]:
+    """Parameter → the parameter it is tied to, for the per-run rows of a parameter fitted
+    once per group of runs (:attr:`mohilbert.fitting.FitResult.ties`; empty when none)."""
+    return json.loads(fit.attrs.get("ties_json", "{}"))
 
 
 def parameter_parts(fit) -> list[tuple[str, str]]:

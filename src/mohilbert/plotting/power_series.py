@@ -27,7 +27,7 @@ from mohilbert.formatting import pm, power
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
-from mohilbert.records import Experiment, parameter_parts
+from mohilbert.records import Experiment, parameter_parts, parameter_ties
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
@@ -444,7 +444,7 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
         terms = json.loads(fit.attrs["budget_terms_json"])
         names = fit["parameter"].values.tolist()
         parts = parameter_parts(fit)
-        ties = json.loads(fit.attrs.get("ties_json", "{}"))
+        ties = parameter_ties(fit)
         grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
         power = (
             dict(zip(fit["run"].values.tolist(), fit["probe_power_W"].values, strict=True))

@@ -7,8 +7,6 @@ calibration figure; the others are drawn here.
 
 from __future__ import annotations
 
-import json
-
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -28,7 +26,7 @@ from mohilbert.plotting.common import (
     residual_panel,
     scaled_label,
 )
-from mohilbert.records import parameter_parts
+from mohilbert.records import parameter_parts, parameter_ties
 
 KINDS = ("theory", "raw", "calibrated", "fit", "hilbert")
 
@@ -138,7 +136,7 @@ def _fit(ds: xr.Dataset, name: str) -> plt.Figure:
         axes[-1].set_xlabel("detuning [GHz]")
         pars = [str(p) for p in ds["parameter"].values]
         # per run or per detection setting, a probe parameter once per value (not its ties)
-        ties = json.loads(ds.attrs.get("ties_json", "{}"))
+        ties = parameter_ties(ds)
         text = ", ".join(
             f"{p} = {pm(float(v), float(e))}"
             for p, (q, _), v, e in zip(
