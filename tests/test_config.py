@@ -85,6 +85,8 @@ def test_schema_parameter_names_are_the_fit_layers():
         for key in ("free", "per_run"):
             assert enum(props[section]["properties"][key]) == [*CELL_PARAMETERS, *PROBE_PARAMETERS]
     assert enum(props["calibrate"]["properties"]["self_fit"]) == list(CELL_PARAMETERS)
+    per_setting = props["series"]["properties"]["per_detection_setting"]["items"]["enum"]
+    assert per_setting == list(PROBE_PARAMETERS)
 
 
 def test_a_misspelt_fit_parameter_names_the_nearest():
@@ -101,6 +103,13 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
         "transit_scale, orthogonal_fraction, percent_<isotope>"
     )
     check_config({"calibrate": {"self_fit": ["percent_85Rb", "field_T"]}}, schema)
+    # a list of probe parameters only: named in our words, not the schema validator's
+    with pytest.raises(SheetError) as err:
+        check_config({"series": {"per_detection_setting": ["temperature_C"]}}, schema, "c.yaml")
+    assert str(err.value) == (
+        "c.yaml: series.per_detection_setting: unknown parameter 'temperature_C'; known: "
+        "intensity_scale, transit_scale, orthogonal_fraction"
+    )
 
 
 def test_citation_file_is_valid_cff_and_matches_the_package():

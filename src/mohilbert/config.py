@@ -77,7 +77,7 @@ def unknown_keys(config: dict, schema: dict, where: str = "") -> list[tuple[str,
 def unknown_names(config: dict, schema: dict, where: str = "") -> list[tuple[str, str, list]]:
     """Entries of name lists (``fit.free``, ``calibrate.self_fit``, ...) that the schema's
     ``enum`` does not allow and its ``pattern`` (``percent_<isotope>``) does not match:
-    (dotted path, name, known names).
+    (dotted path, name, known names, ``percent_<isotope>`` last where the list takes it).
 
     Parameters
     ----------
@@ -100,14 +100,17 @@ def unknown_names(config: dict, schema: dict, where: str = "") -> list[tuple[str
         if isinstance(value, dict):
             found.extend(unknown_names(value, spec, path))
             continue
-        options = spec.get("items", {}).get("anyOf", []) if isinstance(value, list) else []
+        items = spec.get("items", {}) if isinstance(value, list) else {}
+        options = items.get("anyOf", [items])
         known = next((o["enum"] for o in options if "enum" in o), None)
         if known is None:
             continue
         patterns = [o["pattern"] for o in options if "pattern" in o]
         for name in value:
             if name not in known and not any(re.match(p, str(name)) for p in patterns):
-                found.append((path, str(name), list(known)))
+                found.append(
+                    (path, str(name), list(known) + ["percent_<isotope>"] * bool(patterns))
+                )
     return found
 
 
@@ -138,7 +141,7 @@ def check_config(config: dict, schema: str | Path | dict, source: str = "the con
         path, name, known = names[0]
         raise SheetError(
             f"{source}: {path}: unknown parameter {name!r}{nearest(name, known)}; known: "
-            f"{', '.join(known)}, percent_<isotope>"
+            f"{', '.join(known)}"
         )
 
 
