@@ -17,7 +17,7 @@ in the paper's series) and the fit takes one intensity scale per group
 (``fit_spectra(groups=...)``, what ``series.per_detection_setting`` runs): the coverage of
 both scales.
 
-    .venv/bin/python benchmarks/bench_orthogonal_coverage.py [N] [--jobs 2] [--step]
+    .venv/bin/python benchmarks/bench_orthogonal_coverage.py [N] [--jobs 2] [--step] [--seed0 K]
 """
 
 from __future__ import annotations
@@ -106,11 +106,16 @@ def main() -> None:
     ap.add_argument("n", nargs="?", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--step", action="store_true")
+    ap.add_argument(
+        "--seed0", type=int, default=0, help="first case's seed (more cases, new draws)"
+    )
     args = ap.parse_args()
     free = STEP_FREE if args.step else FREE
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        cases = list(pool.map(_one, [(s, args.step) for s in range(args.n)]))
+        cases = list(
+            pool.map(_one, [(s, args.step) for s in range(args.seed0, args.seed0 + args.n)])
+        )
     ok = [c for c in cases if "error" not in c]
     print(
         f"{'seed':>4} {'T':>6} {'scale':>6} {'f':>6} {'noise':>7}  pulls {' '.join(free)}  redchi"
