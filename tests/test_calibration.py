@@ -251,6 +251,23 @@ def test_linearisation_picks_degree_and_reports_residuals():
     assert seg.first == 0 and seg.last == times.size - 1
 
 
+def test_scan_kink_is_kept_and_small_hop_is_cut():
+    """A sweep whose rate steps by 4 % and stays (as in the HIP-ElecSus 62 C 1.8 uW run, which
+    lost its first line to it) is one regular scan; a 15 % hop of one interval is cut."""
+    k = np.arange(60.0)
+    rate = np.where(k < 30, 1.0, 1.04)
+    d = 1e-3 * rate * (1 + 0.002 * np.sin(k / 3))  # fringe intervals [s], slow wobble
+    times = np.concatenate([[0.0], np.cumsum(d)])
+    seg = segment_scan(times)
+    assert (seg.first, seg.last) == (0, times.size - 1) and not seg.cuts
+    hop = d.copy()
+    hop[40] *= 0.85  # the laser jumps ahead: one interval short
+    seg = segment_scan(np.concatenate([[0.0], np.cumsum(hop)]))
+    assert seg.last <= 40 and seg.cuts == [
+        f"{times.size - 1 - seg.last} fringe(s) after t={np.concatenate([[0.0], np.cumsum(hop)])[seg.last]:.6g} s cut (irregular spacing)"
+    ]
+
+
 def test_detect_dips_and_peaks():
     t = np.linspace(0, 1, 20000)
     airy = 1 / (1 + 40 * np.sin(np.pi * 60 * t) ** 2)

@@ -132,13 +132,22 @@ def detect_fringes(t: np.ndarray, etalon: np.ndarray, run: str = "") -> Fringes:
     return Fringes(times=times, sign=sign, period_samples=float(period), contrast_snr=float(snr))
 
 
+#: a step of the sweep rate (relative change of the fringe interval) up to this that then
+#: stays is a kink of the sweep and kept; a larger one is cut as a turnaround or hop
+KINK_MAX = 0.1
+
+
 def segment_scan(
     times: np.ndarray, run: str = "", min_fringes: int = 10, tolerance: float = 0.3
 ) -> Segment:
     """Longest run of regular fringe intervals (no turnaround, mode hop or gap).
 
     An interval is irregular when it differs from the running median of its neighbours by
-    more than ``tolerance`` (relative), or when the sweep slows to a stop (turnaround).
+    more than ``tolerance`` (relative: a large mode hop, a missed fringe, the sweep slowing to
+    a stop at a turnaround), or when it alone is displaced from both its neighbours by far
+    more than the intervals usually change (a small mode hop). A kink in the sweep, where the
+    rate steps by up to :data:`KINK_MAX` and stays, is kept: the fringes still mark the
+    frequency.
 
     Parameters
     ----------
@@ -161,10 +170,17 @@ def segment_scan(
     # the second difference of the fringe times is smooth for a smooth sweep
     bad = np.abs(ratio - 1) > tolerance
     if d.size > 4:
-        dd = np.abs(np.diff(d))
-        dd_ref = running_median(dd, min(15, dd.size | 1))
+        # a small mode hop displaces one interval from both neighbours the same way; a kink
+        # in the sweep (its rate steps and stays) changes the intervals once and is harmless:
+        # the fringes still mark the frequency, and the linearisation follows the new rate
+        step = np.diff(d)
+        dd_ref = running_median(np.abs(step), min(15, step.size | 1))
+        big = np.abs(step) > 6 * np.maximum(dd_ref, 1e-3 * np.median(d))
         jump = np.zeros(d.size, dtype=bool)
-        jump[1:] |= dd > 6 * np.maximum(dd_ref, 1e-3 * np.median(d))
+        # a large change (the sweep slowing into a turnaround, a hop) is cut, whatever follows
+        jump[1:] = big & (np.abs(step) > KINK_MAX * d[:-1])
+        jump[1:-1] |= big[:-1] & big[1:] & (np.sign(step[:-1]) == -np.sign(step[1:]))
+        jump[-1] |= big[-1]  # the last interval has one neighbour: a change there is cut
         bad |= jump
     good = ~bad
     best, start, best_range = 0, None, None
