@@ -579,7 +579,7 @@ def _lattice(key: _Atoms, h: float, j0: int, j1: int, system) -> _Lattice:
 
 
 def _index(chi):
-    return np.sqrt(1 + chi.astype(complex))
+    return np.sqrt(1 + chi.astype(complex, copy=False))
 
 
 class _LogTable:
@@ -587,7 +587,6 @@ class _LogTable:
     ∝ I (saturation part) below the table."""
 
     def __init__(self, response: ProbeResponse, i_lo: float, i_hi: float, per_decade: int = 6):
-        self.r = response
         # nodes on the fixed lattice 10^(k / per_decade) W/m², at least 4, spanning i_lo … i_hi:
         # the runs of a series then solve the same intensities (see _Lattice)
         k0 = int(np.floor(np.log10(i_lo) * per_decade + 1e-9))
@@ -598,19 +597,25 @@ class _LogTable:
         sat = np.stack([response.saturation(np.exp(v)) for v in self.logi])
         self.spline = CubicSpline(self.logi, sat, axis=0)
         self.lo = self.logi[0]
+        self.hi = self.logi[-1]
         self.sat_lo = sat[0]
+        self._n_seg = self.spline.c.shape[1]
+        self._cols = np.arange(self.spline.c.shape[2])
+        self._linear = response.linear()
 
     def chi(self, intensity: np.ndarray) -> np.ndarray:
+        """χ at one intensity per detuning: ``intensity`` of shape (nΔ,) or (m, nΔ) [W/m²]."""
         logi = np.log(np.maximum(intensity, 1e-300))
-        inside = np.clip(logi, self.lo, self.logi[-1])
-        seg = np.clip(np.searchsorted(self.logi, inside) - 1, 0, self.logi.size - 2)
+        inside = np.minimum(np.maximum(logi, self.lo), self.hi)
+        seg = np.searchsorted(self.logi, inside) - 1
+        np.minimum(np.maximum(seg, 0, out=seg), self._n_seg - 1, out=seg)
         t = inside - self.logi[seg]
-        cols = np.arange(intensity.size)
-        c = self.spline.c  # (4, n_tab − 1, nΔ): Σ c_k t^(3−k) on each segment
+        c, cols = self.spline.c, self._cols  # (4, n_tab − 1, nΔ): Σ c_k t^(3−k) per segment
         sat = ((c[0, seg, cols] * t + c[1, seg, cols]) * t + c[2, seg, cols]) * t + c[3, seg, cols]
         below = logi < self.lo
-        sat = np.where(below, self.sat_lo * np.exp(logi - self.lo), sat)
-        return self.r.linear() + sat
+        if below.any():
+            sat = np.where(below, self.sat_lo * np.exp(logi - self.lo), sat)
+        return self._linear + sat
 
 
 def _table(response: ProbeResponse, i_lo: float, i_hi: float, k: float, length_m: float):
@@ -622,20 +627,23 @@ def _table(response: ProbeResponse, i_lo: float, i_hi: float, k: float, length_m
     return _LogTable(response, lo, i_hi)
 
 
-def _propagate(response: ProbeResponse, intensity_in: float, k: float, length_m: float, table=None):
-    """Transmission and mean index through the cell at one input intensity (per detuning)."""
+def _propagate(response: ProbeResponse, intensity_in, k: float, length_m: float, table=None):
+    """Transmission and mean index through the cell at one input intensity (per detuning), or
+    at several at once (``intensity_in`` 1-D, > 0, with a ``table``: rows of the results)."""
     probe = response.probe
-    if probe.z_slices == 1 or intensity_in <= 0:
+    if np.ndim(intensity_in) == 0 and (probe.z_slices == 1 or intensity_in <= 0):
         chi = response.chi(intensity_in)
         n = _index(chi)
         return np.exp(-2 * k * n.imag * length_m), n, chi
     dz = length_m / probe.z_slices
     if table is None:
         table = _table(response, intensity_in, intensity_in, k, length_m)
-    inten = np.full(response.x.size, float(intensity_in))
-    phase = np.zeros(response.x.size)
-    alpha_sum = np.zeros(response.x.size)
-    chi_mean = np.zeros(response.x.size, dtype=complex)
+    shape = (*np.shape(intensity_in), response.x.size)
+    inten = np.empty(shape)
+    inten[...] = np.asarray(intensity_in, dtype=float)[..., None]
+    phase = np.zeros(shape)
+    alpha_sum = np.zeros(shape)
+    chi_mean = np.zeros(shape, dtype=complex)
     for _ in range(probe.z_slices):
         chi1 = table.chi(inten)
         n1 = _index(chi1)
@@ -697,8 +705,11 @@ def intense_transmission(
         t = np.zeros(response.x.size)
         n = np.zeros(response.x.size, dtype=complex)
         chi = np.zeros(response.x.size, dtype=complex)
-        for ui, wi in zip(u, w, strict=True):
-            ti, ni, ci = _propagate(response, ui * i_peak, k, length_m, table)
+        if table is not None:  # all nodes through the cell at once
+            nodes = zip(*_propagate(response, u * i_peak, k, length_m, table), strict=True)
+        else:
+            nodes = (_propagate(response, ui * i_peak, k, length_m) for ui in u)
+        for wi, (ti, ni, ci) in zip(w, nodes, strict=True):
             t += wi * ti
             n += wi * ni
             chi += wi * ci
