@@ -70,6 +70,21 @@ def test_warnings_are_listed_in_plain_words_or_all_passed_said():
     assert "All quality gates passed" in report.warnings_section([])
 
 
+def test_warnings_of_one_kind_are_one_line_and_none_is_lost():
+    warnings = [
+        "run a1: only 42 % of the record is a regular scan (gate 50 %)",
+        "fit voigt: reduced chi-square 3.1",
+        "run b22: only 41.5 % of the record is a regular scan (gate 50 %)",
+        "run c3: only 4e1 % of the record is a regular scan (gate 50 %)",
+    ]
+    assert [len(k) for k in report.warning_kinds(warnings)] == [3, 1]
+    html = report.warnings_section(warnings)
+    assert "4 quality-gate warnings of 2 kinds" in html
+    assert html.count("<details>") == 1 and "— and 2 more like it" in html
+    assert all(w in html for w in warnings)  # folded, not dropped
+    assert "of 2 kinds" not in report.warnings_section(warnings[:2])
+
+
 def test_captions_fill_the_snakemake_placeholders_and_render_rst():
     html = report.rst_html(
         'Run {{ snakemake.wildcards.run }} of ``{{ snakemake.config["runs"] }}``: **bold**',

@@ -140,18 +140,44 @@ def split_warnings(column: pd.Series) -> list[str]:
     return out
 
 
+#: the run, experiment or series a warning is about, where it opens with one
+_SUBJECT = re.compile(r"^(?:run|experiment|series) \S+?: ")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
+
+
+def warning_kinds(warnings: list[str]) -> list[list[str]]:
+    """The warnings grouped by kind, in order of first appearance: the same message about
+    other runs (its subject and numbers aside) is one kind."""
+    groups: dict[str, list[str]] = {}
+    for w in warnings:
+        groups.setdefault(_NUMBER.sub("#", _SUBJECT.sub("", w)), []).append(w)
+    return list(groups.values())
+
+
 def warnings_section(warnings: list[str]) -> str:
-    """The quality gates' verdict: every warning as its own line, or that all passed."""
+    """The quality gates' verdict, or that all passed: one line per kind of warning, its first
+    instance in full and the others (every one of them) folded beneath it."""
     if not warnings:
         return (
             '<section id="gates"><p class="ok">All quality gates passed '
             "(thresholds: <code>gates</code> in the config).</p></section>"
         )
-    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    kinds = warning_kinds(warnings)
+    items = []
+    for group in kinds:
+        if len(group) == 1:
+            items.append(f"<li>{esc(group[0])}</li>")
+            continue
+        rest = "".join(f"<li>{esc(w)}</li>" for w in group[1:])
+        items.append(
+            f"<li><details><summary>{esc(group[0])} <i>— and {len(group) - 1} more like it"
+            f"</i></summary><ul>{rest}</ul></details></li>"
+        )
+    of_kinds = f" of {len(kinds)} kinds" if len(kinds) < len(warnings) else ""
     return (
         f'<section id="gates"><div class="warnings"><p><b>{len(warnings)} quality-gate '
-        f"warning{'s' if len(warnings) != 1 else ''}</b> — the numbers below are shown, "
-        f"but read them with these in mind:</p><ul>{items}</ul></div></section>"
+        f"warning{'s' if len(warnings) != 1 else ''}{of_kinds}</b> — the numbers below are "
+        f"shown, but read them with these in mind:</p><ul>{''.join(items)}</ul></div></section>"
     )
 
 
