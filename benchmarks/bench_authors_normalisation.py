@@ -1,5 +1,5 @@
 """Benchmark (issue 19): our calibrated spectra of the paper's runs against the authors' hand
-processing, and each run's dark level against the scope range it was recorded at.
+processing, and each run's dark level beside the scope range it was recorded at.
 
 For every calibrated run of the paper target (``<results>/calibrated/<run>.nc``) this finds
 the eight line minima and the seven transmission maxima between them, in our spectrum and in
@@ -9,8 +9,8 @@ their difference (ours − authors', in % of transmission) is the difference of 
 normalisations alone. Beside it, from the raw exports: the dark trace's mean [mV], the
 signal's mean [mV] and its smallest sample step [µV], which follows the scope's vertical
 range. The authors subtract the lowest power's dark from every power; we subtract each
-run's own, recorded at its range: where the scope's zero moved with the range, the two
-differ at a line minimum by about (1 − T) × (dark difference) / signal.
+run's own, recorded with the same scope settings: where the scope's zero moved with its
+settings, the two differ at a line minimum by about (1 − T) × (dark difference) / signal.
 
     .venv/bin/python benchmarks/bench_authors_normalisation.py RESULTS_DIR [--series T81]
 """

@@ -167,15 +167,14 @@ def segment_scan(
         )
     ref = running_median(d, min(9, d.size | 1))
     ratio = d / ref
-    # the second difference of the fringe times is smooth for a smooth sweep
     bad = np.abs(ratio - 1) > tolerance
     if d.size > 4:
         # a small mode hop displaces one interval from both neighbours the same way; a kink
         # in the sweep (its rate steps and stays) changes the intervals once and is harmless:
         # the fringes still mark the frequency, and the linearisation follows the new rate
-        step = np.diff(d)
-        dd_ref = running_median(np.abs(step), min(15, step.size | 1))
-        big = np.abs(step) > 6 * np.maximum(dd_ref, 1e-3 * np.median(d))
+        step = np.diff(d)  # the change of the interval: small and smooth for a smooth sweep
+        usual = running_median(np.abs(step), min(15, step.size | 1))
+        big = np.abs(step) > 6 * np.maximum(usual, 1e-3 * np.median(d))
         jump = np.zeros(d.size, dtype=bool)
         # a large change (the sweep slowing into a turnaround, a hop) is cut, whatever follows
         jump[1:] = big & (np.abs(step) > KINK_MAX * d[:-1])
