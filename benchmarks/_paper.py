@@ -3,13 +3,21 @@ with config/hip-paper/config.yaml and its data root at ../shared."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "real" / "hip-elecsus-0.5mm-power-series"
+SHARED = Path(os.environ.get("MOHILBERT_SHARED", REPO.parent / "shared")).resolve()
+#: the authors' repository layout (github.com/hpaantee/HIP-ElecSus, ``paper_figures/``)
+PAPER = SHARED / "data" / "real" / "hip-elecsus" / "paper_figures"
+#: raw exports and the authors' hand processing, one folder per beam and heater voltage
+DATA = PAPER / "data"
+#: the authors' model: Figure 4 line-centre curves and Figure 3 spectra
+SIMULATION = PAPER / "simulation"
+TMP_FIG3 = PAPER / "tmp_fig3"
 
 
 def paper_workspace(wd: Path) -> Path:

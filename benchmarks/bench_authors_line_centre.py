@@ -2,7 +2,7 @@
 
 Reads the line-centre table the paper target writes (``results/series_line_centre.csv``, or
 the file given) and the authors' published model curves of the 0.5 mm beam
-(``hip-elecsus-model/linecentre_alpha_D0.5mm_T{62.0,81.0}C.npz``: their propagated,
+(``paper_figures/simulation/0.5_{62.0,81.0}_0.0_transit_single_factor_propagated.npz``: their propagated,
 transit-time model at their temperatures), places each run where the authors' Figure 4 puts
 it (their nominal peak intensity 2P/(π r²)/I_sat with I_sat = 1.669 mW/cm², times their
 hand-set intensity factor, 0.25 at 62 °C and 0.28 at 81 °C) and prints, per temperature and
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _paper import DATA, REPO
+from _paper import REPO, SIMULATION
 
 #: the authors' Figure 4 (authors-scripts/fig4.py): temperature label, intensity factor
 AUTHORS = {"hip_0.5mm_T62": ("62.0", 0.25), "hip_0.5mm_T81": ("81.0", 0.28)}
@@ -44,7 +44,7 @@ def main() -> None:
     )
     ratios = []
     for series, (temp, factor) in AUTHORS.items():
-        model = np.load(DATA / "hip-elecsus-model" / f"linecentre_alpha_D0.5mm_T{temp}C.npz")
+        model = np.load(SIMULATION / f"0.5_{temp}_0.0_transit_single_factor_propagated.npz")
         sub = table[table["series"] == series].sort_values("probe_power_W")
         nominal = 2 * sub["probe_power_W"] / (np.pi * RADIUS_M**2) / ISAT_AUTHORS_W_M2
         for line, key in (("closed", "alphaC"), ("open", "alphaO")):

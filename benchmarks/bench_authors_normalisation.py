@@ -3,7 +3,7 @@ processing, and each run's dark level beside the scope range it was recorded at.
 
 For every calibrated run of the paper target (``<results>/calibrated/<run>.nc``) this finds
 the eight line minima and the seven transmission maxima between them, in our spectrum and in
-the authors' (``authors-processed/poly7/<power>.npz``: their crop, cavity polynomial, dark
+the authors' (``paper_figures/data/<beam>/poly7/<power>.npz``: their crop, cavity polynomial, dark
 and 7th-order normalisation). Minima and maxima do not depend on either frequency axis, so
 their difference (ours − authors', in % of transmission) is the difference of the two
 normalisations alone. Beside it, from the raw exports: the dark trace's mean [mV], the
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _paper import DATA, REPO
 
 from mohilbert.io.netcdf import load_dataset
-from mohilbert.io.scope import read_scope
+from mohilbert.io.scope import followed_link_file, read_scope
 
 LINES = 8
 
@@ -73,7 +73,7 @@ def main() -> None:
         cal = load_dataset(cal_path)
         ok = np.isfinite(cal["transmission"].values)
         ours = extrema(cal["detuning"].values[ok], cal["transmission"].values[ok])
-        with np.load(folder / "authors-processed" / "poly7" / f"{power}.npz") as f:
+        with np.load(followed_link_file(folder / "poly7" / f"{power}.npz")) as f:
             order = np.argsort(f["x"])
             theirs = extrema(f["x"][order], f["y"][order])
         dark_mV, _ = raw_levels(DATA / row["dark_file"])

@@ -3,7 +3,7 @@ Kramers–Kronig at high power, and the cost of a fit.
 
 Case of the issue: 87Rb D2, 0.6 T, 2 mm, 62 °C, 0.5 mm beam, 2000 points over 5.5–18 GHz,
 Doppler-averaged, one core (one BLAS thread). HIP-ElecSus on this machine kind: ~14 s set-up +
-~120 s per spectrum (PROVENANCE.md of ../shared/data/real/hip-elecsus-0.5mm-power-series,
+~120 s per spectrum (PROVENANCE.md of ../shared/data/real/hip-elecsus,
 measured 2026-12-01); it is not run side by side here (it needs ARC and 134 s per spectrum).
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_intense.py [--quick]
@@ -30,10 +30,7 @@ from mohilbert.intense import Probe, saturation_intensity_W_m2  # noqa: E402
 from mohilbert.kramers_kronig import index_from_od  # noqa: E402
 from mohilbert.theory import Cell, intense_arrays, spectrum_arrays  # noqa: E402
 
-HIP = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared/data/real/hip-elecsus-0.5mm-power-series/hip-elecsus-model"
-)
+HIP = Path(__file__).resolve().parents[1].parent / "shared/data/real/hip-elecsus/paper_figures"
 HIP_SECONDS = 134.0
 X = np.linspace(5500, 18000, 2000)
 D = 0.5e-3
@@ -95,7 +92,7 @@ def parity() -> None:
         print(f"skipped: {HIP} absent")
         return
     for f in ("0.274", "8.57", "152.5"):
-        d = np.load(HIP / f"spectrum_D0.5mm_T62.0C_factor{f}.npz")
+        d = np.load(HIP / "tmp_fig3" / f"(0.0005, 62.0, 0, 0.25, 1)_{f}.npz")
         for solver in ("rate", "lindblad"):
             arr = intense_arrays(
                 d["x"],
@@ -107,7 +104,7 @@ def parity() -> None:
                 f"spectrum factor {f:>6}, {solver:8s}: max |dT| = {np.abs(arr['S0'] - d['y']).max():.2e}"
             )
     for temp in (62.0, 81.0):
-        d = np.load(HIP / f"linecentre_alpha_D0.5mm_T{temp}C.npz")
+        d = np.load(HIP / "simulation" / f"0.5_{temp}_0.0_transit_single_factor_propagated.npz")
         cell = CELL.with_(temperature_C=temp)
         for slices in (10, 50):
             worst = 0.0

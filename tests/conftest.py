@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the repository and to ../shared (skipped when absent)."""
+"""Shared fixtures: paths to the repository and to ../shared (skipped when absent on a user's
+clone, a failure under CI)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,21 @@ SHARED = Path(os.environ.get("MOHILBERT_SHARED", REPO.parent / "shared")).resolv
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "runs.schema.yaml"
 
 
+def on_ci() -> bool:
+    """True under CI (``CI=true``, as CI services set it), where ../shared must be there."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def shared_path(*parts: str) -> Path:
-    """Path under ../shared, or skip the test with a clear reason when it is not there."""
+    """Path under ../shared. When it is not there the test skips with a clear reason on a
+    user's clone, and fails under CI: there a moved or missing data set must not silently
+    switch the real-data tests off."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not available: {path} (set MOHILBERT_SHARED or clone ../shared)")
+        reason = f"shared data not available: {path} (set MOHILBERT_SHARED or clone ../shared)"
+        if on_ci():
+            pytest.fail(f"{reason}; under CI=true a missing ../shared path is a failure")
+        pytest.skip(reason)
     return path
 
 
@@ -117,6 +128,16 @@ hip_0.56uW_dark0.32uW	hip_0.56uW_dark0.32uW	C4	C4--0.56uW.csv	C2	C2--0.56uW.csv	
 """
 HIP_RUNS = ("hip_0.32uW", "hip_0.56uW")
 HIP_FREE = ["temperature_C", "field_T", "percent_85Rb"]
+
+
+#: the authors' repository layout in ../shared (github.com/hpaantee/HIP-ElecSus): raw exports and
+#: their hand processing under data/<beam>/, their model outputs under simulation/ and tmp_fig3/
+HIP_PAPER = ("data", "real", "hip-elecsus", "paper_figures")
+
+
+def hip_paper(*parts: str) -> Path:
+    """Path under the shared copy of the authors' ``paper_figures/`` folder."""
+    return shared_path(*HIP_PAPER, *parts)
 
 
 def hip_raw_dir() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import HIP_FREE, demo_campaign, hip_record, shared_path
+from conftest import HIP_FREE, demo_campaign, hip_paper, hip_record, shared_path
 from scipy.optimize import least_squares
 from scipy.signal import find_peaks
 
@@ -326,7 +326,7 @@ def test_paper_sheet_states_the_dark_reproducibility_of_its_darks(repo):
 
     from mohilbert.io.scope import read_scope
 
-    root = shared_path("data", "real", "hip-elecsus-0.5mm-power-series")
+    root = hip_paper("data")
     sheet = pd.read_csv(repo / "config/hip-paper/runs.tsv", sep="\t", comment="#")
     sheet = sheet.sort_values("probe_power_W")
     for series, top in (("hip_0.5mm_T62", 10e-6), ("hip_0.5mm_T81", 0.56e-6)):

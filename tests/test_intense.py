@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import shared_path
+from conftest import hip_paper
 from scipy.optimize import brentq
 
 from mohilbert.atoms import pumping as pm
@@ -142,8 +142,6 @@ def test_spectra_share_their_saturation_solves_without_changing_them(monkeypatch
 
 # ---------------------------------------------------------------------- HIP-ElecSus parity
 
-HIP = ("data", "real", "hip-elecsus-0.5mm-power-series", "hip-elecsus-model")
-
 
 def _hip_power(factor: float) -> float:
     return factor * np.pi * 16.69 * D**2 / 8  # PROVENANCE.md: P = factor π I_sat D² / 8
@@ -152,7 +150,7 @@ def _hip_power(factor: float) -> float:
 @pytest.mark.parametrize("factor", ["0.274", "8.57", "152.5"])
 def test_hip_elecsus_spectra(factor):
     """compat='hip-elecsus' reproduces its published spectra (issue: within 3e-3 in T)."""
-    d = np.load(shared_path(*HIP, f"spectrum_D0.5mm_T62.0C_factor{factor}.npz"))
+    d = np.load(hip_paper("tmp_fig3", f"(0.0005, 62.0, 0, 0.25, 1)_{factor}.npz"))
     probe = Probe(_hip_power(float(factor)), D, compat="hip-elecsus")
     t = intense_arrays(d["x"], RB87, "sigma_plus", probe)["S0"]
     assert d["y"].min() < 0.95
@@ -169,7 +167,9 @@ def test_hip_elecsus_line_centre_absorption(temperature):
     The published curves are reproduced by 10 Euler slices (to 0.5 %); its code's default
     of 50 slices gives up to 2.2 %, converged propagation 2.6 % (benchmarks/bench_intense.py).
     """
-    d = np.load(shared_path(*HIP, f"linecentre_alpha_D0.5mm_T{temperature}C.npz"))
+    d = np.load(
+        hip_paper("simulation", f"0.5_{temperature}_0.0_transit_single_factor_propagated.npz")
+    )
     cell = RB87.with_(temperature_C=temperature)
     pick = slice(2, 15, 3)  # 5 of the 15 intensities, 3e-2 … 8e2
     for centre, ref in ((6087.79, d["alphaC"].real), (17112.05, d["alphaO"].real)):

@@ -3,10 +3,12 @@ PROVENANCE.md says (point count, sample interval, channels, time range)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import shared_path
+from conftest import hip_raw_dir, shared_path
 
 from mohilbert.io import detect_format, read_scope
 
@@ -106,3 +108,30 @@ def test_hip_lecroy_csv(power, kind):
     np.testing.assert_array_equal(ds[kind[:2]].values, raw[:, 1])
     np.testing.assert_allclose(ds.time.values, raw[:, 0], atol=1e-9)
     assert isinstance(ds, xr.Dataset)
+
+
+def test_git_link_file_is_read_as_its_target(tmp_path):
+    """A git symbolic link checked out as a plain file (its content: the target's relative
+    path, no newline) is read as the target; a real export, a link to nothing and a text with
+    a newline are read as themselves (and then fail as what they are)."""
+    from mohilbert.errors import FormatError
+    from mohilbert.io.scope import followed_link_file
+
+    raw = hip_raw_dir()
+    (tmp_path / "beam").mkdir()
+    link = tmp_path / "beam" / "C4--0.32uW.csv"
+    target = raw / "C4--0.32uW.csv"
+    link.write_text(os.path.relpath(target, link.parent))
+    assert followed_link_file(link) == target.resolve()
+    ds = read_scope(link)
+    assert ds.attrs["source_file"] == str(target.resolve())
+    assert ds.attrs["source_sha256"] == read_scope(target).attrs["source_sha256"]
+    assert followed_link_file(target) == target  # a real export
+    dangling = tmp_path / "beam" / "C2--1uW.csv"
+    dangling.write_text("../nowhere/C2--1uW.csv")
+    assert followed_link_file(dangling) == dangling
+    with pytest.raises(FormatError, match="C2--1uW.csv: unknown format"):
+        read_scope(dangling)
+    note = tmp_path / "beam" / "notes.csv"
+    note.write_text(os.path.relpath(target, note.parent) + "\n")
+    assert followed_link_file(note) == note

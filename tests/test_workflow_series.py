@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, run_snakemake, shared_path
+from conftest import REPO, copy_workflow, hip_paper, run_snakemake
 
 from mohilbert.io.netcdf import load_dataset
 
@@ -42,7 +42,7 @@ def _sheet(dest):
 
 
 def test_power_series_through_the_workflow(tmp_path):
-    root = shared_path("data", "real", "hip-elecsus-0.5mm-power-series")
+    root = hip_paper("data")
     wd = copy_workflow(tmp_path / "wf")
     _sheet(wd / "config" / "runs.tsv")
     cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())

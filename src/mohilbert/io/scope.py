@@ -107,7 +107,7 @@ def read_scope(
     mohilbert.errors.FormatError
         The format is unknown or the file does not follow the requested format.
     """
-    path = Path(path)
+    path = followed_link_file(Path(path))
     if not path.exists():
         raise InputError(f"{path}: file does not exist")
     if not path.is_file():
@@ -235,6 +235,33 @@ def detect_format(path: str | os.PathLike) -> str:
         f"{path}: unknown format (first line {excerpt(first, 40)}); pass the format explicitly or "
         "export as CSV with a header row such as 'time,CH1,CH2'"
     )
+
+
+#: a git symbolic link checked out as a file holds only its target's path: this many bytes at most
+_LINK_FILE_MAX_BYTES = 1024
+
+
+def followed_link_file(path: Path) -> Path:
+    """The file that ``path`` stands for: ``path`` itself, or, when ``path`` is a git symbolic
+    link checked out as a plain file (a one-line file holding only the relative path of an
+    existing file, as git writes it with ``core.symlinks=false``, in some archives and on
+    Windows), that target. Anything else (a real export, a missing target) is ``path``."""
+    try:
+        if not path.is_file() or path.stat().st_size > _LINK_FILE_MAX_BYTES:
+            return path
+        text = path.read_bytes()
+    except OSError:
+        return path
+    if not text or b"\n" in text or b"\r" in text or b"\0" in text:
+        return path
+    try:
+        name = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return path
+    if name.startswith("/") or name != name.strip():
+        return path
+    target = path.parent / name
+    return target.resolve() if target.is_file() else path
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
