@@ -10,10 +10,13 @@ x2, the default; larger factors only cost time.
 
 from __future__ import annotations
 
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _timing
 
 from mohilbert.kramers_kronig import index_from_od
 
@@ -23,15 +26,18 @@ def main(n: int = 1_000_000) -> None:
     od = 2.0 * np.exp(-(((x - 3000) / 300) ** 2)) + 1.0 * np.exp(-(((x + 8000) / 400) ** 2))
     sigma = np.full(n, 0.01)
     kl = 2 * np.pi / 780.24e-9 * 2e-3
+    print(_timing.statement())
     print(f"index_from_od on {n} points (transform + uncertainty), median of 5:")
     for pad in (2, 4, 8):
         for workers in (1, 2):
-            times = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                index_from_od(x, od, kl, od_sigma=sigma, pad_factor=pad, workers=workers)
-                times.append(time.perf_counter() - t0)
-            print(f"  pad x{pad}, {workers} FFT thread(s): {statistics.median(times):.3f} s")
+            call = lambda p=pad, w=workers: index_from_od(  # noqa: E731
+                x, od, kl, od_sigma=sigma, pad_factor=p, workers=w
+            )
+            t_cold, _ = _timing.cold(call, 5)
+            t_warm, _ = _timing.warm(call, 5)
+            print(
+                f"  pad x{pad}, {workers} FFT thread(s): cold {t_cold:.3f} s, warm {t_warm:.3f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Rb natural D2, 2 mm, 80 °C, 0.6 T. Every case is timed interleaved (ElecSus, then mohilbert
 default, then mohilbert's ElecSus drop-in ``get_spectra``), one BLAS thread each, median of
-``REPEAT``; mohilbert "cold": its field-diagonalisation and line-shape caches cleared before each call
-(as a fit of B sees them; within one fit they are used). ElecSus runs from ../shared/peers in its own venv (.venv-peers, created on
+``REPEAT``; mohilbert "cold": every mohilbert cache cleared before each call (``_timing.cold``:
+as a first call in a new process; a fit of B reuses them within one fit). ElecSus runs from ../shared/peers in its own venv (.venv-peers, created on
 first use); without ../shared only mohilbert's times are printed.
 
 Goals: ElecSus mode >= 10x at 20 001 and 200 001 points and >= 50x on the fit; default
@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_k] = "1"
 
+import _timing  # noqa: E402
 import numpy as np  # noqa: E402
 from _peers import ElecSus, elecsus_missing  # noqa: E402
 
-from mohilbert.atoms.hamiltonian import line_list  # noqa: E402
-from mohilbert.atoms.susceptibility import _kernel_hat  # noqa: E402
 from mohilbert.fitting import FitSpectrum, fit_spectra  # noqa: E402
 from mohilbert.theory import Cell, get_spectra, spectrum_arrays  # noqa: E402
 
@@ -43,11 +41,8 @@ SPAN = (-25000.0, 25000.0)
 
 
 def cold(fn):
-    line_list.cache_clear()
-    _kernel_hat.cache_clear()
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    """Wall time [s] of one first-use call (every mohilbert cache cleared: _timing.cold)."""
+    return _timing.cold(fn)[0]
 
 
 def median(xs):
@@ -65,8 +60,9 @@ def main() -> None:
         print(why)
     print(
         f"Rb nat. D2, 2 mm, 80 degC, 0.6 T; median of {args.repeat}, interleaved, one BLAS "
-        "thread; mohilbert cold (diagonalisation and line-shape caches cleared)"
+        "thread; mohilbert cold"
     )
+    print(_timing.statement())
     print(
         f"{'case':22s} {'ElecSus':>9s} {'default':>9s} {'ratio':>7s} {'goal':>5s}"
         f" {'get_spectra':>11s} {'ratio':>7s} {'goal':>5s}"

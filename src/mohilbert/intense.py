@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft as sfft
 
+from mohilbert import caches
 from mohilbert.atoms.constants import (
     C_LIGHT,
     ELEMENT_ISOTOPES,
@@ -503,7 +504,9 @@ class _Atoms(NamedTuple):
 _LATTICE_BLOCK = 1024
 #: lattices kept (an isotope and transit rate at one set of atomic parameters each)
 _LATTICES_KEPT = 16
-_LATTICES: OrderedDict[_Atoms, _Lattice] = OrderedDict()
+_LATTICES: OrderedDict[_Atoms, _Lattice] = caches.register(
+    "mohilbert.intense._LATTICES", OrderedDict()
+)
 
 
 class _Lattice:
@@ -720,3 +723,7 @@ def intense_transmission(
         "saturation_parameter": i_peak / saturation_intensity_W_m2(medium.element, medium.line),
         "response": response,
     }
+
+
+# the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
+caches.register("mohilbert.intense._rayleigh_rule", _rayleigh_rule)

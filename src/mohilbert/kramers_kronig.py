@@ -42,6 +42,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft as sfft
 
+from mohilbert import caches
 from mohilbert.errors import AnalysisError
 from mohilbert.signal import fft_convolve, savgol_derivative
 
@@ -438,3 +439,7 @@ def agreement(
             out["max_pull"] = float(np.max(np.abs(pull)))
             out["coverage_1sigma"] = float(np.mean(np.abs(pull) <= 1))
     return out
+
+
+# the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
+caches.register("mohilbert.kramers_kronig._kernel_spectrum", _kernel_spectrum)

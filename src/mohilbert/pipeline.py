@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from mohilbert import caches
 from mohilbert.errors import MohilbertError, one_line
 
 #: the pipeline's netCDF outputs, checked before every workflow run
@@ -369,3 +370,8 @@ def watch_parent(interval_s: float = 0.5) -> bool:
 
     threading.Thread(target=poll, name="mohilbert-watch-parent", daemon=True).start()
     return True
+
+
+# the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
+caches.register("mohilbert.pipeline._package_root", _package_root)
+caches.register("mohilbert.pipeline._imports_of", _imports_of)

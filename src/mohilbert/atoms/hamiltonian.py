@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from mohilbert import caches
 from mohilbert.atoms.constants import (
     G_L,
     G_S,
@@ -314,3 +315,9 @@ def populations(lines: LineList, temperature_K: float | None) -> np.ndarray:
     e = (lines.ground_energy_MHz - lines.ground_energy_MHz.min()) * 1e6 * H_PLANCK
     p = np.exp(-e / (K_B * temperature_K))
     return p / p.sum()
+
+
+# the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
+caches.register("mohilbert.atoms.hamiltonian._structure", _structure)
+caches.register("mohilbert.atoms.hamiltonian.couplings", couplings)
+caches.register("mohilbert.atoms.hamiltonian.line_list", line_list)

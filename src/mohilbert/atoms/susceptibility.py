@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft as sfft
 
+from mohilbert import caches
 from mohilbert.atoms.constants import (
     ELEMENT_ISOTOPES,
     ISOTOPES,
@@ -349,3 +350,7 @@ def _fft(x, groups, shift, gamma, step, k0=None):
     chi = np.empty_like(chi_sorted)
     chi[:, order] = chi_sorted
     return chi
+
+
+# the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
+caches.register("mohilbert.atoms.susceptibility._kernel_hat", _kernel_hat)

@@ -1,0 +1,62 @@
+"""Every process-wide cache the computations fill, in one registry.
+
+The physics layer keeps work between calls: atomic structure and line lists per field
+(:mod:`mohilbert.atoms.hamiltonian`), line-shape kernels (:mod:`mohilbert.atoms.susceptibility`),
+the Hilbert kernel (:mod:`mohilbert.kramers_kronig`), quadrature rules and the saturation
+solves on the δ-lattice (:mod:`mohilbert.intense`). A fit or a scan gains from them; a
+benchmark's "cold" (first-use) figure must not. Each module registers its caches here where it
+defines them, so that :func:`clear` empties all of them and :func:`sizes` says what is held;
+``tests/test_caches.py`` fails when a module-level cache is added without registering it.
+
+This module imports nothing of mohilbert: every layer may register here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+#: name -> (clear, size): two callables per cache
+_REGISTRY: dict[str, tuple[Callable[[], None], Callable[[], int]]] = {}
+
+
+def register(name: str, cache: Any) -> Any:
+    """Register ``cache`` under ``name`` (``"<module>.<object>"``) and return it unchanged.
+
+    Parameters
+    ----------
+    name
+        Where the cache lives, e.g. ``"mohilbert.intense._LATTICES"``.
+    cache
+        A :func:`functools.lru_cache` wrapper (``cache_clear``, ``cache_info``) or a mapping
+        (``clear``, ``len``).
+
+    Returns
+    -------
+    The ``cache`` itself, so that it can wrap a definition::
+
+        _TABLE = caches.register("mohilbert.x._TABLE", {})
+    """
+    if hasattr(cache, "cache_clear") and hasattr(cache, "cache_info"):
+        _REGISTRY[name] = (cache.cache_clear, lambda: cache.cache_info().currsize)
+    elif hasattr(cache, "clear") and hasattr(cache, "__len__"):
+        _REGISTRY[name] = (cache.clear, lambda: len(cache))
+    else:
+        raise TypeError(f"{name}: a cache must be an lru_cache wrapper or a mapping")
+    return cache
+
+
+def names() -> list[str]:
+    """The registered caches, sorted."""
+    return sorted(_REGISTRY)
+
+
+def sizes() -> dict[str, int]:
+    """Entries held by each registered cache."""
+    return {name: size() for name, (_, size) in sorted(_REGISTRY.items())}
+
+
+def clear() -> None:
+    """Empty every registered cache: the next call pays its whole set-up, as in a new process."""
+    for clear_one, _ in _REGISTRY.values():
+        clear_one()
