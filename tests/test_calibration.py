@@ -336,7 +336,45 @@ def test_paper_sheet_states_the_dark_reproducibility_of_its_darks(repo):
         assert stated.size == 1
         assert stated[0] == pytest.approx(dark_reproducibility_V(levels), rel=0.02)
     # the 81 C darks scatter by twice the 62 C ones: 4.3e-5 against 2.0e-5 V
-    assert set(sheet["dark_uncertainty_V"].round(6)) == {2e-5, 4.3e-5}
+    half = sheet[sheet["series"].str.startswith("hip_0.5mm")]
+    assert set(half["dark_uncertainty_V"].round(6)) == {2e-5, 4.3e-5}
+
+
+def test_paper_sheet_1mm_darks_and_borrowed_darks(repo):
+    """1.0 mm beam: dark_uncertainty_V is the reproducibility of the darks at the smallest
+    ADC step, in power order; every borrowed dark is at its run's vertical setting (the same
+    ADC step), and 9 of the 22 runs at 17.5 V borrow one, as the lab recorded them."""
+    import pandas as pd
+
+    from mohilbert.io.ingest import DARK_STEP_TOLERANCE, adc_step_V
+    from mohilbert.io.scope import read_scope
+
+    root = hip_paper("data")
+    sheet = pd.read_csv(repo / "config/hip-paper/runs.tsv", sep="\t", comment="#")
+
+    def trace(rel):
+        ds = read_scope(root / rel)
+        return ds[next(iter(ds.data_vars))].values
+
+    for series, n_runs, n_borrowed in (("hip_1.0mm_T66", 20, 0), ("hip_1.0mm_T81", 22, 9)):
+        rows = sheet[sheet["series"] == series].sort_values("probe_power_W")
+        assert len(rows) == n_runs
+        own = rows["dark_file"] == rows["signal_file"].str.replace(".csv", "-baseline.csv")
+        assert (~own).sum() == n_borrowed
+        darks = {f: trace(f) for f in rows["dark_file"].unique()}
+        steps = {f: adc_step_V(v) for f, v in darks.items()}
+        for _, row in rows[~own].iterrows():
+            ratio = adc_step_V(trace(row["signal_file"])) / steps[row["dark_file"]]
+            assert 1 / DARK_STEP_TOLERANCE <= ratio <= DARK_STEP_TOLERANCE, row["run"]
+        lowest = min(steps.values())
+        levels = [
+            float(np.median(darks[f]))
+            for f in rows.loc[own, "dark_file"]
+            if steps[f] < DARK_STEP_TOLERANCE * lowest
+        ]
+        stated = rows["dark_uncertainty_V"].unique()
+        assert stated.size == 1
+        assert stated[0] == pytest.approx(dark_reproducibility_V(levels), rel=0.02)
 
 
 def _quantise(raw, bits: int, span: str):
@@ -416,3 +454,46 @@ def test_dark_level_step_names_its_source():
     assert (d.level_V, d.source) == (0.05, "dark_level_V from the runs sheet")
     d = dark_level(xr.Dataset(), Run("r"))
     assert (d.level_V, d.source) == (0.0, "none (no dark trace or dark_level_V): assumed 0 V")
+
+
+def test_borrowed_dark_of_another_vertical_setting_is_refused(tmp_path, repo):
+    """The paper's 0.5 mm / 81 C 1 mW run has no dark of its own. The 560 uW dark (our sheet's
+    choice until this check) was recorded at another vertical setting (ADC step 13 against
+    25.9 uV): refused in one line naming both files; the 10 uW dark, at its setting, is taken."""
+    from mohilbert.errors import InputError
+    from mohilbert.io.ingest import ingest_run
+    from mohilbert.runs import load_runs, run_record
+
+    root = hip_paper("data")
+    folder = "0.5mm_0.6T_17.5V"
+    header = "run\texperiment\tsignal\tsignal_file\tetalon\tetalon_file\tdark\tdark_file\tgeometry\tpolarisation\tcell_length_m\ttemperature_C\tfield_T\tetalon_fsr_MHz"
+    rows = [header]
+    for run, dark in (("own_setting", "10uW"), ("other_setting", "560uW")):
+        rows.append(
+            f"{run}\t{run}\tC4\t{folder}/C4--1mW.csv\tC2\t{folder}/C2--1mW.csv\tC4\t"
+            f"{folder}/C4--{dark}-baseline.csv\tfaraday\tsigma_plus\t0.002\t81\t0.6\t375"
+        )
+    (tmp_path / "runs.tsv").write_text("\n".join(rows) + "\n")
+    runs = load_runs(tmp_path / "runs.tsv", repo / "workflow/schemas/runs.schema.yaml", root)
+    raw = ingest_run(run_record(runs, "own_setting"))
+    assert raw["dark"].attrs["source_file"].endswith("C4--10uW-baseline.csv")
+    with pytest.raises(InputError) as err:
+        ingest_run(run_record(runs, "other_setting"))
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith("run other_setting: dark trace ")
+    assert "C4--560uW-baseline.csv was recorded at another vertical setting than the signal" in msg
+    assert "C4--1mW.csv (ADC step 13 uV against 25.9 uV)" in msg
+    assert msg.endswith("give the run a dark of its own detection setting")
+
+
+def test_adc_step_through_printing_precision():
+    """A 2.59 uV ADC step printed to 1 uV (values above 0.1 V with six decimals) reads as
+    spacings of 2 and 3 uV; their mean is the step. Fewer than four levels: no step."""
+    from mohilbert.io.ingest import adc_step_V
+
+    rng = np.random.default_rng(1)
+    codes = np.cumsum(rng.integers(0, 2, 20000))
+    printed = np.round(0.1 + 2.59e-6 * codes, 6)
+    assert adc_step_V(printed) == pytest.approx(2.59e-6, rel=0.01)
+    assert adc_step_V(np.array([0.0, 1e-3, 1e-3, 2e-3])) is None

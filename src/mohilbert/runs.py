@@ -48,6 +48,7 @@ def load_runs(
     *,
     check_files: bool = True,
     allow_outside: bool = False,
+    without_files: str = "error",
 ) -> pd.DataFrame:
     """Read, validate and complete the runs sheet.
 
@@ -66,6 +67,12 @@ def load_runs(
         Accept files outside ``data_root`` (absolute paths, ``..``, symbolic links that lead
         out). Off by default, so that a sheet cannot make the workflow read arbitrary files
         (``/etc/passwd``); the workflow sets it from ``allow_paths_outside_data_root``.
+    without_files
+        ``"error"``: a row naming a file that does not exist stops everything (with
+        ``check_files``). ``"leave_out"``: such rows are left out and listed in
+        ``runs.attrs["left_out"]`` (run → the first missing file), so that one sheet can
+        describe data a user may or may not have (the paper's held-out beam); the workflow
+        sets it from ``runs_without_files``.
 
     Returns
     -------
@@ -73,6 +80,8 @@ def load_runs(
         One row per run, indexed by ``run``, defaults filled in, plus columns
         ``<role>_path`` (absolute resolved path or ``None``) for every role.
     """
+    if without_files not in ("error", "leave_out"):
+        raise ValueError(f"without_files must be 'error' or 'leave_out', not {without_files!r}")
     sheet = Path(sheet)
     if not sheet.exists():
         raise SheetError(f"{sheet}: runs sheet does not exist")
@@ -132,14 +141,46 @@ def load_runs(
         seen[row["run"]] = i + 2
     _check_experiments(sheet, rows)
     root = Path(data_root)
+    strict = check_files and without_files == "error"
+    kept, left_out = [], {}
     for i, row in enumerate(rows):
         for role in ROLES:
-            row[f"{role}_path"] = _resolve(
-                sheet, i + 2, row, role, root, check_files, allow_outside
-            )
-    runs = pd.DataFrame(rows)
+            row[f"{role}_path"] = _resolve(sheet, i + 2, row, role, root, strict, allow_outside)
+        absent = [
+            row[f"{role}_path"]
+            for role in ROLES
+            if check_files and row[f"{role}_path"] and not Path(row[f"{role}_path"]).is_file()
+        ]
+        if absent:
+            left_out[row["run"]] = absent[0]
+        else:
+            kept.append(row)
+    if not kept:
+        raise SheetError(
+            f"{sheet}: no row's files are under data_root ({root.resolve()}): the first "
+            f"missing is {next(iter(left_out.values()))}; point data_root at the data folder"
+        )
+    runs = pd.DataFrame(kept)
     runs = runs.astype(object).where(runs.notna(), None)
-    return runs.set_index("run", drop=False)
+    runs = runs.set_index("run", drop=False)
+    runs.attrs["left_out"] = left_out
+    return runs
+
+
+def left_out_note(runs: pd.DataFrame, sheet: str | Path) -> str | None:
+    """One line naming the rows :func:`load_runs` left out for want of their files, by folder."""
+    left_out = runs.attrs.get("left_out") or {}
+    if not left_out:
+        return None
+    folders: dict[str, int] = {}
+    for path in left_out.values():
+        folder = Path(path).parent.name
+        folders[folder] = folders.get(folder, 0) + 1
+    listed = ", ".join(f"{name} ({n})" for name, n in folders.items())
+    return (
+        f"{Path(sheet).name}: {len(left_out)} run(s) left out, their files are not under "
+        f"data_root: {listed}"
+    )
 
 
 #: columns that every run of one experiment must share: its cell, geometry and the nominal

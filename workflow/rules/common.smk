@@ -5,7 +5,7 @@ import sys
 
 from mohilbert.errors import SheetError, one_line
 from mohilbert.pipeline import code_files, quarantine_damaged
-from mohilbert.runs import load_runs, sheet_warnings, stage_record
+from mohilbert.runs import load_runs, left_out_note, sheet_warnings, stage_record
 
 try:
     RUNS = load_runs(
@@ -13,6 +13,7 @@ try:
         workflow.source_path("../schemas/runs.schema.yaml"),
         data_root=config["data_root"],
         allow_outside=config["allow_paths_outside_data_root"],
+        without_files=config["runs_without_files"],
     )
 except SheetError as exc:
     raise WorkflowError(one_line(exc)) from None
@@ -20,6 +21,8 @@ except SheetError as exc:
 
 # a truncated or overwritten pipeline file is moved aside and rebuilt (not in cluster jobs)
 if workflow.is_main_process:
+    if note := left_out_note(RUNS, config["runs"]):
+        print(f"mohilbert: note: {note}", file=sys.stderr)
     for line in sheet_warnings(RUNS, config["runs"]):
         print(f"mohilbert: warning: {line}", file=sys.stderr)
     for line in quarantine_damaged("results"):

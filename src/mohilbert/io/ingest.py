@@ -22,6 +22,66 @@ ROLE_LONG_NAMES = {
 RUN_ATTRS = ("run",)  # the physics of a run enters at calibration (runs.STAGE_COLUMNS)
 
 
+#: a dark trace and its signal whose ADC steps differ by more than this factor were recorded at
+#: different vertical settings (a scope's steps from one setting to the next differ by 2–2.5×)
+DARK_STEP_TOLERANCE = 1.25
+
+
+def adc_step_V(values: np.ndarray) -> float | None:
+    """The vertical resolution of a trace [V]: the spacing of its recorded levels.
+
+    The mean spacing between neighbouring levels one step apart (those within 1.6× the 10th
+    percentile of the spacings). An export that prints fewer decimals than the ADC resolves
+    rounds each spacing (a 2.59 µV step printed to 1 µV reads 2 or 3 µV); the mean over
+    thousands of spacings is the step. ``None`` for a trace of fewer than four levels.
+    """
+    levels = np.unique(np.asarray(values, dtype=np.float64))
+    if levels.size < 4:
+        return None
+    gaps = np.diff(levels)
+    return float(np.mean(gaps[gaps <= 1.6 * np.percentile(gaps, 10)]))
+
+
+def check_dark_setting(
+    run: str, dark: xr.DataArray, signal: xr.DataArray, same_channel: bool
+) -> None:
+    """Refuse a dark trace of the signal's channel recorded at another vertical setting.
+
+    A lab often records one dark per detection setting and every acquisition of that setting
+    borrows it; the scope's zero moves with its vertical settings, so a dark of another
+    setting shifts the whole transmission. The two traces' ADC steps (:func:`adc_step_V`)
+    tell the settings apart. A dark photodiode on a channel of its own, a dark in the signal's
+    own file, or a trace too flat to have a step, is not checked.
+
+    Parameters
+    ----------
+    run
+        The run id, for the message.
+    dark, signal
+        The two traces [V], with their ``source_file`` attribute.
+    same_channel
+        Whether the sheet names the same scope channel for both (the signal's photodiode,
+        recorded in another acquisition).
+
+    Raises
+    ------
+    mohilbert.errors.InputError
+        The ADC steps differ by more than :data:`DARK_STEP_TOLERANCE`: one line naming both
+        files and their steps.
+    """
+    if not same_channel or dark.attrs["source_file"] == signal.attrs["source_file"]:
+        return
+    d, s = adc_step_V(dark.values), adc_step_V(signal.values)
+    if d is None or s is None or max(d, s) / min(d, s) <= DARK_STEP_TOLERANCE:
+        return
+    raise InputError(
+        f"run {run}: dark trace {dark.attrs['source_file']} was recorded at another vertical "
+        f"setting than the signal {signal.attrs['source_file']} (ADC step {d * 1e6:.3g} uV "
+        f"against {s * 1e6:.3g} uV); the scope's zero moves with its settings: give the run "
+        "a dark of its own detection setting"
+    )
+
+
 def clipped_samples(values: np.ndarray) -> tuple[int, float] | None:
     """(count, level) when samples pile up at the channel's rail, else None.
 
@@ -169,6 +229,9 @@ def ingest_run(
         )
     if "signal" not in pieces:
         raise InputError(f"run {run}: no signal file")
+    if "dark" in pieces:
+        same = str(record.get("dark") or "").upper() == str(record.get("signal") or "").upper()
+        check_dark_setting(run, pieces["dark"], pieces["signal"], same)
     out = xr.Dataset(
         pieces,
         coords={"time": ("time", ref_time, {"units": "s", "long_name": "time since trigger"})},
