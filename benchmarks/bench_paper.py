@@ -1,5 +1,6 @@
-"""Benchmark: the HIP-ElecSus paper target (issue 19) — the full 0.5 mm power series (38 raw
-exports, two series) from raw files to figures, on this machine's cores.
+"""Benchmark: the HIP-ElecSus paper target (issues 19, 34) — every power series of the beams under
+data_root (../shared: 0.5 and 1.0 mm, 80 raw exports, four series; a clone: also 2.0 mm) from
+raw files to figures, on this machine's cores.
 
 Copies the workflow into a temporary folder, runs it with config/hip-paper/config.yaml, and
 prints the wall time, the number of jobs, the sum of job compute and the largest job memory
