@@ -497,3 +497,77 @@ def test_adc_step_through_printing_precision():
     printed = np.round(0.1 + 2.59e-6 * codes, 6)
     assert adc_step_V(printed) == pytest.approx(2.59e-6, rel=0.01)
     assert adc_step_V(np.array([0.0, 1e-3, 1e-3, 2e-3])) is None
+
+
+def test_saturated_run_gets_its_axis_from_the_intense_probe_theory(repo):
+    """The 1.0 mm / 15 V 10 mW acquisition (~1000 I_sat nominal): its power-broadened lines
+    match the weak-probe theory at no axis scale (the calibration stopped, and with it the
+    series fit). A run with a probe power is then aligned with the intense-probe theory at the
+    sheet's power, and says so; its axis lands among its neighbours' at the same heater
+    setting (offsets 3760-4160 MHz, scales 0.995-1.007: within 2.5 %)."""
+    import yaml
+    from snakemake.utils import validate
+
+    from mohilbert.config import SCHEMA_PATH
+    from mohilbert.io.ingest import ingest_run
+    from mohilbert.runs import load_runs, run_record, stage_record
+
+    root = hip_paper("data")
+    sheet = repo / "config/hip-paper/runs.tsv"
+    runs = load_runs(
+        sheet, repo / "workflow/schemas/runs.schema.yaml", root, without_files="leave_out"
+    )
+    cfg = yaml.safe_load((repo / "config/hip-paper/config.yaml").read_text())
+    validate(cfg, str(SCHEMA_PATH), set_default=True)
+    run = "D1_T66_10mW"
+    raw = ingest_run(run_record(runs, run))
+    rec = stage_record(runs, run, "calibrate", root)
+    ds = calibrate_run(raw, rec, cfg["calibrate"], cfg["gates"]["calibrate"])
+    assert ds.attrs["absolute_model"].startswith("intense-probe theory at the sheet's 0.01 W")
+    assert "the weak-probe theory matched at no axis scale" in ds.attrs["absolute_model"]
+    assert 3700 < ds.attrs["axis_offset_MHz"] < 4200
+    assert abs(ds.attrs["axis_scale"] - 1) < 0.025
+    # without a probe power there is no other theory to try: the weak-probe message stands
+    weak = {**rec, "probe_power_W": None, "beam_diameter_m": None}
+    with pytest.raises(CalibrationError, match=r"run D1_T66_10mW: the signal's own theory lines"):
+        calibrate_run(raw, weak, cfg["calibrate"], cfg["gates"]["calibrate"])
+
+
+def test_axis_fit_that_runs_out_of_evaluations_says_so(monkeypatch):
+    """lmfit stops a fit at max_nfev without a Jacobian; the calibration says it did not
+    converge (it failed with an AttributeError)."""
+    import lmfit
+
+    from mohilbert.calibration.core import _fit_axis
+    from mohilbert.theory import Cell
+
+    real = lmfit.minimize
+
+    def aborted(*args, **kwargs):
+        res = real(*args, **{**kwargs, "max_nfev": 2})
+        assert res.aborted
+        return res
+
+    monkeypatch.setattr(lmfit, "minimize", aborted)
+    t = np.linspace(0, 1, 400)
+    f = np.linspace(-3000, 3000, 400)
+    v = 1 - 0.2 * np.exp(-((f / 400) ** 2))
+    with pytest.raises(CalibrationError) as err:
+        _fit_axis(
+            t,
+            v,
+            f,
+            Cell(),
+            "x",
+            ["temperature_C"],
+            "r1",
+            2,
+            400,
+            1,
+            0.0,
+            "reference cell",
+            True,
+            1.0,
+        )
+    assert str(err.value).startswith("run r1: the reference cell fit did not converge in ")
+    assert str(err.value).endswith(" evaluations")

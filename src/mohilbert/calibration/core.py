@@ -36,7 +36,7 @@ from mohilbert.config import schema_defaults
 from mohilbert.errors import CalibrationError
 from mohilbert.records import Run
 from mohilbert.signal import fft_convolve, running_median, white_noise_rms
-from mohilbert.theory import Cell, spectrum_arrays
+from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
 #: the calibrate stage's defaults: ``calibrate:`` of the configuration schema (its one home)
 DEFAULTS = schema_defaults("calibrate")
@@ -239,13 +239,28 @@ class AxisFit:
 
 
 def _fit_axis(
-    t, v, f, cell, pol, free, rec_run, degree, max_points, sign, offset, what, fit_scale, scale0
+    t,
+    v,
+    f,
+    cell,
+    pol,
+    free,
+    rec_run,
+    degree,
+    max_points,
+    sign,
+    offset,
+    what,
+    fit_scale,
+    scale0,
+    probe=None,
 ) -> AxisFit:
     """Least-squares refinement of offset, scale and physical parameters, with the baseline
     polynomial solved linearly at every step (variable projection), through the project's one
     fitting layer, lmfit (its bounded trust-region ``least_squares``). Standard errors from the
     Jacobian at the minimum, with the baseline coefficients counted in the degrees of freedom
-    (lmfit's own ``covar`` does not know them)."""
+    (lmfit's own ``covar`` does not know them). The theory is the weak-probe one, or with a
+    ``probe`` the intense-probe one at that probe's power."""
     import lmfit
 
     from mohilbert.atoms.constants import isotope_fractions
@@ -285,7 +300,10 @@ def _fit_axis(
         vals = {n: p[n].value for n in names}
         c = cell.with_fitted({n: vals[n] for n in free})
         nu = vals["offset_MHz"] + sign * vals.get("scale", scale0) * fs
-        m = spectrum_arrays(nu, c, pol)["S0"]
+        if probe is None:
+            m = spectrum_arrays(nu, c, pol)["S0"]
+        else:
+            m = intense_arrays(nu, c, pol, probe)["S0"]
         design = a * m[:, None]
         coef, *_ = np.linalg.lstsq(design, vs, rcond=None)
         return vs - design @ coef
@@ -307,6 +325,10 @@ def _fit_axis(
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise CalibrationError(f"run {rec_run}: the {what} fit failed ({exc})") from None
     cost = float(np.sum(res.residual**2))
+    if res.aborted:
+        raise CalibrationError(
+            f"run {rec_run}: the {what} fit did not converge in {res.nfev} evaluations"
+        )
     if not np.isfinite(cost) or cost > start_cost * (1 + 1e-9):
         raise CalibrationError(f"run {rec_run}: the {what} fit did not converge ({res.message})")
     dof = max(res.residual.size - len(names) - a.shape[1], 1)
@@ -367,6 +389,8 @@ class Absolute:
     score: float
     axis_degree: int
     fit_scale: bool
+    #: the theory the axis was fitted with
+    model: str = "weak-probe theory"
 
 
 @dataclass
@@ -588,22 +612,37 @@ def absolute_axis(
             f"noise {noise_abs:.2g}); check that it sees the atoms, or set calibrate.absolute"
         )
 
-    def model_absorb(x):
-        return 1 - spectrum_arrays(x, fit_cell, fit_pol)["S0"]
+    def absorbance(probe):
+        if probe is None:
+            return lambda x: 1 - spectrum_arrays(x, fit_cell, fit_pol)["S0"]
+        return lambda x: 1 - intense_arrays(x, fit_cell, fit_pol, probe)["S0"]
 
     fit_scale = cfg["fit_scale"] if cfg["fit_scale"] != "auto" else mode == "self"
     scales = np.arange(0.8, 1.2001, 0.01) if fit_scale else (1.0,)
-    sign, offset, score, scale0 = _coarse_alignment(
-        f,
-        absorb,
-        model_absorb,
-        run,
-        what,
-        scales,
-        fsr=fsr,
-        stop_factor=gates["axis_scale_stop_factor"],
-        theory=f"{cell.element} {cell.line}",
-    )
+    theory = f"{cell.element} {cell.line}"
+    stop = gates["axis_scale_stop_factor"]
+    probe, model = None, "weak-probe theory"
+    try:
+        sign, offset, score, scale0 = _coarse_alignment(
+            f, absorb, absorbance(None), run, what, scales, fsr, stop, theory
+        )
+    except CalibrationError as weak_error:
+        # a saturated spectrum (power-broadened, the open lines pumped away) is not the weak
+        # probe's: align it with the intense-probe theory at the sheet's power instead
+        probe = rec.probe() if mode == "self" else None
+        if probe is None:
+            raise
+        try:
+            sign, offset, score, scale0 = _coarse_alignment(
+                f, absorb, absorbance(probe), run, what, scales, fsr, stop, theory
+            )
+        except CalibrationError:
+            raise weak_error from None
+        model = (
+            f"intense-probe theory at the sheet's {rec.probe_power_W:g} W, temperature and "
+            "field at the sheet's values (the weak-probe theory matched at no axis scale)"
+        )
+        free = []  # the axis only: the series fit measures the physics with this model
     axis_degree = 4 if cfg["baseline_degree"] == "auto" else int(cfg["baseline_degree"])
     fit = _fit_axis(
         t,
@@ -620,6 +659,7 @@ def absolute_axis(
         what,
         fit_scale,
         scale0,
+        probe,
     )
     nu = fit.values["offset_MHz"] + sign * fit.values["scale"] * f
     fitted = {n: fit.values[n] for n in free}
@@ -639,6 +679,7 @@ def absolute_axis(
         score,
         axis_degree,
         bool(fit_scale),
+        model,
     )
 
 
@@ -1115,6 +1156,7 @@ def calibrated_dataset(
             "correlated_noise_relative": excess,
             "correlated_noise_length_MHz": drift_length,
             "absolute_method": mode,
+            "absolute_model": absolute.model,
             "absolute_correlation": absolute.score,
             "axis_sign": int(absolute.sign),
             "axis_offset_MHz": fit.values["offset_MHz"],
