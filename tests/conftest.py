@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOHILBERT_SHARED", REPO.parent / "shared")).resolve()
-SCHEMA_PATH = REPO / "workflow" / "schemas" / "runs.schema.yaml"
+SCHEMA_PATH = REPO / "src" / "mohilbert" / "schemas" / "runs.schema.yaml"
 
 
 def on_ci() -> bool:

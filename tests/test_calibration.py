@@ -474,7 +474,9 @@ def test_borrowed_dark_of_another_vertical_setting_is_refused(tmp_path, repo):
             f"{folder}/C4--{dark}-baseline.csv\tfaraday\tsigma_plus\t0.002\t81\t0.6\t375"
         )
     (tmp_path / "runs.tsv").write_text("\n".join(rows) + "\n")
-    runs = load_runs(tmp_path / "runs.tsv", repo / "workflow/schemas/runs.schema.yaml", root)
+    from mohilbert.config import RUNS_SCHEMA_PATH
+
+    runs = load_runs(tmp_path / "runs.tsv", RUNS_SCHEMA_PATH, root)
     raw = ingest_run(run_record(runs, "own_setting"))
     assert raw["dark"].attrs["source_file"].endswith("C4--10uW-baseline.csv")
     with pytest.raises(InputError) as err:
@@ -508,15 +510,13 @@ def test_saturated_run_gets_its_axis_from_the_intense_probe_theory(repo):
     import yaml
     from snakemake.utils import validate
 
-    from mohilbert.config import SCHEMA_PATH
+    from mohilbert.config import RUNS_SCHEMA_PATH, SCHEMA_PATH
     from mohilbert.io.ingest import ingest_run
     from mohilbert.runs import load_runs, run_record, stage_record
 
     root = hip_paper("data")
     sheet = repo / "config/hip-paper/runs.tsv"
-    runs = load_runs(
-        sheet, repo / "workflow/schemas/runs.schema.yaml", root, without_files="leave_out"
-    )
+    runs = load_runs(sheet, RUNS_SCHEMA_PATH, root, without_files="leave_out")
     cfg = yaml.safe_load((repo / "config/hip-paper/config.yaml").read_text())
     validate(cfg, str(SCHEMA_PATH), set_default=True)
     run = "D1_T66_10mW"

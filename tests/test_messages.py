@@ -200,6 +200,9 @@ def test_cli_messages(tmp_path, capsys):
 
 
 def test_cli_prune_outside_the_workflow(tmp_path, monkeypatch, capsys):
+    """The sheet's schema is in the package: prune works from any folder, and a missing
+    sheet is named (it needed the checkout's workflow/ folder, which an installed package
+    does not have)."""
     from mohilbert.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -207,8 +210,7 @@ def test_cli_prune_outside_the_workflow(tmp_path, monkeypatch, capsys):
     (tmp_path / "config" / "config.yaml").write_text("runs: config/runs.tsv\n")
     assert main(["prune"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "mohilbert prune: ValueError: workflow/schemas/runs.schema.yaml not found: run "
-        "mohilbert prune in the workflow's folder"
+        "mohilbert prune: SheetError: config/runs.tsv: runs sheet does not exist"
     )
 
 

@@ -12,7 +12,7 @@ from mohilbert.io.ingest import ingest_run
 from mohilbert.io.writers import write_lecroy_csv, write_tek_mso_csv
 from mohilbert.runs import load_runs, run_record
 
-SCHEMA = REPO / "workflow" / "schemas" / "runs.schema.yaml"
+SCHEMA = REPO / "src" / "mohilbert" / "schemas" / "runs.schema.yaml"
 HEADER = [
     "run",
     "experiment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, SCHEMA_PATH
 from scipy.signal import find_peaks
 
 from mohilbert.io import load_dataset, read_scope
@@ -114,7 +114,7 @@ def test_sheet_columns_are_schema_columns_and_nothing_is_dropped():
     from mohilbert.runs import load_schema
     from mohilbert.simulate import ROLES_OUT, SHEET_COLUMNS
 
-    schema = load_schema(REPO / "workflow" / "schemas" / "runs.schema.yaml")
+    schema = load_schema(SCHEMA_PATH)
     assert set(SHEET_COLUMNS) <= set(schema["properties"])
     for role in ROLES_OUT:
         assert role in SHEET_COLUMNS and f"{role}_file" in SHEET_COLUMNS

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, hip_paper, run_snakemake
+from conftest import REPO, SCHEMA_PATH, copy_workflow, hip_paper, run_snakemake
 
 from mohilbert.io.netcdf import load_dataset
 
@@ -107,9 +107,7 @@ def test_power_series_through_the_workflow(tmp_path):
     from mohilbert.plotting import power_series as ps
     from mohilbert.runs import load_runs, stage_record
 
-    sheet = load_runs(
-        wd / "config" / "runs.tsv", REPO / "workflow" / "schemas" / "runs.schema.yaml", root
-    )
+    sheet = load_runs(wd / "config" / "runs.tsv", SCHEMA_PATH, root)
     from mohilbert.records import Experiment
 
     records = Experiment.of({r: stage_record(sheet, r, "fit", root) for r in RUNS})

@@ -339,13 +339,10 @@ def _add_prune(sub) -> None:
 def _run_prune(args) -> int:
     import yaml
 
+    from mohilbert.config import RUNS_SCHEMA_PATH as schema
+    from mohilbert.config import SCHEMA_PATH
     from mohilbert.pipeline import stale_results
     from mohilbert.runs import load_runs
-
-    schema = Path("workflow/schemas/runs.schema.yaml")  # run from the workflow's folder
-    if not schema.exists():
-        raise ValueError(f"{schema} not found: run mohilbert prune in the workflow's folder")
-    from mohilbert.config import SCHEMA_PATH
 
     with open(SCHEMA_PATH) as fh:
         defaults = {k: v.get("default") for k, v in yaml.safe_load(fh)["properties"].items()}

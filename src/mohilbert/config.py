@@ -18,6 +18,8 @@ from mohilbert.errors import SheetError
 #: the configuration schema: what the workflow validates ``config/config.yaml`` against and
 #: the one home of every default (the workflow's ``Snakefile`` validates against this file)
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "config.schema.yaml"
+#: the runs sheet's schema (columns, types, units, defaults): the one home of the sheet columns
+RUNS_SCHEMA_PATH = Path(__file__).with_name("schemas") / "runs.schema.yaml"
 _SCHEMA: dict | None = None
 
 

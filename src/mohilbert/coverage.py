@@ -96,12 +96,12 @@ def run_case(spec: CaseSpec, workdir: str | Path | None = None) -> dict:
     fraction of usable index points within 1 σ (``index_within_1sigma_<mode>``).
     """
     from mohilbert.calibration.core import calibrate_run
+    from mohilbert.config import RUNS_SCHEMA_PATH as schema
     from mohilbert.experiment import fit_experiment, hilbert_experiment
     from mohilbert.io.ingest import ingest_run
     from mohilbert.runs import load_runs, run_record
     from mohilbert.simulate import Acquisition, write_acquisition
 
-    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "runs.schema.yaml"
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
         truth_cell = {

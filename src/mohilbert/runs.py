@@ -1,7 +1,7 @@
 """The runs sheet: one row per acquisition, validated before any job starts.
 
 The sheet is a TSV file (``config/runs.tsv``). Each row is checked against the JSON Schema in
-``workflow/schemas/runs.schema.yaml`` (types, allowed values, defaults); then across rows
+``src/mohilbert/schemas/runs.schema.yaml`` (:data:`mohilbert.config.RUNS_SCHEMA_PATH`) (types, allowed values, defaults); then across rows
 (duplicate run ids) and against the disk (every named file exists). Every problem raises
 :class:`~mohilbert.errors.SheetError` naming the sheet, the row and the column.
 """

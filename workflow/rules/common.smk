@@ -3,6 +3,7 @@ import os
 import re
 import sys
 
+from mohilbert.config import RUNS_SCHEMA_PATH
 from mohilbert.errors import SheetError, one_line
 from mohilbert.pipeline import code_files, quarantine_damaged
 from mohilbert.runs import load_runs, left_out_note, sheet_warnings, stage_record
@@ -10,7 +11,7 @@ from mohilbert.runs import load_runs, left_out_note, sheet_warnings, stage_recor
 try:
     RUNS = load_runs(
         config["runs"],
-        workflow.source_path("../schemas/runs.schema.yaml"),
+        RUNS_SCHEMA_PATH,
         data_root=config["data_root"],
         allow_outside=config["allow_paths_outside_data_root"],
         without_files=config["runs_without_files"],
