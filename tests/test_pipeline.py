@@ -172,3 +172,32 @@ def test_mohilbert_io_loads_its_names_on_first_use():
     assert mio.load_dataset.__module__ == "mohilbert.io.netcdf"
     with pytest.raises(AttributeError, match="module 'mohilbert.io' has no attribute 'nope'"):
         _ = mio.nope
+
+
+def test_damaged_series_file_is_moved_aside(tmp_path):
+    """A truncated power-series fit (results/series/) is moved aside like the per-run files,
+    so that the workflow rebuilds it; an intact file of another stage stays."""
+    import numpy as np
+    import xarray as xr
+
+    from mohilbert.io.netcdf import save_dataset
+    from mohilbert.pipeline import quarantine_damaged
+
+    (tmp_path / "series").mkdir()
+    (tmp_path / "fits").mkdir()
+    good = tmp_path / "fits" / "a.nc"
+    save_dataset(
+        xr.Dataset({"x": ("n", np.arange(3.0), {"units": "1", "long_name": "x"})}),
+        good,
+        step="test",
+    )
+    bad = tmp_path / "series" / "hip_T62.nc"
+    bad.write_bytes(good.read_bytes()[:40])
+    lines = quarantine_damaged(tmp_path)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"mohilbert: {bad} is damaged (")
+    assert lines[0].endswith(
+        f"moved it to {tmp_path / 'damaged' / 'series' / 'hip_T62.nc'}: the workflow rebuilds "
+        "it when a target needs it"
+    )
+    assert not bad.exists() and good.exists()

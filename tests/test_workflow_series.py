@@ -208,3 +208,24 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     # more saturation at higher power: the line-centre absorption falls
     s = series["saturation_parameter"].values
     assert s.max() / s.min() > 1e3
+    # every file the series run wrote is known to prune, and none of it is stale; a series
+    # that leaves the sheet leaves its files to prune, campaign-wide ones stay
+    from mohilbert.pipeline import CAMPAIGN_FILES, result_owner, stale_results
+
+    results = wd / "results"
+    unknown = [
+        rel
+        for p in results.rglob("*")
+        if p.is_file()
+        and (rel := p.relative_to(results).as_posix()) not in CAMPAIGN_FILES
+        and result_owner(rel) is None
+    ]
+    assert unknown == []
+    assert stale_results(results, RUNS_1MM, RUNS_1MM, ["hip_1.0mm_T81"]) == []
+    gone = {p.relative_to(results).as_posix() for p in stale_results(results, RUNS_1MM, RUNS_1MM)}
+    assert {
+        "series/hip_1.0mm_T81.nc",
+        "figures/power_series/hip_1.0mm_T81_spectra.png",
+        "logs/series/hip_1.0mm_T81.log",
+    } <= gone
+    assert not any(g.startswith(("calibrated/", "series_table")) for g in gone)

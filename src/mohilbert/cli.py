@@ -351,7 +351,8 @@ def _run_prune(args) -> int:
     runs = load_runs(
         cfg["runs"], schema, data_root=cfg["data_root"], check_files=False, allow_outside=True
     )
-    stale = stale_results(args.results, runs.index, runs["experiment"].unique())
+    series = [s for s in runs.get("series", []) if isinstance(s, str) and s]
+    stale = stale_results(args.results, runs.index, runs["experiment"].unique(), series)
     for path in stale:
         print(f"{'would remove' if args.dry_run else 'removed'} {path}")
         if not args.dry_run:

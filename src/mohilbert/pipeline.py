@@ -26,13 +26,13 @@ from mohilbert import caches
 from mohilbert.errors import MohilbertError, one_line
 
 #: the pipeline's netCDF outputs, checked before every workflow run
-RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert")
+RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert", "series")
 
 
 def quarantine_damaged(results: str | Path = "results") -> list[str]:
     """Move damaged pipeline files aside so that the workflow rebuilds them.
 
-    Every ``results/{raw,calibrated,fits,hilbert}/*.nc`` gets the cheap superblock check of
+    Every ``results/{raw,calibrated,fits,hilbert,series}/*.nc`` gets the cheap superblock check of
     :func:`mohilbert.io.netcdf.quick_file_problem` (a truncated or overwritten file). A
     damaged one is moved (never deleted) to ``results/damaged/<stage>/``; Snakemake then
     finds it missing and rebuilds it (and reruns what is made from it) as soon as a target
@@ -90,6 +90,12 @@ RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("experiment", "benchmarks/hilbert/{}.tsv"),
     ("experiment", "benchmarks/figures/experiment_{}.tsv"),
     ("experiment", "benchmarks/figures/group_index_{}.tsv"),
+    ("series", "series/{}.nc"),
+    ("series", "figures/power_series/{}_spectra.pdf"),
+    ("series", "figures/power_series/{}_spectra.png"),
+    ("series", "logs/series/{}.log"),
+    ("series", "logs/figures/series_spectra_{}.log"),
+    ("series", "benchmarks/series/{}.tsv"),
 )
 #: files of the whole campaign (not tied to one run or experiment)
 CAMPAIGN_FILES = (
@@ -101,11 +107,18 @@ CAMPAIGN_FILES = (
     "logs/summary.log",
     "logs/figures/overview.log",
     "benchmarks/figures/overview.tsv",
+    "series_table.csv",
+    "series_line_centre.csv",
+    "figures/power_series/line_centre.pdf",
+    "figures/power_series/line_centre.png",
+    "logs/series_table.log",
+    "logs/figures/series_line_centre.log",
 )
 
 
 def result_owner(rel: str) -> tuple[str, str] | None:
-    """("run" | "experiment", id) of a file under results/ (relative path), or None."""
+    """("run" | "experiment" | "series", id) of a file under results/ (relative path), or
+    None."""
     for kind, pattern in RESULT_PATTERNS:
         head, tail = pattern.split("{}")
         if rel.startswith(head) and rel.endswith(tail) and "/" not in rel[len(head) :]:
@@ -113,7 +126,7 @@ def result_owner(rel: str) -> tuple[str, str] | None:
     return None
 
 
-def stale_results(results: str | Path, runs, experiments) -> list[Path]:
+def stale_results(results: str | Path, runs, experiments, series=()) -> list[Path]:
     """Files under ``results`` that belong to runs or experiments no longer in the sheet
     (sorted). Campaign-wide files, damaged files kept aside and anything unknown are never
     listed.
@@ -125,10 +138,12 @@ def stale_results(results: str | Path, runs, experiments) -> list[Path]:
     runs : iterable of str
         Run ids in the sheet.
     experiments : iterable of str
-        Experiment (and series) ids in the sheet.
+        Experiment ids in the sheet.
+    series : iterable of str
+        Power-series ids in the sheet.
     """
     results = Path(results)
-    keep = {"run": set(runs), "experiment": set(experiments)}
+    keep = {"run": set(runs), "experiment": set(experiments), "series": set(series)}
     stale = []
     for path in sorted(results.rglob("*")):
         if not path.is_file():
