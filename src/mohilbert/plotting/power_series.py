@@ -5,7 +5,7 @@
 * :func:`line_centre_figure` — line-centre absorption coefficient α of the open and the
   closed transition against I/I_sat: points from the calibrated spectra (with their
   uncertainty), curves from the model at each series' fitted parameters, propagated through
-  the cell (the paper's Figure 4, one panel);
+  the cell, a column per beam diameter (the paper's Figure 4);
 * :func:`series_table` — the fitted temperature, field and intensity scale of every series
   with their uncertainty budgets.
 """
@@ -27,7 +27,7 @@ from mohilbert.formatting import pm, power
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
 from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
-from mohilbert.records import Experiment, parameter_parts, parameter_ties
+from mohilbert.records import Experiment, Run, parameter_parts, parameter_ties
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
@@ -368,11 +368,18 @@ def line_centre_table(points: dict) -> pd.DataFrame:
     )
 
 
+def _beam_diameter_m(records: dict) -> float:
+    """The probe beam diameter [m] of a series' runs (one per series: the sheet checks it)."""
+    return float(Run.coerce(next(iter(records.values()))).beam_diameter_m or np.nan)
+
+
 def line_centre_figure(
     series: dict[str, tuple[xr.Dataset, dict, dict]], points: dict | None = None
 ) -> plt.Figure:
-    """Line-centre α of the open and closed line against I/I_sat (Figure 4, one panel), with
-    each point's pull against the model below and the agreement stated in words. Points of
+    """Line-centre α of the open and closed line against I/I_sat (Figure 4): a column per
+    probe beam diameter with each of its series (temperatures) in its own colour, the closed
+    line filled with a solid model curve, the open line hollow with a dashed one; below each,
+    every point's pull against its model, and the agreement stated in words above. Points of
     different detection settings (:func:`mohilbert.power_series.detector_settings`) have
     different markers, and where the setting changes is stated.
 
@@ -384,55 +391,93 @@ def line_centre_figure(
         :func:`all_line_centre_points` of ``series`` when already computed.
     """
     points = points or all_line_centre_points(series)
+    beams: dict[float, list[str]] = {}
+    for name, (_, _, records) in sorted(series.items()):
+        beams.setdefault(_beam_diameter_m(records), []).append(name)
+    columns = sorted(beams)
     with plt.style.context(STYLE):
-        fig, (ax, axp) = plt.subplots(
-            2, 1, figsize=(6.0, 5.6), sharex=True, height_ratios=(3, 1.3), layout="constrained"
+        fig, axes = plt.subplots(
+            2,
+            len(columns),
+            figsize=(0.6 + 3.4 * len(columns), 5.6),
+            sharex=True,
+            sharey="row",
+            height_ratios=(3, 1.3),
+            layout="constrained",
+            squeeze=False,
         )
         notes = []
         n_settings = 1
-        for k, (name, (fit, _, _)) in enumerate(sorted(series.items())):
-            pulls, grid, model = points[name]
-            notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
-            if text := settings_text(pulls):
-                notes.append(f"{name}, {text}")
-            n_settings = max(n_settings, int(np.nanmax(pulls["detector_setting"])) + 1)
-            t, ut = _value(fit, "temperature_C")
-            for j, line in enumerate(("closed", "open")):
-                color = PALETTE[(2 * k + j) % len(PALETTE)]
-                sub = pulls[pulls["line"] == line]
-                ax.plot([], [], "o", ms=3.5, color=color, label=f"{line}, {pm(t, ut)} °C")
-                for setting, part in sub.groupby("detector_setting"):
-                    marker = _SETTING_MARKERS[int(setting) % len(_SETTING_MARKERS)]
-                    ax.errorbar(
-                        part["saturation"],
-                        part["alpha"],
-                        yerr=part["alpha_u"],
-                        fmt=marker,
-                        ms=3.5,
-                        color=color,
+        for c, diameter in enumerate(columns):
+            ax, axp = axes[0, c], axes[1, c]
+            names = sorted(beams[diameter], key=lambda n: _value(series[n][0], "temperature_C"))
+            for k, name in enumerate(names):
+                fit = series[name][0]
+                pulls, grid, model = points[name]
+                notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
+                if text := settings_text(pulls):
+                    notes.append(f"{name}, {text}")
+                n_settings = max(n_settings, int(np.nanmax(pulls["detector_setting"])) + 1)
+                t, ut = _value(fit, "temperature_C")
+                color = PALETTE[k % len(PALETTE)]
+                ax.plot([], [], "s", ms=4, color=color, label=f"{pm(t, ut)} °C")
+                for line in ("closed", "open"):
+                    face = color if line == "closed" else "none"
+                    sub = pulls[pulls["line"] == line]
+                    for setting, part in sub.groupby("detector_setting"):
+                        marker = _SETTING_MARKERS[int(setting) % len(_SETTING_MARKERS)]
+                        ax.errorbar(
+                            part["saturation"],
+                            part["alpha"],
+                            yerr=part["alpha_u"],
+                            fmt=marker,
+                            ms=3.5,
+                            color=color,
+                            mfc=face,
+                        )
+                        axp.plot(
+                            part["saturation"], part["pull"], marker, ms=3.0, color=color, mfc=face
+                        )
+                    ax.plot(
+                        grid, model[line], color=color, lw=1.0, ls="-" if line == "closed" else "--"
                     )
-                    axp.plot(part["saturation"], part["pull"], marker, ms=3.0, color=color)
-                ax.plot(grid, model[line], color=color, lw=1.0)
-        ax.plot([], [], color="0.3", lw=1.0, label="model at the fitted parameters")
-        if n_settings > 1:
-            for setting in range(n_settings):
-                marker = _SETTING_MARKERS[setting % len(_SETTING_MARKERS)]
-                ax.plot([], [], marker, ms=3.5, color="0.4", label=f"detection setting {setting}")
-        ax.set_xscale("log")
-        ax.set_ylabel("line-centre absorption coefficient α [1/m]")
-        ax.legend(fontsize=7)
-        axp.axhspan(-2, 2, color="0.85", lw=0, zorder=0)
-        axp.axhline(0, color="0.5", lw=0.5)
-        axp.set_yscale("symlog", linthresh=3, linscale=0.6)
-        top = max(3.0, float(np.nanmax(np.abs(axp.get_ylim()))))
+            ax.set_title(f"beam diameter {diameter * 1e3:g} mm", fontsize=8)
+            ax.set_xscale("log")
+            _pull_axis(axp)
+            axp.set_xlabel("effective peak intensity I / I_sat")
+            if c == 0:
+                ax.plot([], [], "o-", ms=3.5, color="0.3", lw=1.0, label="closed line, model")
+                ax.plot(
+                    [], [], "o--", ms=3.5, color="0.3", mfc="none", lw=1.0, label="open line, model"
+                )
+                if n_settings > 1:
+                    for setting in range(n_settings):
+                        marker = _SETTING_MARKERS[setting % len(_SETTING_MARKERS)]
+                        ax.plot(
+                            [],
+                            [],
+                            marker,
+                            ms=3.5,
+                            color="0.4",
+                            label=f"detection setting {setting}",
+                        )
+                ax.set_ylabel("line-centre absorption coefficient α [1/m]")
+                axp.set_ylabel("(data − model)/σ")
+            ax.legend(fontsize=6.5)
+        top = max(3.0, *(float(np.nanmax(np.abs(a.get_ylim()))) for a in axes[1]))
         ticks = [t for t in (3, 10, 30, 100, 300, 1000) if t <= 1.5 * top]
-        axp.set_yticks([-t for t in ticks[::-1]] + [0] + ticks)
-        axp.set_yticklabels([str(-t) for t in ticks[::-1]] + ["0"] + [str(t) for t in ticks])
-        axp.set_ylim(-1.3 * top, 1.3 * top)
-        axp.set_ylabel("(data − model)/σ")
-        axp.set_xlabel("effective peak intensity I / I_sat")
-        ax.set_title("\n".join(notes), fontsize=6.5, loc="left")
+        axes[1, 0].set_yticks([-t for t in ticks[::-1]] + [0] + ticks)
+        axes[1, 0].set_yticklabels([str(-t) for t in ticks[::-1]] + ["0"] + [str(t) for t in ticks])
+        axes[1, 0].set_ylim(-1.3 * top, 1.3 * top)
+        fig.suptitle("\n".join(notes), fontsize=6.0, x=0.01, ha="left")
     return fig
+
+
+def _pull_axis(axp) -> None:
+    """A pull panel: ±2σ band, zero line, a symmetric log scale beyond ±3."""
+    axp.axhspan(-2, 2, color="0.85", lw=0, zorder=0)
+    axp.axhline(0, color="0.5", lw=0.5)
+    axp.set_yscale("symlog", linthresh=3, linscale=0.6)
 
 
 def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
