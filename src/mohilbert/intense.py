@@ -225,7 +225,8 @@ def transit_rates_MHz(
 
     ``"mean"``: one rate 1/(2πτ). ``"distribution"``: Gauss nodes over the Rayleigh
     distribution of the transverse speed, γ_t = v⊥ / (πD/4). HIP-ElecSus compatibility: one
-    rate 1/(2τ). Each times ``probe.transit_scale``.
+    rate 1/(2τ), or over the distribution v⊥ / (2 · πD/4) (its ``transit_type='integral'``).
+    Each times ``probe.transit_scale``.
 
     Parameters
     ----------
@@ -238,13 +239,12 @@ def transit_rates_MHz(
     """
     tau = mean_transit_time_s(probe.beam_diameter_m, temperature_C, mass_kg)
     f = probe.transit_scale
-    if probe.compat == "hip-elecsus":
-        return np.array([f * 1e-6 / (2 * tau)]), np.array([1.0])
+    hip = probe.compat == "hip-elecsus"
     if probe.transit == "mean":
-        return np.array([f * 1e-6 / (2 * np.pi * tau)]), np.array([1.0])
+        return np.array([f * 1e-6 / (2 * tau if hip else 2 * np.pi * tau)]), np.array([1.0])
     y, w = _rayleigh_rule(probe.transit_nodes)
     v = np.sqrt(K_B * (temperature_C + 273.15) / mass_kg) * y
-    return f * 1e-6 * v / (np.pi / 4 * probe.beam_diameter_m) / (2 * np.pi), w
+    return f * 1e-6 * v / (np.pi / 4 * probe.beam_diameter_m) / (2 if hip else 2 * np.pi), w
 
 
 @lru_cache(maxsize=16)
