@@ -450,7 +450,8 @@ def spectrum(
 
 # ------------------------------------------------------------------------- ElecSus drop-in
 
-_ES_DEFAULTS = {
+#: ElecSus's p_dict defaults (its spectra.p_dict_defaults), the start of every drop-in call
+ELECSUS_DEFAULTS = {
     "Elem": "Rb",
     "Dline": "D2",
     "lcell": 75e-3,
@@ -493,13 +494,13 @@ def cell_from_elecsus(p_dict: dict, *, propagation: str = "exact") -> Cell:
     computes with its default: a misspelt ``'Bfeld'`` gives a zero-field spectrum)."""
     from mohilbert.config import nearest
 
-    known = (*_ES_DEFAULTS, *_ES_FIT_ONLY)
+    known = (*ELECSUS_DEFAULTS, *_ES_FIT_ONLY)
     for key in p_dict:
         if key not in known:
             raise ValueError(
                 f"p_dict: unknown key {key!r}{nearest(key, known)}; known keys: {', '.join(known)}"
             )
-    p = dict(_ES_DEFAULTS)
+    p = dict(ELECSUS_DEFAULTS)
     p.update(p_dict)
     elem = p["Elem"]
     iso = None
