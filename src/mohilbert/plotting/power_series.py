@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mohilbert.atoms.constants import get_line
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
 from mohilbert.experiment import fitted_cell
@@ -62,7 +63,8 @@ def open_and_closed_lines(fit: xr.Dataset, exp: Experiment | dict) -> dict[str, 
         raise ValueError("open/closed lines are defined here for Rb (87Rb) only")
     field_g = 1e4 * cell.field_T
     ll = line_list(iso, cell.line, field_g)
-    sysm = pumping_system(iso, cell.line, field_g, eps, populations(ll, None), 6.065)
+    gamma = get_line(cell.element, cell.line).gamma_natural_MHz  # the line's natural width
+    sysm = pumping_system(iso, cell.line, field_g, eps, populations(ll, None), gamma)
     ee, gg = sysm.driven_pairs()
     strong = np.abs(sysm.coupling[ee, gg]) ** 2 > 0.3
     e, g = ee[strong], gg[strong]
