@@ -130,8 +130,9 @@ def test_power_series_through_the_workflow(tmp_path):
         assert np.all(np.diff(a) < 0)  # less absorption at every higher power
     assert ratio["open"] < ratio["closed"]  # the open line saturates first
     # the products of the paper target
-    for name in (f"{SERIES}_spectra", "line_centre"):
+    for name in (f"{SERIES}_spectra", "line_centre", "spectra_by_beam"):
         assert (wd / "results" / "figures" / "power_series" / f"{name}.png").stat().st_size > 1e4
+    assert "<h3>Spectra of every beam</h3>" in (wd / "results" / "report.html").read_text()
     # the detection chain: the 3.1 mW run was recorded at a ~120x lower gain (3.6e3 -> 30
     # V/W) — a new detection setting, marked in the figure and its table
     run_ids = series["run"].values.tolist()

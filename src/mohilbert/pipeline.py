@@ -111,6 +111,8 @@ CAMPAIGN_FILES = (
     "series_line_centre.csv",
     "figures/power_series/line_centre.pdf",
     "figures/power_series/line_centre.png",
+    "figures/power_series/spectra_by_beam.pdf",
+    "figures/power_series/spectra_by_beam.png",
     "logs/series_table.log",
     "logs/figures/series_line_centre.log",
 )

@@ -380,6 +380,12 @@ def build_report(
                 f"<figcaption>{rst_html(captions.get('series_spectra', ''), {'series': name})}"
                 "</figcaption></figure>"
             )
+        if "spectra_by_beam" in figures:
+            parts.append(
+                f"<h3>Spectra of every beam</h3><figure>"
+                f"{png_tag(figures['spectra_by_beam'], 'spectra of every beam')}<figcaption>"
+                f"{rst_html(captions.get('series_spectra_by_beam', ''))}</figcaption></figure>"
+            )
         if "line_centre" in figures:
             parts.append(
                 f"<h3>Line-centre absorption against intensity</h3><figure>"

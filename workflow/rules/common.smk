@@ -150,6 +150,9 @@ def series_outputs():
             ext=("pdf", "png"),
         ),
         *expand("results/figures/power_series/line_centre.{ext}", ext=("pdf", "png")),
+        *expand(
+            "results/figures/power_series/spectra_by_beam.{ext}", ext=("pdf", "png")
+        ),
         "results/series_line_centre.csv",
         "results/series_table.csv",
     ]
@@ -186,6 +189,7 @@ REPORT_CAPTIONS = (
     "summary",
     "series_spectra",
     "series_line_centre",
+    "series_spectra_by_beam",
     "series_table",
 )
 

@@ -121,8 +121,10 @@ rule figure_series_spectra:
 
 
 rule figure_series_line_centre:
-    """Line-centre absorption of the open and closed line against I/I_sat, every series
-    (the HIP-ElecSus paper's Figure 4, one panel)."""
+    """Line-centre absorption of the open and closed line against I/I_sat, every series, a
+    panel per beam (the HIP-ElecSus paper's Figure 4), and the spectra of every beam's
+    coolest series at ~1, ~10, ~100 I_sat (its Figure 3): one job for both, they read the
+    same files."""
     input:
         series=expand("results/series/{series}.nc", series=SERIES),
         calibrated=all_series_calibrated,
@@ -134,6 +136,13 @@ rule figure_series_line_centre:
             caption="../report/series_line_centre.rst",
             category="Power series",
             labels={"figure": "line-centre absorption vs intensity"},
+        ),
+        spectra_pdf="results/figures/power_series/spectra_by_beam.pdf",
+        spectra_png=report(
+            "results/figures/power_series/spectra_by_beam.png",
+            caption="../report/series_spectra_by_beam.rst",
+            category="Power series",
+            labels={"figure": "spectra of every beam"},
         ),
         table=report(
             "results/series_line_centre.csv",

@@ -42,6 +42,8 @@ with rule_step(sm.log[0], sm.rule):
                 for recs in [sm.params.records[name]]
             }
             points = ps.all_line_centre_points(parts)
+            by_beam = ps.paper_spectra_figure(parts)
+            plotting.save_figure(by_beam, sm.output.spectra_pdf, sm.output.spectra_png)
             fig = ps.line_centre_figure(parts, points)
             table = ps.line_centre_table(points)
             write_bytes_atomic(sm.output.table, table.to_csv(index=False).encode())

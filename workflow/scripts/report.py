@@ -17,7 +17,9 @@ with rule_step(sm.log[0], "report"):
         family = p.parent.name
         if family == "power_series":
             key = (
-                "line_centre" if p.stem == "line_centre" else f"series/{p.stem[: -len('_spectra')]}"
+                p.stem
+                if p.stem in ("line_centre", "spectra_by_beam")
+                else f"series/{p.stem[: -len('_spectra')]}"
             )
         elif family == "figures":
             key = p.stem

@@ -2,6 +2,7 @@
 
 * :func:`spectra_figure` — measured spectra of a series at ≲ 1, ≈ 10 and ≳ 100 I_sat with the
   joint intense-probe model and the residuals [%] (the paper's Figure 3, one column);
+  :func:`paper_spectra_figure` the whole Figure 3, a column per beam;
 * :func:`line_centre_figure` — line-centre absorption coefficient α of the open and the
   closed transition against I/I_sat: points from the calibrated spectra (with their
   uncertainty), curves from the model at each series' fitted parameters, propagated through
@@ -209,29 +210,72 @@ def spectra_figure(
         Runs to draw (default: those nearest 1, 10 and 100 I_sat).
     """
     exp = Experiment.coerce(records)
-    runs = runs or pick_runs(fit)
     with plt.style.context(STYLE):
         fig, (ax, axr) = plt.subplots(
             2, 1, figsize=(6.0, 5.2), sharex=True, height_ratios=(3, 1.4), layout="constrained"
         )
-        for k, run in enumerate(runs):
-            ds = cal[run]
-            idx = _points(ds, 4000)
-            x, t_int, _, probe = run_models(fit, ds, exp[run], idx)
-            s = float(fit["saturation_parameter"].sel(run=run))
-            y = ds["transmission"].values[idx]
-            color = PALETTE[k % len(PALETTE)]
-            x_ghz = x / 1e3
-            ax.plot(x_ghz, y, color=color, lw=1.2, alpha=0.8, label=f"{run}: {s:.3g} I_sat")
-            ax.plot(x_ghz, t_int, **THEORY)
-            axr.plot(x_ghz, 100 * (y - t_int), color=color, lw=0.6, alpha=0.8)
-        ax.plot([], [], **THEORY, label="intense-probe model (joint fit)")
+        _draw_spectra(ax, axr, fit, cal, exp, runs or pick_runs(fit))
         ax.set_ylabel("transmission")
-        ax.legend(fontsize=7, loc="lower right")
         ax.set_title(_title(fit, exp), fontsize=9)
-        axr.axhline(0, color="0.5", lw=0.5)
         axr.set_ylabel("residual [%]")
-        axr.set_xlabel("detuning from the D2 line centre [GHz]")
+    return fig
+
+
+def _draw_spectra(ax, axr, fit, cal, exp: Experiment, runs: list[str]) -> None:
+    """Each run's measured spectrum with the joint model above, the residual [%] below; the
+    legend names each run's effective I/I_sat and its residual RMS [%]."""
+    for k, run in enumerate(runs):
+        ds = cal[run]
+        idx = _points(ds, 4000)
+        x, t_int, _, _ = run_models(fit, ds, exp[run], idx)
+        s = float(fit["saturation_parameter"].sel(run=run))
+        y = ds["transmission"].values[idx]
+        color = PALETTE[k % len(PALETTE)]
+        x_ghz = x / 1e3
+        rms = 100 * float(np.sqrt(np.mean((y - t_int) ** 2)))
+        label = f"{run}: {s:.3g} I_sat, residual RMS {rms:.2g} %"
+        ax.plot(x_ghz, y, color=color, lw=1.2, alpha=0.8, label=label)
+        ax.plot(x_ghz, t_int, **THEORY)
+        axr.plot(x_ghz, 100 * (y - t_int), color=color, lw=0.6, alpha=0.8)
+    ax.plot([], [], **THEORY, label="intense-probe model (joint fit)")
+    ax.legend(fontsize=6, loc="lower right")
+    axr.axhline(0, color="0.5", lw=0.5)
+    axr.set_xlabel(f"detuning from the {exp.first.line} line centre [GHz]")
+
+
+def paper_spectra_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> plt.Figure:
+    """Figure 3 as the paper draws it: a column per beam diameter with the spectra of its
+    coolest series nearest 1, 10 and 100 I_sat and the joint model, the residuals [%]
+    below.
+
+    Parameters
+    ----------
+    series : dict
+        Series name → (series fit, its calibrated runs, its runs' records).
+    """
+    beams: dict[float, list[str]] = {}
+    for name, (_, _, records) in sorted(series.items()):
+        beams.setdefault(_beam_diameter_m(records), []).append(name)
+    columns = sorted(beams)
+    with plt.style.context(STYLE):
+        fig, axes = plt.subplots(
+            2,
+            len(columns),
+            figsize=(0.6 + 3.6 * len(columns), 5.2),
+            sharex=True,
+            sharey="row",
+            height_ratios=(3, 1.4),
+            layout="constrained",
+            squeeze=False,
+        )
+        for c, diameter in enumerate(columns):
+            name = min(beams[diameter], key=lambda n: _value(series[n][0], "temperature_C"))
+            fit, cal, records = series[name]
+            exp = Experiment.coerce(records)
+            _draw_spectra(axes[0, c], axes[1, c], fit, cal, exp, pick_runs(fit))
+            axes[0, c].set_title(_title(fit, exp), fontsize=8)
+        axes[0, 0].set_ylabel("transmission")
+        axes[1, 0].set_ylabel("residual [%]")
     return fig
 
 
