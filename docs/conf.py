@@ -15,14 +15,20 @@ release = version = __version__
 copyright = "mohilbert developers"
 
 extensions = [
-    "myst_parser",
+    "myst_nb",  # MyST Markdown and the tutorials, executed notebooks (it includes myst_parser)
     "numpydoc",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
 ]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
+exclude_patterns = ["_build", "jupyter_execute"]
+# every tutorial runs on every build, in its own folder, and an error or a failed assert in a
+# cell fails the build (-W): a tutorial that shows nonsense cannot be published
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 300
+nb_execution_in_temp = True
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 autosummary_generate = False

@@ -43,6 +43,38 @@ def test_docs_build_without_warnings(tmp_path):
         assert f'id="{name}"' in api, name
     assert "| `fit.free` |" not in (out / "config" / "README.html").read_text()  # a table, not text
     assert "<table" in (out / "config" / "README.html").read_text()
+    # the tutorials are executed: their figures and printed numbers are in the pages
+    theory = (out / "tutorials" / "theory-spectra.html").read_text()
+    assert theory.count("<img") >= 3 and "deepest absorption by power" in theory
+    fitted = (out / "tutorials" / "fit-your-spectrum.html").read_text()
+    assert "temperature_C" in fitted and "[[Variables]]" in fitted and "<img" in fitted
+
+
+def test_a_tutorial_whose_numbers_are_wrong_fails_the_docs_build(tmp_path):
+    """A tutorial cell's assert is the tutorial's test: a wrong number stops the build."""
+    import shutil
+
+    docs = tmp_path / "docs"
+    shutil.copytree(REPO / "docs", docs, ignore=shutil.ignore_patterns("_build"))
+    for name in ("README.md", "config", "CITATION.cff"):  # what the pages include from ..
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / name)
+    page = docs / "tutorials" / "fit-your-spectrum.md"
+    text = page.read_text()
+    assert 'abs(fit.values["temperature_C"] - 84.0)' in text
+    page.write_text(
+        text.replace('fit.values["temperature_C"] - 84.0', 'fit.values["temperature_C"] - 90.0')
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(docs), str(tmp_path / "h")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "ExecutionError" in out and "fit-your-spectrum.md" in out, out[-3000:]
 
 
 def test_public_functions_with_several_parameters_document_each_one():
