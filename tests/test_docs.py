@@ -48,6 +48,8 @@ def test_docs_build_without_warnings(tmp_path):
     assert theory.count("<img") >= 3 and "deepest absorption by power" in theory
     fitted = (out / "tutorials" / "fit-your-spectrum.html").read_text()
     assert "temperature_C" in fitted and "[[Variables]]" in fitted and "<img" in fitted
+    hilbert = (out / "tutorials" / "hilbert-one-spectrum.html").read_text()
+    assert "RMS pull over every point" in hilbert and "<img" in hilbert
 
 
 def test_a_tutorial_whose_numbers_are_wrong_fails_the_docs_build(tmp_path):
