@@ -101,3 +101,14 @@ def test_fit_data_refuses_in_words():
     assert str(err.value) == "fit_data: unknown keyword argument(s) ['verbos']; known: verbose"
     with pytest.raises(ValueError, match=r"p_dict: unknown key 'Bfeld' \(did you mean 'Bfield'"):
         em.fit_data([x, y], {**p, "Bfeld": 1}, {"T": True}, E_in=[1, [0, 0]])
+
+
+def test_calculate_is_elecsus_calculate():
+    """elecsus_methods.calculate: get_spectra with ElecSus's defaults (x input)."""
+    from mohilbert.theory import get_spectra
+
+    x = np.linspace(-10000, 10000, 500)
+    p = {"Elem": "Rb", "Dline": "D2", "T": 80.0, "lcell": 2e-3, "Bfield": 6000.0}
+    (s0,) = em.calculate(x, p_dict=p, outputs=["S0"])
+    np.testing.assert_array_equal(s0, get_spectra(x, [1, 0, 0], p, outputs=["S0"])[0])
+    assert len(em.calculate(x, [1, 0, 0], p)) == 11  # ElecSus's full list

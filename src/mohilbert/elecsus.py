@@ -1,7 +1,8 @@
 """Drop-ins for ElecSus (Zentile et al. 2015, Keaveney et al. 2018): ``get_spectra`` and
 ``fit_data``, with its arguments, units and return values.
 
-Code written for ``elecsus.elecsus_methods`` runs after one import::
+Code written for ``elecsus.elecsus_methods`` (``calculate``, ``fit_data``) runs after one
+import::
 
     from mohilbert import elecsus as em       # instead of: import elecsus.elecsus_methods as em
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from mohilbert.theory import ELECSUS_DEFAULTS, cell_from_elecsus, get_spectra
 
-__all__ = ["fit_data", "get_spectra"]
+__all__ = ["calculate", "fit_data", "get_spectra"]
 
 #: ElecSus p_dict key → (our fit parameter, ours per ElecSus unit)
 FIT_PARAMETERS = {
@@ -54,6 +55,24 @@ FIT_PARAMETERS = {
     "E_phase": ("jones_phase_rad", 1.0),
 }
 _ML = ("ML", "Marquardt-Levenberg", "LM", "leastsq")
+
+
+def calculate(detuning_range, E_in=(1, 0, 0), p_dict=None, outputs=None):
+    """ElecSus's ``elecsus_methods.calculate``: :func:`mohilbert.theory.get_spectra` with
+    ElecSus's defaults (x-polarised input, every default ``p_dict`` value).
+
+    Parameters
+    ----------
+    detuning_range : array_like
+        Detuning [MHz].
+    E_in : array_like
+        Input Jones vector [Ex, Ey, Ez].
+    p_dict : dict, optional
+        ElecSus's parameters.
+    outputs : list of str, optional
+        ElecSus's output names (default: its full list).
+    """
+    return get_spectra(detuning_range, E_in, p_dict or {}, outputs)
 
 
 class ElecSusFitResult:
