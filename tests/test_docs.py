@@ -50,6 +50,8 @@ def test_docs_build_without_warnings(tmp_path):
     assert "temperature_C" in fitted and "[[Variables]]" in fitted and "<img" in fitted
     hilbert = (out / "tutorials" / "hilbert-one-spectrum.html").read_text()
     assert "RMS pull over every point" in hilbert and "<img" in hilbert
+    series = (out / "tutorials" / "power-series.html").read_text()
+    assert "intensity_scale" in series and "<img" in series
 
 
 def test_a_tutorial_whose_numbers_are_wrong_fails_the_docs_build(tmp_path):
