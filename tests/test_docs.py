@@ -52,6 +52,8 @@ def test_docs_build_without_warnings(tmp_path):
     assert "RMS pull over every point" in hilbert and "<img" in hilbert
     series = (out / "tutorials" / "power-series.html").read_text()
     assert "intensity_scale" in series and "<img" in series
+    workflow = (out / "tutorials" / "workflow-own-scope-files.html").read_text()
+    assert "jobs scheduled:" in workflow and "temperature_C = 88.0" in workflow
 
 
 def test_a_tutorial_whose_numbers_are_wrong_fails_the_docs_build(tmp_path):
