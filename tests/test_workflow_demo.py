@@ -63,6 +63,23 @@ def test_summary_and_forced_figures(two_runs):
     assert sorted(set(ta.experiment)) == ["faraday", "voigt"]
     temps = ta[ta.quantity == "temperature_C"]
     assert len(temps) == 2 and (abs(temps.value - 88.0) < 2 * temps.uncertainty).all()
+    # one number, the same digits everywhere: the summary, the report and the fit file as the
+    # figures print it (the report showed 0.6000060 +- 0.0000076 T where the fit had 0.6000057)
+    from mohilbert.formatting import pm
+    from mohilbert.io.netcdf import load_dataset
+
+    report = (a / "results" / "report.html").read_text()
+    for exp in ("faraday", "voigt"):
+        fit = load_dataset(a / "results" / "fits" / f"{exp}.nc")
+        names = fit["parameter"].values.tolist()
+        for q in ("temperature_C", "field_T"):
+            k = names.index(q)
+            text = pm(float(fit["value"].values[k]), float(fit["stderr_total"].values[k]))
+            row = ta[(ta.experiment == exp) & (ta.quantity == q) & ta.run.isna()].iloc[0]
+            assert pm(row.value, row.uncertainty) == text
+            assert text in report, (exp, q, text)
+            # summary.csv carries those digits, no more
+            assert f"{row.value:.12g}" == f"{float(text.split(' ± ')[0]):.12g}"
     # every figure regenerated from the same files is byte-identical
     before = {rel: (a / rel).read_bytes() for rel in _files(a, "*.png")}
     res = run_snakemake(

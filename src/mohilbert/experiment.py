@@ -21,6 +21,7 @@ from mohilbert import gates as quality
 from mohilbert.atoms.constants import get_line
 from mohilbert.config import schema_defaults
 from mohilbert.errors import AnalysisError, FitError
+from mohilbert.formatting import rounded
 from mohilbert.intense import PROBE_PARAMETERS
 from mohilbert.kramers_kronig import (
     agreement,
@@ -1363,4 +1364,9 @@ def summary_table(
                     angle = name.startswith(("rotation", "retardance")) and k in ("rms", "max")
                     add(exp, "", f"{name}_{k}", v, "rad" if angle else "1")
     columns = ["experiment", "run", "quantity", "value", "uncertainty", "unit"]
-    return pd.DataFrame(rows, columns=columns + [f"u_{t}" for t in terms] + ["warnings"])
+    table = pd.DataFrame(rows, columns=columns + [f"u_{t}" for t in terms] + ["warnings"])
+    # each value with the digits its uncertainty needs, as the report and the figures print it
+    pairs = [rounded(v, u) for v, u in zip(table["value"], table["uncertainty"], strict=True)]
+    if pairs:
+        table["value"], table["uncertainty"] = (list(c) for c in zip(*pairs, strict=True))
+    return table

@@ -14,4 +14,4 @@ with rule_step(sm.log[0], "summary") as log:
     table = summary_table(fits, hilberts, sm.params.gates)
     for warning in sorted({w for ws in table.warnings for w in ws.split(" | ") if w}):
         log.warn(warning)
-    write_bytes_atomic(sm.output[0], table.to_csv(index=False, float_format="%.6g").encode())
+    write_bytes_atomic(sm.output[0], table.to_csv(index=False, float_format="%.12g").encode())
