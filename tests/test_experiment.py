@@ -90,6 +90,8 @@ def test_demo_end_to_end_against_truth(demo_results, exp):
 
 
 def test_summary_table(demo_results):
+    from mohilbert.formatting import decimals
+
     table = summary_table(
         {k: v[0] for k, v in demo_results.items()}, {k: v[1] for k, v in demo_results.items()}
     )
@@ -108,7 +110,9 @@ def test_summary_table(demo_results):
         row = t.loc[(exp, "", "temperature_C")]
         assert row["unit"] == "degC"
         quad = np.sqrt(sum(row[f"u_{k}"] ** 2 for k in BUDGET_TERMS))
-        assert row["uncertainty"] == pytest.approx(quad, rel=1e-6)
+        # the total is the budget's quadrature sum, written with its two significant digits
+        assert row["uncertainty"] == pytest.approx(quad, abs=0.5 * 10.0 ** -decimals(quad))
+        assert row["uncertainty"] == round(quad, decimals(quad))
         assert t.loc[(exp, "", "field_T"), "unit"] == "T"
         assert t.loc[(exp, "", "fit_reduced_chi_square"), "value"] < 3
     assert t.loc[("faraday", "faraday_sp", "shift_MHz"), "unit"] == "MHz"
