@@ -57,6 +57,20 @@ def copy_workflow(dest: Path, *, with_src: bool = False) -> Path:
     return dest
 
 
+def unowned_results(results: Path) -> list[str]:
+    """Files under ``results`` that are neither campaign-wide nor owned by a run, experiment
+    or series (``mohilbert prune``'s table, :mod:`mohilbert.pipeline`): should be none."""
+    from mohilbert.pipeline import CAMPAIGN_FILES, result_owner
+
+    return [
+        rel
+        for p in results.rglob("*")
+        if p.is_file()
+        and (rel := p.relative_to(results).as_posix()) not in CAMPAIGN_FILES
+        and result_owner(rel) is None
+    ]
+
+
 def snakemake_cmd(*args: str, cores: str = "2") -> list[str]:
     """The ``python -m snakemake`` command line with the default profile."""
     import sys

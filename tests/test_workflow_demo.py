@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import demo_workspace, run_snakemake
+from conftest import demo_workspace, run_snakemake, unowned_results
 
 from mohilbert.io import load_dataset
 
@@ -208,17 +208,10 @@ def test_every_result_file_is_known_to_prune(two_runs):
     """Every file a full run writes under results/ is either campaign-wide or owned by one run
     or experiment of the sheet (the table `mohilbert prune` uses cannot drift from the rules),
     and nothing of the current sheet counts as stale."""
-    from mohilbert.pipeline import CAMPAIGN_FILES, result_owner, stale_results
+    from mohilbert.pipeline import stale_results
 
     a, _ = two_runs
     results = a / "results"
-    unknown = [
-        rel
-        for p in results.rglob("*")
-        if p.is_file()
-        and (rel := p.relative_to(results).as_posix()) not in CAMPAIGN_FILES
-        and result_owner(rel) is None
-    ]
-    assert unknown == []
+    assert unowned_results(results) == []
     runs = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
     assert stale_results(results, runs, ["faraday", "voigt"]) == []

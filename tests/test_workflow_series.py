@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SCHEMA_PATH, copy_workflow, hip_paper, run_snakemake
+from conftest import REPO, SCHEMA_PATH, copy_workflow, hip_paper, run_snakemake, unowned_results
 
 from mohilbert.io.netcdf import load_dataset
 
@@ -211,17 +211,10 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     assert s.max() / s.min() > 1e3
     # every file the series run wrote is known to prune, and none of it is stale; a series
     # that leaves the sheet leaves its files to prune, campaign-wide ones stay
-    from mohilbert.pipeline import CAMPAIGN_FILES, result_owner, stale_results
+    from mohilbert.pipeline import stale_results
 
     results = wd / "results"
-    unknown = [
-        rel
-        for p in results.rglob("*")
-        if p.is_file()
-        and (rel := p.relative_to(results).as_posix()) not in CAMPAIGN_FILES
-        and result_owner(rel) is None
-    ]
-    assert unknown == []
+    assert unowned_results(results) == []
     assert stale_results(results, RUNS_1MM, RUNS_1MM, ["hip_1.0mm_T81"]) == []
     gone = {p.relative_to(results).as_posix() for p in stale_results(results, RUNS_1MM, RUNS_1MM)}
     assert {

@@ -253,23 +253,11 @@ def paper_spectra_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pl
     series : dict
         Series name → (series fit, its calibrated runs, its runs' records).
     """
-    beams: dict[float, list[str]] = {}
-    for name, (_, _, records) in sorted(series.items()):
-        beams.setdefault(_beam_diameter_m(records), []).append(name)
-    columns = sorted(beams)
+    beams = _series_by_beam(series)
     with plt.style.context(STYLE):
-        fig, axes = plt.subplots(
-            2,
-            len(columns),
-            figsize=(0.6 + 3.6 * len(columns), 5.2),
-            sharex=True,
-            sharey="row",
-            height_ratios=(3, 1.4),
-            layout="constrained",
-            squeeze=False,
-        )
-        for c, diameter in enumerate(columns):
-            name = min(beams[diameter], key=lambda n: _value(series[n][0], "temperature_C"))
+        fig, axes = _beam_columns(len(beams), 3.6, 5.2, 1.4)
+        for c, (_, names) in enumerate(beams):
+            name = names[0]  # the coolest
             fit, cal, records = series[name]
             exp = Experiment.coerce(records)
             _draw_spectra(axes[0, c], axes[1, c], fit, cal, exp, pick_runs(fit))
@@ -419,6 +407,33 @@ def _beam_diameter_m(records: dict) -> float:
     return float(Run.coerce(next(iter(records.values()))).beam_diameter_m or np.nan)
 
 
+def _series_by_beam(series: dict) -> list[tuple[float, list[str]]]:
+    """(beam diameter [m], its series coolest first) for each beam, narrowest first: the
+    columns of the paper's Figures 3 and 4."""
+    beams: dict[float, list[str]] = {}
+    for name, (_, _, records) in sorted(series.items()):
+        beams.setdefault(_beam_diameter_m(records), []).append(name)
+    return [
+        (d, sorted(beams[d], key=lambda n: _value(series[n][0], "temperature_C")))
+        for d in sorted(beams)
+    ]
+
+
+def _beam_columns(n: int, width: float, height: float, lower: float):
+    """A figure of ``n`` columns (one per beam), a main row and a lower row of relative height
+    ``lower`` (the main row's 3), sharing x per column and y per row."""
+    return plt.subplots(
+        2,
+        n,
+        figsize=(0.6 + width * n, height),
+        sharex=True,
+        sharey="row",
+        height_ratios=(3, lower),
+        layout="constrained",
+        squeeze=False,
+    )
+
+
 def line_centre_figure(
     series: dict[str, tuple[xr.Dataset, dict, dict]], points: dict | None = None
 ) -> plt.Figure:
@@ -437,26 +452,13 @@ def line_centre_figure(
         :func:`all_line_centre_points` of ``series`` when already computed.
     """
     points = points or all_line_centre_points(series)
-    beams: dict[float, list[str]] = {}
-    for name, (_, _, records) in sorted(series.items()):
-        beams.setdefault(_beam_diameter_m(records), []).append(name)
-    columns = sorted(beams)
+    beams = _series_by_beam(series)
     with plt.style.context(STYLE):
-        fig, axes = plt.subplots(
-            2,
-            len(columns),
-            figsize=(0.6 + 3.4 * len(columns), 5.6),
-            sharex=True,
-            sharey="row",
-            height_ratios=(3, 1.3),
-            layout="constrained",
-            squeeze=False,
-        )
+        fig, axes = _beam_columns(len(beams), 3.4, 5.6, 1.3)
         notes = []
         n_settings = 1
-        for c, diameter in enumerate(columns):
+        for c, (diameter, names) in enumerate(beams):
             ax, axp = axes[0, c], axes[1, c]
-            names = sorted(beams[diameter], key=lambda n: _value(series[n][0], "temperature_C"))
             for k, name in enumerate(names):
                 fit = series[name][0]
                 pulls, grid, model = points[name]
