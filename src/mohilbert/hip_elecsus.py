@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 
-from mohilbert.atoms.constants import ISOTOPES
+from mohilbert.atoms.constants import C_LIGHT, EPSILON_0, ISOTOPES
 from mohilbert.atoms.density import number_density
 from mohilbert.intense import Probe, mean_transit_time_s
 from mohilbert.theory import Cell, intense_arrays
@@ -91,9 +91,6 @@ _ISOTOPE_OF = {
     "potassium41": ("K", "41K", lambda p: p["K41frac"] / 100),
 }
 
-_EPS0 = 8.8541878128e-12
-_C = 299792458.0
-
 
 class beam:
     """A probe beam, as HIP-ElecSus's ``beam(w=..., P=..., D=..., profile=...)``.
@@ -137,12 +134,12 @@ class beam:
         """Set the power [W] (and the field amplitude it makes)."""
         self.P = P
         intensity = np.asarray(P, float) / self.A * (2.0 if self.profile == "gaussian" else 1.0)
-        self.E = np.sqrt(2 * intensity / _C / _EPS0)
+        self.E = np.sqrt(2 * intensity / C_LIGHT / EPSILON_0)
 
     def setE(self, E):
         """Set the field amplitude [V/m] (and the power it makes, as HIP-ElecSus does)."""
         self.E = E
-        self.P = self.A / 4 * _C * _EPS0 * np.asarray(E, float) ** 2
+        self.P = self.A / 4 * C_LIGHT * EPSILON_0 * np.asarray(E, float) ** 2
 
     def __iter__(self):
         return iter((self.w, self.P, self.D))

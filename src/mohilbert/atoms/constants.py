@@ -29,6 +29,7 @@ AMU = sc.physical_constants["atomic mass constant"][0]
 K_B = sc.k
 C_LIGHT = sc.c
 H_PLANCK = sc.h
+EPSILON_0 = sc.epsilon_0
 
 
 @dataclass(frozen=True)
