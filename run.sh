@@ -74,6 +74,7 @@ case "$cmd" in
     browser
     echo "[run.sh] ruff";      .venv/bin/ruff check . && .venv/bin/ruff format --check .
     echo "[run.sh] snakefmt";  .venv/bin/snakefmt --check Snakefile workflow
+    echo "[run.sh] lint-imports"; .venv/bin/lint-imports --no-cache
     echo "[run.sh] snakemake --lint"
     lint=$(.venv/bin/snakemake --lint 2>&1) || { echo "$lint"; exit 1; }
     echo "$lint" | grep -q "Congratulations" || { echo "$lint"; exit 1; }

@@ -66,7 +66,7 @@ def lines_at(field_T: float) -> dict[str, float]:
     (:func:`mohilbert.plotting.power_series.open_and_closed_lines`)."""
     import xarray as xr
 
-    from mohilbert.plotting.power_series import open_and_closed_lines
+    from mohilbert.stages.line_centre import open_and_closed_lines
 
     fit = xr.Dataset({"value": ("parameter", [field_T])}, coords={"parameter": ["field_T"]})
     run = {
@@ -83,7 +83,7 @@ def lines_at(field_T: float) -> dict[str, float]:
 def data_alpha(wd: Path, sheet: pd.DataFrame, lines: dict[str, float]) -> pd.DataFrame:
     from mohilbert.intense import saturation_intensity_W_m2
     from mohilbert.io.netcdf import load_dataset
-    from mohilbert.plotting.power_series import data_line_centre_alpha
+    from mohilbert.stages.line_centre import data_line_centre_alpha
 
     isat = saturation_intensity_W_m2("Rb", "D2")
     rows = []

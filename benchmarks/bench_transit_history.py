@@ -111,7 +111,7 @@ def line_centres(temperature_C: float, field_T: float) -> dict[str, float]:
     """The closed and the open line [MHz], as Figure 4 takes them."""
     import xarray as xr
 
-    from mohilbert.plotting.power_series import open_and_closed_lines
+    from mohilbert.stages.line_centre import open_and_closed_lines
 
     fit = xr.Dataset({"value": ("parameter", [field_T])}, coords={"parameter": ["field_T"]})
     return open_and_closed_lines(fit, {"r": _record(temperature_C, field_T)})

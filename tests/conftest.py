@@ -111,12 +111,24 @@ def demo_campaign(root: Path):
     return load_runs(REPO / "config" / "runs.tsv", SCHEMA_PATH, data_root=root)
 
 
-def demo_workspace(dest: Path, runs: tuple[str, ...] | None = None) -> Path:
+def scheduled_jobs(result, rule: str) -> int:
+    """Number of jobs of ``rule`` Snakemake ran (from its job-stats table)."""
+    for line in result.stderr.splitlines() + result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == rule and parts[1].isdigit():
+            return int(parts[1])
+    return 0
+
+
+def demo_workspace(
+    dest: Path, runs: tuple[str, ...] | None = None, *, with_src: bool = False
+) -> Path:
     """A copy of the workflow with the demo campaign (without ground truth); with ``runs``,
-    the runs sheet keeps only those rows."""
+    the runs sheet keeps only those rows; with ``with_src`` the package source too
+    (:func:`copy_workflow`)."""
     import shutil
 
-    wd = copy_workflow(dest)
+    wd = copy_workflow(dest, with_src=with_src)
     shutil.copytree(
         REPO / "data" / "raw" / "demo",
         wd / "data" / "raw" / "demo",

@@ -280,7 +280,7 @@ def test_dark_uncertainty_is_a_correlated_transmission_error():
     """The two dark recordings of the HIP session differ by 0.027 mV (1.5 % of the 0.56 uW
     signal): stated as dark_uncertainty_V it widens the correlated error by (1 - T) sigma / B,
     most in the deepest lines, and the fit's systematic uncertainty with it."""
-    from mohilbert.experiment import fit_experiment
+    from mohilbert.stages.fit import fit_experiment
 
     rec = hip_record("hip_0.56uW")
     raw = ingest_run(rec)

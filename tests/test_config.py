@@ -76,7 +76,7 @@ def test_schema_parameter_names_are_the_fit_layers():
     """The names the schema allows in fit.free / calibrate.self_fit are what fitting.py fits."""
     import yaml
 
-    from mohilbert.fitting import CELL_PARAMETERS, PROBE_PARAMETERS
+    from mohilbert.parameters import CELL_PARAMETERS, PROBE_PARAMETERS
 
     with open(SCHEMA) as fh:
         props = yaml.safe_load(fh)["properties"]
@@ -133,13 +133,13 @@ def test_library_defaults_are_the_schemas():
     file (the Snakefile validates against it). A library user calling a stage
     function without the workflow gets the defaults the workflow validates with, and the
     shipped config.yaml sets nothing else."""
-    from mohilbert import gates, power_series
+    from mohilbert import gates
     from mohilbert.config import SCHEMA_PATH
+    from mohilbert.stages import fit, hilbert, series
 
     assert SCHEMA.resolve() == SCHEMA_PATH.resolve()
     assert not (REPO / "workflow" / "schemas" / "config.schema.yaml").exists()  # no second copy
     from mohilbert.calibration.core import DEFAULTS as CALIBRATE
-    from mohilbert.experiment import DEFAULTS as EXPERIMENT
 
     props = yaml.safe_load(SCHEMA.read_text())["properties"]
 
@@ -147,9 +147,8 @@ def test_library_defaults_are_the_schemas():
         return {k: v["default"] for k, v in props[section]["properties"].items() if "default" in v}
 
     assert CALIBRATE == defaults("calibrate")
-    fit_and_hilbert = {**defaults("fit"), **defaults("hilbert")}
-    assert EXPERIMENT == fit_and_hilbert
-    assert power_series.DEFAULTS == defaults("series")
+    assert fit.DEFAULTS == defaults("fit") and hilbert.DEFAULTS == defaults("hilbert")
+    assert series.DEFAULTS == defaults("series")
     for stage, values in gates.DEFAULTS.items():
         gate = props["gates"]["properties"][stage]["properties"]
         assert values == {k: v["default"] for k, v in gate.items()}, stage

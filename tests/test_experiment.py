@@ -10,10 +10,12 @@ import pytest
 from conftest import HIP_FREE, REPO, demo_campaign, hip_record
 
 from mohilbert.calibration.core import calibrate_run
-from mohilbert.experiment import BUDGET_TERMS, fit_experiment, hilbert_experiment, summary_table
 from mohilbert.io.ingest import ingest_run
 from mohilbert.runs import run_record
 from mohilbert.simulate import load_campaign
+from mohilbert.stages.fit import BUDGET_TERMS, fit_experiment
+from mohilbert.stages.hilbert import hilbert_experiment
+from mohilbert.stages.summary import summary_table
 from mohilbert.theory import Cell, spectrum
 
 KL = 2 * np.pi / 780.2413272e-9 * 2e-3
@@ -168,7 +170,7 @@ def test_two_runs_of_one_polarisation_are_refused():
 
 def test_a_geometry_is_a_mode_pair_and_a_combination_rule():
     """Issue 16 item 1: one Hilbert analysis for both geometries; what differs is data."""
-    from mohilbert.experiment import GEOMETRIES, MODE_PAIRS
+    from mohilbert.geometry import GEOMETRIES, MODE_PAIRS
     from mohilbert.kramers_kronig import faraday_rotation_direct, voigt_retardance_direct
 
     far, voi = GEOMETRIES["faraday"], GEOMETRIES["voigt"]
@@ -183,7 +185,7 @@ def test_eigen_mode_runs_refuses_two_runs_of_one_mode_and_none():
     import xarray as xr
 
     from mohilbert.errors import AnalysisError
-    from mohilbert.experiment import eigen_mode_runs
+    from mohilbert.stages.hilbert import eigen_mode_runs
 
     cal = {r: xr.Dataset() for r in ("a", "b", "p")}
     cal["p"]["polarimeter"] = ("x", [0.0])

@@ -583,9 +583,10 @@ def _fake_calibrated(run, detuning, transmission):
 
 
 def test_fit_and_analysis_messages(demo_raw):
-    from mohilbert.experiment import _common_grid, fit_experiment
     from mohilbert.fitting import FitSpectrum, fit_spectra
     from mohilbert.kramers_kronig import index_from_od
+    from mohilbert.stages.fit import fit_experiment
+    from mohilbert.stages.hilbert import _common_grid
     from mohilbert.theory import Cell
 
     _, rec = demo_raw

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from mohilbert.pipeline import code_files, rule_step
+from mohilbert.jobs import rule_step
+from mohilbert.pipeline import code_files
 
-STAGES = ["ingest", "calibrate", "fit", "hilbert", "summary", "figures"]
+STAGES = sorted(p.stem for p in (REPO / "workflow" / "scripts").glob("*.py"))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -129,7 +130,7 @@ def test_import_scan_reads_every_spelling(tmp_path):
 
 
 def test_plotting_style_is_code_of_the_figures():
-    files = code_files(REPO / "workflow" / "scripts" / "figures.py")
+    files = code_files(REPO / "workflow" / "scripts" / "figure_calibration.py")
     assert any(f.endswith("plotting/mohilbert.mplstyle") for f in files)
 
 

@@ -12,11 +12,11 @@ import xarray as xr
 from test_messages import _raises
 
 from mohilbert.errors import AnalysisError, FitError
-from mohilbert.experiment import _saturated_runs
 from mohilbert.fitting import FitSpectrum, fit_spectra
 from mohilbert.formatting import pm
 from mohilbert.intense import Probe, saturation_intensity_W_m2
-from mohilbert.power_series import fit_series, series_validity
+from mohilbert.stages.hilbert import saturated_runs
+from mohilbert.stages.series import fit_series, series_validity
 from mohilbert.theory import Cell, intense_arrays
 
 D = 0.5e-3
@@ -116,8 +116,8 @@ def test_an_optically_thick_series_needs_the_intensity_to_fall_along_the_cell():
 
 
 def test_the_fits_probe_is_the_sheets_scaled_and_propagated_as_fitted():
-    from mohilbert.power_series import fitted_probe
     from mohilbert.records import Run
+    from mohilbert.stages.series import fitted_probe
 
     run = Run.coerce(
         {
@@ -157,13 +157,13 @@ def test_saturated_runs_are_refused_or_linearised_with_their_reason():
     series = {"r0": ds, "r1": ds}
     assert series_validity(ds, "r1")["holds"] is False
     assert series_validity(ds, "elsewhere") is None
-    refused, lin = _saturated_runs("e1", ["r0", "r1"], series, "refuse")
+    refused, lin = saturated_runs("e1", ["r0", "r1"], series, "refuse")
     assert lin == {} and list(refused) == ["r1"]
     assert refused["r1"] == (
         "run r1: beyond the weak probe (100 I_sat; its power series tells the models apart by "
         "delta chi-square 250): its optical depth is not transformed (hilbert.saturated_runs)"
     )
-    refused, lin = _saturated_runs("e1", ["r0", "r1"], series, "linearise")
+    refused, lin = saturated_runs("e1", ["r0", "r1"], series, "linearise")
     assert refused == {} and lin["r1"].endswith(
         "the transform uses its linear optical depth recovered with the intense-probe model "
         "(hilbert.saturated_runs: linearise)"
@@ -173,7 +173,7 @@ def test_saturated_runs_are_refused_or_linearised_with_their_reason():
         "experiment e1: every run is beyond the weak probe (r1); the Hilbert transform of a "
         "saturated optical depth is not the index: lower the power, or set "
         "hilbert.saturated_runs: linearise",
-        _saturated_runs,
+        saturated_runs,
         "e1",
         ["r1"],
         series,
@@ -182,19 +182,19 @@ def test_saturated_runs_are_refused_or_linearised_with_their_reason():
     _raises(
         AnalysisError,
         "hilbert.saturated_runs must be 'refuse' or 'linearise', got 'ignore'",
-        _saturated_runs,
+        saturated_runs,
         "e1",
         ["r1"],
         series,
         "ignore",
     )
     # runs outside any series: the weak-probe assumption is the user's (nothing to check)
-    assert _saturated_runs("e1", ["x"], {}, "refuse") == ({}, {})
+    assert saturated_runs("e1", ["x"], {}, "refuse") == ({}, {})
 
 
 def test_series_messages():
-    from mohilbert.experiment import fit_experiment
-    from mohilbert.plotting.power_series import open_and_closed_lines
+    from mohilbert.stages.fit import fit_experiment
+    from mohilbert.stages.line_centre import open_and_closed_lines
 
     _raises(FitError, "no calibrated runs in the power series", fit_series, {}, {})
     x = np.linspace(-3000, 3000, 200)
@@ -248,7 +248,8 @@ def test_series_messages():
 def test_line_centre_agreement_says_where_the_data_leave_the_model():
     import pandas as pd
 
-    from mohilbert.plotting.power_series import agreement_text, line_centre_pulls
+    from mohilbert.plotting.power_series import agreement_text
+    from mohilbert.stages.line_centre import line_centre_pulls
 
     s = np.array([0.01, 0.1, 1.0, 10.0, 100.0])
     table = pd.DataFrame(
@@ -277,9 +278,9 @@ def test_per_run_intensity_scales_are_fitted_within_their_physical_bounds():
     """Each run its own intensity scale (a check of a series' power axis): two runs at true
     scales 0.2 and 0.6 are recovered, and the fitted probe of each run is its own; the scale
     stays positive (per-run bounds are the parameter's, not a detuning offset's ±100)."""
-    from mohilbert.experiment import fit_experiment
-    from mohilbert.power_series import fitted_probe, intensity_scale
     from mohilbert.records import Run
+    from mohilbert.stages.fit import fit_experiment
+    from mohilbert.stages.series import fitted_probe, intensity_scale
 
     cal, recs = _simulated_runs((("a", 3.0, 0.2, 0.0), ("b", 30.0, 0.6, 0.0)), seed=11)
     cfg = {"free": ["temperature_C"], "per_run": ["intensity_scale"], "z_slices": 1}
@@ -299,7 +300,7 @@ def test_detection_settings_change_where_the_signal_per_watt_jumps():
     """Runs in order of power; a new setting where the detector's V/W changes by more than
     1.5x (a gain switch), not for the few-percent scatter of power readings; a run without a
     baseline keeps the current setting."""
-    from mohilbert.power_series import detector_response_V_per_W, detector_settings
+    from mohilbert.stages.series import detector_response_V_per_W, detector_settings
 
     power = {"a": 1e-6, "b": 1e-5, "c": 1e-4, "d": 1e-3, "e": 3e-3}
     response = {"a": 3600.0, "b": 3500.0, "c": 30.0, "d": float("nan"), "e": 31.0}
@@ -313,7 +314,7 @@ def test_detection_settings_change_where_the_signal_per_watt_jumps():
 
 
 def test_a_dark_shared_across_detection_settings_is_named():
-    from mohilbert.power_series import shared_dark_warnings
+    from mohilbert.stages.series import shared_dark_warnings
 
     def cal(dark):
         return xr.Dataset(attrs={"dark_file": dark})
@@ -335,8 +336,8 @@ def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():
     """Two runs fitted with the series' parameters; one was taken at half its sheet power:
     its own spectrum says 0.5 of the series' intensity (within 3σ), the other 1, and the
     warning names the run, its setting and what to check."""
-    from mohilbert.power_series import intensity_ratio_warnings, run_intensity_ratios
     from mohilbert.records import Experiment
+    from mohilbert.stages.series import intensity_ratio_warnings, run_intensity_ratios
 
     runs = (("ok", 10.0, 0.3, 0.0), ("low", 30.0, 0.15, 0.0))
     cal, recs = _simulated_runs(runs, seed=5)
@@ -372,8 +373,8 @@ def test_a_run_offset_beyond_100_MHz_is_fitted_not_pinned_at_a_bound():
     """A saturated run's self-calibrated axis can be 150 MHz off (the 81 °C 1.8 mW run: −161
     MHz); its per-run offset must reach it. Two intense-probe runs shifted by +180 and −30 MHz:
     both recovered within 3σ (the old ±100 MHz bound pinned the first at 100)."""
-    from mohilbert.experiment import fit_experiment
     from mohilbert.records import FitValues
+    from mohilbert.stages.fit import fit_experiment
 
     cal, recs = _simulated_runs((("a", 3.0, 1.0, 180.0), ("b", 3.0, 1.0, -30.0)), seed=2)
     fit = fit_experiment(cal, recs, {"free": ["temperature_C"], "z_slices": 1})
@@ -487,9 +488,9 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     correction (experiment._saturation_od) takes the detected intense spectrum to the probe
     mode's linear optical depth, the floor removed with the saturation, and the fit's probe
     carries the fraction."""
-    from mohilbert.experiment import _saturation_od
-    from mohilbert.power_series import fitted_probe
     from mohilbert.records import Run
+    from mohilbert.stages.hilbert import saturation_od
+    from mohilbert.stages.series import fitted_probe
 
     isat = saturation_intensity_W_m2("Rb", "D2")
     power = isat * np.pi * D**2 / 4
@@ -509,7 +510,7 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     linear = intense_arrays(
         x, c, "sigma_plus", replace(probe, power_W=0.0, orthogonal_fraction=0.0)
     )
-    od = -np.log(detected) - _saturation_od(fit, cal, run, x)
+    od = -np.log(detected) - saturation_od(fit, cal, run, x)
     np.testing.assert_allclose(od, -np.log(linear["S0"]), atol=1e-9)
     # the floor is not small here: the detected OD of the closed line is well below the mode's
     assert (-np.log(linear["S0"])).max() - (-np.log(detected)).max() > 0.3
@@ -592,7 +593,7 @@ def test_series_fits_the_intensity_scale_per_detection_setting_when_asked():
     two settings' scales are found (0.3 and 0.15), the second run of setting 0 carries its
     setting's value, budget and covariance, and the series table has one row per setting
     naming its runs."""
-    from mohilbert.plotting.power_series import series_table
+    from mohilbert.stages.series_tables import series_table
 
     cal, recs = _simulated_runs(
         (("a", 0.3, 0.3, 0.0), ("b", 3.0, 0.3, 0.0), ("c", 30.0, 0.15, 0.0)), seed=4

@@ -126,8 +126,8 @@ def test_every_sheet_column_is_a_run_field_or_an_ingest_column():
 
     from conftest import SCHEMA_PATH
 
-    from mohilbert.records import INGEST_COLUMNS
-    from mohilbert.runs import STAGE_COLUMNS, load_schema
+    from mohilbert.records import INGEST_COLUMNS, STAGE_COLUMNS
+    from mohilbert.runs import load_schema
 
     known = {f.name for f in fields(Run)} | INGEST_COLUMNS
     assert set(load_schema(SCHEMA_PATH)["properties"]) <= known

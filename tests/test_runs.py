@@ -250,7 +250,7 @@ def test_runs_of_one_experiment_must_agree(data, column, value):
 def test_probe_and_series_columns(data):
     """probe_power_W needs beam_diameter_m; a power series needs every run's power and one
     beam; the values reach the stages that model the probe (narrow params)."""
-    from mohilbert.runs import STAGE_COLUMNS
+    from mohilbert.records import STAGE_COLUMNS
 
     header = [*HEADER, "series", "probe_power_W", "beam_diameter_m"]
     ok = dict(GOOD_LECROY, series="s1", probe_power_W="1e-5", beam_diameter_m="5e-4")

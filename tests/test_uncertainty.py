@@ -10,9 +10,9 @@ import xarray as xr
 
 from mohilbert.atoms.constants import get_line
 from mohilbert.coverage import coverage_summary, draw_case, run_case
-from mohilbert.experiment import hilbert_experiment
 from mohilbert.fitting import FitSpectrum, fit_spectra, residual_bandwidth, statistical_covariance
 from mohilbert.kramers_kronig import truncation_bound
+from mohilbert.stages.hilbert import hilbert_experiment
 from mohilbert.theory import Cell, spectrum, spectrum_arrays
 
 TRUTH = Cell(element="Rb", line="D2", length_m=0.002, temperature_C=100.0, field_T=0.6)

@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import pytest
 import xarray as xr
-from conftest import demo_workspace, run_snakemake, unowned_results
+from conftest import demo_workspace, run_snakemake, scheduled_jobs, unowned_results
 
 from mohilbert.io import load_dataset
 
@@ -19,11 +19,17 @@ pytestmark = pytest.mark.slow
 def two_runs(tmp_path_factory):
     dirs = []
     for cores in ("1", "2"):
-        wd = demo_workspace(tmp_path_factory.mktemp(f"demo{cores}") / "wf")
-        res = run_snakemake(wd, "--cores", cores, timeout=1200)
+        # the first with its own copy of the package: the code-edit test edits it
+        wd = demo_workspace(tmp_path_factory.mktemp(f"demo{cores}") / "wf", with_src=cores == "1")
+        res = run_snakemake(wd, "--cores", cores, timeout=1200, env=_src_env(wd))
         assert res.returncode == 0, res.stderr[-4000:]
         dirs.append(wd)
     return dirs
+
+
+def _src_env(wd):
+    """The environment that runs the workspace's own copy of the package, if it has one."""
+    return {"PYTHONPATH": str(wd / "src")} if (wd / "src").is_dir() else None
 
 
 def _files(wd, pattern):
@@ -199,7 +205,7 @@ def test_report_in_a_real_browser_opens_on_the_results(two_runs):
 
 def test_noop_rerun_runs_nothing(two_runs):
     a, _ = two_runs
-    res = run_snakemake(a, "--dry-run")
+    res = run_snakemake(a, "--dry-run", env=_src_env(a))
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
 
@@ -215,3 +221,61 @@ def test_every_result_file_is_known_to_prune(two_runs):
     assert unowned_results(results) == []
     runs = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
     assert stale_results(results, runs, ["faraday", "voigt"]) == []
+
+
+#: jobs of each rule of the demo campaign (6 runs, 2 experiments, no power series)
+_DEMO_JOBS = {
+    "ingest": 6,
+    "calibrate": 6,
+    "figure_calibration": 6,
+    "fit": 2,
+    "hilbert": 2,
+    "figure_experiment": 2,
+    "figure_group_index": 2,
+    "figure_overview": 1,
+    "summary": 1,
+    "report": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("module", "reruns"),
+    [
+        # the Hilbert transform: the Hilbert stage and what reads its files, never the fits
+        (
+            "kramers_kronig.py",
+            {
+                "hilbert": 2,
+                "figure_experiment": 2,
+                "figure_group_index": 2,
+                "summary": 1,
+                "report": 1,
+            },
+        ),
+        # the summary table: itself and the report
+        ("stages/summary.py", {"summary": 1, "report": 1}),
+        # one figure family: its figures only (the report embeds them)
+        ("plotting/calibration.py", {"figure_calibration": 6, "report": 1}),
+        ("plotting/overview.py", {"figure_overview": 1, "report": 1}),
+    ],
+)
+def test_a_code_edit_reruns_only_what_it_touches(two_runs, module, reruns):
+    """Issue 37: a rule's code inputs are the modules its stage imports, so an edit of one
+    stage or one figure family schedules that stage's jobs and what reads their files, and
+    nothing upstream. The edit is undone (content and time) afterwards."""
+    import os
+
+    a, _ = two_runs
+    path = a / "src" / "mohilbert" / module
+    text, st = path.read_text(), path.stat()
+    try:
+        path.write_text(text + "\n# edited by the code-edit test\n")
+        dry = run_snakemake(a, "--dry-run", "--quiet", "host", env=_src_env(a))
+    finally:
+        path.write_text(text)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    scheduled = {rule: scheduled_jobs(dry, rule) for rule in _DEMO_JOBS}
+    assert scheduled == {rule: reruns.get(rule, 0) for rule in _DEMO_JOBS}, (
+        dry.stdout + dry.stderr
+    )[-3000:]

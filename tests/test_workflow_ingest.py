@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from conftest import copy_workflow, run_snakemake
+from conftest import copy_workflow, run_snakemake, scheduled_jobs
 
 from mohilbert.io import load_dataset
 from mohilbert.io.writers import write_lecroy_csv, write_tek_mso_csv
@@ -55,15 +55,6 @@ def _mtimes(wd):
     return {p.name: p.stat().st_mtime_ns for p in (wd / "results" / "raw").glob("*.nc")}
 
 
-def _jobs(result, rule):
-    """Number of jobs of ``rule`` Snakemake ran (from its job-stats table)."""
-    for line in result.stderr.splitlines() + result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == rule and parts[1].isdigit():
-            return int(parts[1])
-    return 0
-
-
 def test_incremental_reanalysis(tmp_path):
     wd = _setup(tmp_path, ["a", "b", "c"], with_src=True)
     env = {"PYTHONPATH": str(wd / "src")}
@@ -76,20 +67,20 @@ def test_incremental_reanalysis(tmp_path):
     targets = _sheet(wd, rows)
     first = run_snakemake(wd, *targets, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert _jobs(first, "ingest") == 2
+    assert scheduled_jobs(first, "ingest") == 2
     ds = load_dataset(wd / "results" / "raw" / "b.nc")
     np.testing.assert_allclose(ds.etalon.values, V / 2, rtol=1e-7)
     before = _mtimes(wd)
 
     # nothing changed: nothing runs
     noop = run_snakemake(wd, *targets, env=env)
-    assert noop.returncode == 0 and _jobs(noop, "ingest") == 0, noop.stderr[-2000:]
+    assert noop.returncode == 0 and scheduled_jobs(noop, "ingest") == 0, noop.stderr[-2000:]
 
     # one run added: only its ingest job runs
     targets = _sheet(wd, [*rows, _row("c")])
     second = run_snakemake(wd, *targets, env=env)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert _jobs(second, "ingest") == 1
+    assert scheduled_jobs(second, "ingest") == 1
     after = _mtimes(wd)
     assert after["a.nc"] == before["a.nc"] and after["b.nc"] == before["b.nc"]
     assert "c.nc" in after
@@ -99,7 +90,7 @@ def test_incremental_reanalysis(tmp_path):
     module.write_text(module.read_text() + "\n# edited by the incremental test\n")
     third = run_snakemake(wd, *targets, env=env)
     assert third.returncode == 0, third.stderr[-3000:]
-    assert _jobs(third, "ingest") == 3
+    assert scheduled_jobs(third, "ingest") == 3
     assert all(v != after[k] for k, v in _mtimes(wd).items())
 
 
@@ -172,8 +163,8 @@ def test_narrow_params_rerun_only_what_an_edit_concerns(tmp_path):
     # the default profile keeps rule listings off the console: ask for them here
     dry = run_snakemake(moved, *targets, "--dry-run", "--quiet", "host")
     assert dry.returncode == 0, dry.stderr[-2000:]
-    assert _jobs(dry, "ingest") == 0
-    assert _jobs(dry, "calibrate") == 2
-    assert _jobs(dry, "fit") == 1 and _jobs(dry, "hilbert") == 1
+    assert scheduled_jobs(dry, "ingest") == 0
+    assert scheduled_jobs(dry, "calibrate") == 2
+    assert scheduled_jobs(dry, "fit") == 1 and scheduled_jobs(dry, "hilbert") == 1
     text = dry.stdout + dry.stderr
     assert "results/calibrated/voigt_par.nc" in text and "results/fits/faraday.nc" not in text

@@ -106,17 +106,18 @@ def test_power_series_through_the_workflow(tmp_path):
     # line-centre absorption of the data against the model at the fitted parameters
     from mohilbert.plotting import power_series as ps
     from mohilbert.runs import load_runs, stage_record
+    from mohilbert.stages import line_centre as lc
 
     sheet = load_runs(wd / "config" / "runs.tsv", SCHEMA_PATH, root)
     from mohilbert.records import Experiment
 
     records = Experiment.of({r: stage_record(sheet, r, "fit", root) for r in RUNS})
     cal = {r: load_dataset(wd / "results" / "calibrated" / f"{r}.nc") for r in RUNS}
-    data = ps.series_line_centres(series, cal, records).sort_values("saturation")
+    data = lc.series_line_centres(series, cal, records).sort_values("saturation")
     ratio = {}
     for line in ("open", "closed"):
         sub = data[data["line"] == line]
-        model = ps.model_line_centre_alpha(series, records, sub["saturation"].values)[line]
+        model = lc.model_line_centre_alpha(series, records, sub["saturation"].values)[line]
         a = sub["alpha"].values
         print(line, np.round(sub["saturation"].values, 3), np.round(a, 1), np.round(model, 1))
         # where the flat-beam model is a fair description (s <= 0.1): within 15 % (measured
@@ -156,7 +157,11 @@ def test_power_series_through_the_workflow(tmp_path):
     assert len(points) == 2 * len(RUNS) and points["alpha_uncertainty_per_m"].gt(0).all()
     high = points[points["run"] == "T62_3.1mW"]
     assert (high["detector_setting"] == 1).all() and np.isfinite(high["pull"]).all()
-    assert "V/W at 3.1 mW" in ps.settings_text(ps.line_centre_points(series, cal, records)[0])
+    # the figure draws the line-centre file as the stage wrote it
+    written = lc.read_line_centre(load_dataset(wd / "results" / "line_centre" / f"{SERIES}.nc"))
+    assert "V/W at 3.1 mW" in ps.settings_text(written[0])
+    fresh = lc.line_centre_points(series, cal, records)
+    pd.testing.assert_frame_equal(written[0], fresh[0], check_dtype=False)
     table = pd.read_csv(wd / "results" / "series_table.csv")
     assert {"temperature_C", "field_T", "intensity_scale", "transit_scale"} <= set(
         table["quantity"]

@@ -7,8 +7,8 @@ and 1/f noise levels and seeds. It goes through the stages the workflow runs —
 exports written by :mod:`mohilbert.simulate`, the sheet validated by
 :func:`mohilbert.runs.load_runs`, :func:`~mohilbert.io.ingest.ingest_run`,
 :func:`~mohilbert.calibration.core.calibrate_run`,
-:func:`~mohilbert.experiment.fit_experiment` and
-:func:`~mohilbert.experiment.hilbert_experiment` — and is compared with its truth:
+:func:`~mohilbert.stages.fit.fit_experiment` and
+:func:`~mohilbert.stages.hilbert.hilbert_experiment` — and is compared with its truth:
 
 * per fitted parameter (temperature, field) the pull (fit − truth)/σ_total;
 * per Hilbert-transformed index the fraction of usable points within 1 σ of the true index.
@@ -97,10 +97,11 @@ def run_case(spec: CaseSpec, workdir: str | Path | None = None) -> dict:
     """
     from mohilbert.calibration.core import calibrate_run
     from mohilbert.config import RUNS_SCHEMA_PATH as schema
-    from mohilbert.experiment import fit_experiment, hilbert_experiment
     from mohilbert.io.ingest import ingest_run
     from mohilbert.runs import load_runs, run_record
     from mohilbert.simulate import Acquisition, write_acquisition
+    from mohilbert.stages.fit import fit_experiment
+    from mohilbert.stages.hilbert import hilbert_experiment
 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)

@@ -25,54 +25,15 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.errors import FitError
-from mohilbert.intense import PROBE_PARAMETERS
 from mohilbert.optics.polarisation import jones_vector
-from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
-
-CELL_PARAMETERS = (
-    "temperature_C",
-    "field_T",
-    "field_theta_deg",
-    "field_phi_deg",
-    "gamma_buffer_MHz",
-    "shift_MHz",
-    "length_m",
-    "doppler_temperature_C",
+from mohilbert.parameters import (
+    CELL_PARAMETERS,
+    DEFAULT_BOUNDS,
+    JONES_PARAMETERS,
+    PROBE_PARAMETERS,
+    unit,
 )
-JONES_PARAMETERS = ("jones_x", "jones_y", "jones_phase_rad")
-UNITS = {
-    "intensity_scale": "1",
-    "transit_scale": "1",
-    "orthogonal_fraction": "1",
-    "temperature_C": "degC",
-    "field_T": "T",
-    "field_theta_deg": "degree",
-    "field_phi_deg": "degree",
-    "gamma_buffer_MHz": "MHz",
-    "shift_MHz": "MHz",
-    "length_m": "m",
-    "doppler_temperature_C": "degC",
-    "jones_x": "1",
-    "jones_y": "1",
-    "jones_phase_rad": "rad",
-}
-DEFAULT_BOUNDS = {
-    "intensity_scale": (1e-3, 1e3),
-    "transit_scale": (1e-2, 1e2),
-    # beyond 1/2 the probe would be mostly the other mode
-    "orthogonal_fraction": (0.0, 0.5),
-    "temperature_C": (-50.0, 400.0),
-    "field_T": (0.0, 5.0),
-    "field_theta_deg": (0.0, 180.0),
-    "field_phi_deg": (-360.0, 360.0),
-    "gamma_buffer_MHz": (0.0, 1e4),
-    "shift_MHz": (-1e4, 1e4),
-    "length_m": (1e-6, 1.0),
-    "doppler_temperature_C": (-270.0, 400.0),
-    "jones_x": (0.0, 10.0),
-    "jones_y": (0.0, 10.0),
-    "jones_phase_rad": (-np.pi, np.pi),
-}
+from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
 
 @dataclass
@@ -267,10 +228,7 @@ class FitResult:
                 {"units": "1", "long_name": f"best-fit {spec.quantity} ({tag})"},
             )
         ds.attrs.update(
-            parameter_units="; ".join(
-                f"{n}: {UNITS.get(self.parameter_parts(n)[0], '%' if n.startswith('percent_') else '1')}"
-                for n in names
-            ),
+            parameter_units="; ".join(f"{n}: {unit(self.parameter_parts(n)[0])}" for n in names),
             rms=", ".join(f"{r:.6g}" for r in self.rms),
             redchi=self.redchi,
             chisqr=self.chisqr,
@@ -334,7 +292,7 @@ def fit_spectra(
         names in the result are ``<name>__<spectrum name>`` (and the result's dataset says
         which is which: ``parameter_quantity``, ``parameter_run``).
     groups : mapping, optional
-        Free probe parameters (:data:`~mohilbert.intense.PROBE_PARAMETERS`) that take one
+        Free probe parameters (:data:`~mohilbert.parameters.PROBE_PARAMETERS`) that take one
         value per group of spectra: parameter → {spectrum name → group label} (every
         spectrum with a probe labelled). The result names them per spectrum like
         ``per_spectrum``; the first spectrum of each group carries the fitted parameter and

@@ -77,12 +77,6 @@ COMPAT = ("mohilbert", "hip-elecsus")
 _KERNEL_WIDTHS = 8.0
 
 
-#: the fit parameters that act on a :class:`Probe`: factors on its power (beam and detector
-#: calibration) and on its transit relaxation rate (:attr:`Probe.transit_scale`), and the
-#: fraction of its power in the orthogonal polarisation (:attr:`Probe.orthogonal_fraction`)
-PROBE_PARAMETERS = ("intensity_scale", "transit_scale", "orthogonal_fraction")
-
-
 @dataclass(frozen=True)
 class Probe:
     """An intense probe beam and the knobs of its model, units in the names.

@@ -1,38 +1,33 @@
-"""Support for the Snakemake rule scripts: code dependencies and uniform error reporting.
+"""What the Snakefile needs of the library: code dependencies and the results folder's files.
 
 Snakemake does not notice edits inside an installed package, so each rule declares the source
 files of the library modules its script runs as inputs (:func:`code_files`, derived from the
 import graph): editing the Hilbert code reruns exactly the Hilbert jobs and what follows.
-
-:func:`rule_step` wraps a rule script: it writes a log, turns a
-:class:`~mohilbert.errors.MohilbertError` into one line on stderr (naming the run and file,
-no traceback) and a non-zero exit, and lets real bugs show their traceback.
+:data:`RESULT_DIRS`, :data:`RESULT_PATTERNS` and :data:`CAMPAIGN_FILES` name every file the
+rules write, for the damaged-file check (:func:`quarantine_damaged`) and ``mohilbert prune``
+(:func:`stale_results`). The rule scripts themselves import :mod:`mohilbert.jobs`, not this
+module: an edit here reruns no job.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import importlib.util
-import os
 import re
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from mohilbert import caches
-from mohilbert.errors import MohilbertError, one_line
 
 #: the pipeline's netCDF outputs, checked before every workflow run
-RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert", "series")
+RESULT_DIRS = ("raw", "calibrated", "fits", "hilbert", "series", "line_centre")
 
 
 def quarantine_damaged(results: str | Path = "results") -> list[str]:
     """Move damaged pipeline files aside so that the workflow rebuilds them.
 
-    Every ``results/{raw,calibrated,fits,hilbert,series}/*.nc`` gets the cheap superblock check of
+    Every ``results/<stage>/*.nc`` (:data:`RESULT_DIRS`) gets the cheap superblock check of
     :func:`mohilbert.io.netcdf.quick_file_problem` (a truncated or overwritten file). A
     damaged one is moved (never deleted) to ``results/damaged/<stage>/``; Snakemake then
     finds it missing and rebuilds it (and reruns what is made from it) as soon as a target
@@ -96,6 +91,9 @@ RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("series", "logs/series/{}.log"),
     ("series", "logs/figures/series_spectra_{}.log"),
     ("series", "benchmarks/series/{}.tsv"),
+    ("series", "line_centre/{}.nc"),
+    ("series", "logs/line_centre/{}.log"),
+    ("series", "benchmarks/line_centre/{}.tsv"),
 )
 #: files of the whole campaign (not tied to one run or experiment)
 CAMPAIGN_FILES = (
@@ -113,7 +111,7 @@ CAMPAIGN_FILES = (
     "figures/power_series/line_centre.png",
     "figures/power_series/spectra_by_beam.pdf",
     "figures/power_series/spectra_by_beam.png",
-    "logs/series_table.log",
+    "logs/series_tables.log",
     "logs/figures/series_line_centre.log",
 )
 
@@ -243,150 +241,6 @@ def code_files(script: str | Path) -> list[str]:
     if "mohilbert.plotting" in seen:
         paths.add(str(seen["mohilbert.plotting"].with_name("mohilbert.mplstyle")))
     return sorted(paths)
-
-
-class _Log:
-    """The job's log file; a log that cannot be written (full disk) never hides the error."""
-
-    def __init__(self, path: str | None):
-        self.fh = None
-        if path:
-            try:
-                self.fh = open(path, "a")
-            except OSError:
-                self.fh = None
-
-    def say(self, msg: str) -> None:
-        if self.fh is None:
-            return
-        try:
-            self.fh.write(msg + "\n")
-            self.fh.flush()
-        except OSError:
-            self.close()
-
-    def warn(self, msg: str) -> None:
-        """A soft gate's warning: one line in the log and on stderr."""
-        line = f"mohilbert: warning: {msg}"
-        self.say(line)
-        print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            try:
-                self.fh.close()
-            except OSError:
-                pass
-            self.fh = None
-
-
-@contextlib.contextmanager
-def rule_step(log_path: str | None, what: str) -> Iterator[_Log]:
-    """Run one rule's work: log start/end, one-line errors, non-zero exit on failure.
-
-    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning).
-
-    A :class:`~mohilbert.errors.MohilbertError` becomes one line ``mohilbert: <what>:
-    <Error>: ...`` on stderr and in the log, and exit status 1. Any other exception (a bug)
-    is logged as failed and shows its traceback. While the job runs, a watchdog ends it if
-    the Snakemake process that started it dies (see :func:`watch_parent`).
-    """
-    import socket
-
-    log = _Log(log_path)
-    start = time.perf_counter()
-    job = os.environ.get("SLURM_JOB_ID")
-    log.say(
-        f"{what}: start on {socket.gethostname()}"
-        + (f" (slurm_job_id={job})" if job else " (local)")
-    )
-    watch_parent()
-    try:
-        yield log
-    except MohilbertError as exc:
-        line = f"mohilbert: {what}: {one_line(exc)}"
-        log.say(line)
-        print(line, file=sys.stderr, flush=True)
-        log.close()
-        raise SystemExit(1) from None
-    except BaseException as exc:
-        log.say(f"{what}: failed after {time.perf_counter() - start:.2f} s ({type(exc).__name__})")
-        log.close()
-        raise
-    log.say(f"{what}: done in {time.perf_counter() - start:.2f} s")
-    log.close()
-
-
-def _is_snakemake(argv: list[bytes]) -> bool:
-    """Is this command line Snakemake itself (not a shell or script it started)?"""
-    for i, arg in enumerate(argv[:4]):
-        if arg.endswith((b"/snakemake", b"snakemake/__main__.py")) or arg == b"snakemake":
-            return True
-        if arg == b"-m" and i + 1 < len(argv) and argv[i + 1] == b"snakemake":
-            return True
-    return False
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (index 1: ppid, 19: start time)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _snakemake_ancestor() -> int | None:
-    """PID of the nearest ancestor process running Snakemake (Linux /proc), else None."""
-    pid = os.getppid()
-    for _ in range(8):
-        if pid <= 1:
-            return None
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        except OSError:
-            return None
-        if _is_snakemake(argv):
-            return pid
-        stat = _proc_stat(pid)
-        if stat is None:
-            return None
-        pid = int(stat[1])
-    return None
-
-
-def watch_parent(interval_s: float = 0.5) -> bool:
-    """End this job if the Snakemake process that started it dies.
-
-    Snakemake runs a rule script as ``snakemake -> bash -> python``; when Snakemake is killed
-    with SIGKILL, its jobs would run on as orphans and write outputs after the fact. A daemon
-    thread polls the Snakemake ancestor and, when it is gone, ends this process before it can
-    write (outputs are renamed into place only at the very end, so nothing half-written is
-    left). Returns whether a Snakemake ancestor was found and is watched.
-    """
-    import threading
-
-    pid = _snakemake_ancestor()
-    stat = _proc_stat(pid) if pid is not None else None
-    if stat is None:
-        return False
-    start = stat[19]
-
-    def alive() -> bool:  # the same process, not a new one with a reused pid
-        now = _proc_stat(pid)
-        return now is not None and now[19] == start
-
-    def poll() -> None:
-        while alive():
-            time.sleep(interval_s)
-        print(
-            f"mohilbert: Snakemake (pid {pid}) is gone; stopping this job without writing",
-            file=sys.stderr,
-            flush=True,
-        )
-        os._exit(1)
-
-    threading.Thread(target=poll, name="mohilbert-watch-parent", daemon=True).start()
-    return True
 
 
 # the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)

@@ -3,7 +3,7 @@ row, with units in the names) and an :class:`Experiment` (the runs analysed toge
 one geometry).
 
 The workflow hands each rule its slice of the sheet as a plain mapping (the rule's params, so
-that editing a column reruns exactly the stages that read it; :data:`mohilbert.runs.STAGE_COLUMNS`).
+that editing a column reruns exactly the stages that read it; :data:`STAGE_COLUMNS`).
 Every stage function turns that mapping into a :class:`Run` once, at its entry
 (:meth:`Run.coerce`), and from there on reads attributes: a misspelt column is an error where
 the record is made, not a silent default deep in a step. The run's theory cell and its intense
@@ -26,6 +26,66 @@ INGEST_COLUMNS = frozenset(
     ("file", "format", "notes", *ROLES)
     + tuple(f"{r}_file" for r in ROLES)
     + tuple(f"{r}_path" for r in ROLES)
+)
+
+
+#: columns that every run of one experiment must share: its cell, geometry and the nominal
+#: values of the parameters its joint fit shares
+EXPERIMENT_COLUMNS = (
+    "geometry",
+    "element",
+    "line",
+    "cell_length_m",
+    "cell_length_uncertainty_m",
+    "isotope_percent",
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+    "beam_diameter_m",
+    "beam_profile",
+)
+
+#: the sheet columns each stage's step reads: its rule's params, and so exactly what reruns
+#: it (a ``notes`` edit reruns nothing; a temperature edit reruns calibrate, fit and hilbert
+#: of that experiment, not its ingest). Ingest also gets each role's file path, relative to
+#: data_root, so that moving the checkout reruns nothing either.
+#: the columns that describe a run's cell and probe (what :meth:`mohilbert.records.Run.cell` and :meth:`~mohilbert.records.Run.probe` read)
+CELL_COLUMNS = (
+    "geometry",
+    "polarisation",
+    "element",
+    "line",
+    "cell_length_m",
+    "temperature_C",
+    "field_T",
+    "field_theta_deg",
+    "field_phi_deg",
+    "isotope_percent",
+    "probe_power_W",
+    "beam_diameter_m",
+    "beam_profile",
+)
+STAGE_COLUMNS = {
+    "ingest": ("run", "format", *ROLES),
+    "calibrate": (
+        "run",
+        *CELL_COLUMNS,
+        "etalon_fsr_MHz",
+        "etalon_fsr_uncertainty_MHz",
+        "reference_length_m",
+        "reference_temperature_C",
+        "dark_level_V",
+        "dark_uncertainty_V",
+    ),
+    "hilbert": ("run", "experiment", *CELL_COLUMNS),
+}
+STAGE_COLUMNS["fit"] = (
+    *STAGE_COLUMNS["hilbert"],
+    "series",
+    "cell_length_uncertainty_m",
+    "etalon_fsr_MHz",
+    "etalon_fsr_uncertainty_MHz",
 )
 
 
@@ -160,11 +220,9 @@ class Experiment:
         """The experiment of ``records`` (run id → :class:`Run` or stage mapping).
 
         Its runs must agree on what makes one cell and geometry
-        (:data:`mohilbert.runs.EXPERIMENT_COLUMNS`); the sheet loader refuses a disagreement
+        (:data:`EXPERIMENT_COLUMNS`); the sheet loader refuses a disagreement
         with the rows named, and this refuses it for records made by hand.
         """
-        from mohilbert.runs import EXPERIMENT_COLUMNS
-
         if not records:
             raise SheetError("an experiment needs at least one run")
         runs = tuple(Run.coerce(records[k]) for k in sorted(records))
@@ -215,7 +273,7 @@ class FitValues:
     ----------
     shared
         Quantity → value of the parameters shared by the runs (their units:
-        :data:`mohilbert.fitting.UNITS`).
+        :data:`mohilbert.parameters.UNITS`).
     per_run
         Quantity → {run → value} of the parameters fitted once per run (e.g. ``shift_MHz``).
     """

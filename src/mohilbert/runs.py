@@ -17,7 +17,7 @@ import pandas as pd
 
 from mohilbert.config import nearest, read_yaml
 from mohilbert.errors import SheetError
-from mohilbert.records import ROLES
+from mohilbert.records import EXPERIMENT_COLUMNS, ROLES, STAGE_COLUMNS
 
 
 def load_schema(path: str | Path) -> dict:
@@ -183,24 +183,6 @@ def left_out_note(runs: pd.DataFrame, sheet: str | Path) -> str | None:
     )
 
 
-#: columns that every run of one experiment must share: its cell, geometry and the nominal
-#: values of the parameters its joint fit shares
-EXPERIMENT_COLUMNS = (
-    "geometry",
-    "element",
-    "line",
-    "cell_length_m",
-    "cell_length_uncertainty_m",
-    "isotope_percent",
-    "temperature_C",
-    "field_T",
-    "field_theta_deg",
-    "field_phi_deg",
-    "beam_diameter_m",
-    "beam_profile",
-)
-
-
 def _a(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
@@ -303,49 +285,6 @@ def _resolve(
             f"not found (looked at {path})"
         )
     return str(path)
-
-
-#: the sheet columns each stage's step reads: its rule's params, and so exactly what reruns
-#: it (a ``notes`` edit reruns nothing; a temperature edit reruns calibrate, fit and hilbert
-#: of that experiment, not its ingest). Ingest also gets each role's file path, relative to
-#: data_root, so that moving the checkout reruns nothing either.
-#: the columns that describe a run's cell and probe (what :meth:`mohilbert.records.Run.cell` and :meth:`~mohilbert.records.Run.probe` read)
-CELL_COLUMNS = (
-    "geometry",
-    "polarisation",
-    "element",
-    "line",
-    "cell_length_m",
-    "temperature_C",
-    "field_T",
-    "field_theta_deg",
-    "field_phi_deg",
-    "isotope_percent",
-    "probe_power_W",
-    "beam_diameter_m",
-    "beam_profile",
-)
-STAGE_COLUMNS = {
-    "ingest": ("run", "format", *ROLES),
-    "calibrate": (
-        "run",
-        *CELL_COLUMNS,
-        "etalon_fsr_MHz",
-        "etalon_fsr_uncertainty_MHz",
-        "reference_length_m",
-        "reference_temperature_C",
-        "dark_level_V",
-        "dark_uncertainty_V",
-    ),
-    "hilbert": ("run", "experiment", *CELL_COLUMNS),
-}
-STAGE_COLUMNS["fit"] = (
-    *STAGE_COLUMNS["hilbert"],
-    "series",
-    "cell_length_uncertainty_m",
-    "etalon_fsr_MHz",
-    "etalon_fsr_uncertainty_MHz",
-)
 
 
 def stage_record(runs: pd.DataFrame, run: str, stage: str, data_root: str | Path) -> dict:

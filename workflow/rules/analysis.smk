@@ -51,6 +51,31 @@ rule fit_series:
         "../scripts/series.py"
 
 
+rule line_centre:
+    """Line-centre absorption of a power series' runs against its model (HIP-ElecSus Figure 4's
+    numbers): the points with their uncertainty, the model curves."""
+    input:
+        series="results/series/{series}.nc",
+        calibrated=series_calibrated,
+        code=stage_code("line_centre"),
+    output:
+        "results/line_centre/{series}.nc",
+    log:
+        "results/logs/line_centre/{series}.log",
+    benchmark:
+        "results/benchmarks/line_centre/{series}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        records=series_records,
+    script:
+        "../scripts/line_centre.py"
+
+
 rule hilbert:
     """Kramers-Kronig analysis: indices, group index, rotation or retardance three ways."""
     input:

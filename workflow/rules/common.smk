@@ -40,7 +40,7 @@ def stage_code(script):
 
 
 def run_params(stage):
-    """What ``stage`` reads of a run's sheet row (runs.STAGE_COLUMNS; narrow params: a
+    """What ``stage`` reads of a run's sheet row (records.STAGE_COLUMNS; narrow params: a
     notes edit or a moved checkout reruns nothing)."""
     return lambda wildcards: stage_record(
         RUNS, wildcards.run, stage, config["data_root"]

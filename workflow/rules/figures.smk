@@ -4,7 +4,7 @@ rule figure_experiment:
         hilbert="results/hilbert/{experiment}.nc",
         fit="results/fits/{experiment}.nc",
         calibrated=experiment_calibrated,
-        code=stage_code("figures"),
+        code=stage_code("figure_experiment"),
     output:
         pdf="results/figures/experiment/{experiment}.pdf",
         png=report(
@@ -23,14 +23,14 @@ rule figure_experiment:
     conda:
         "../envs/mohilbert.yaml"
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_experiment.py"
 
 
 rule figure_group_index:
     """Group index and group delay of one experiment."""
     input:
         hilbert="results/hilbert/{experiment}.nc",
-        code=stage_code("figures"),
+        code=stage_code("figure_experiment"),
     output:
         pdf="results/figures/group_index/{experiment}.pdf",
         png=report(
@@ -46,14 +46,14 @@ rule figure_group_index:
     conda:
         "../envs/mohilbert.yaml"
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_experiment.py"
 
 
 rule figure_calibration:
     """Calibration diagnostics of one run."""
     input:
         calibrated="results/calibrated/{run}.nc",
-        code=stage_code("figures"),
+        code=stage_code("figure_calibration"),
     output:
         pdf="results/figures/calibration/{run}.pdf",
         png=report(
@@ -69,14 +69,14 @@ rule figure_calibration:
     conda:
         "../envs/mohilbert.yaml"
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_calibration.py"
 
 
 rule figure_overview:
     """Fitted parameters of every experiment."""
     input:
         fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
-        code=stage_code("figures"),
+        code=stage_code("figure_overview"),
     output:
         pdf="results/figures/overview.pdf",
         png=report(
@@ -92,7 +92,7 @@ rule figure_overview:
     conda:
         "../envs/mohilbert.yaml"
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_overview.py"
 
 
 rule figure_series_spectra:
@@ -101,7 +101,7 @@ rule figure_series_spectra:
     input:
         series="results/series/{series}.nc",
         calibrated=series_calibrated,
-        code=stage_code("figures"),
+        code=stage_code("figure_series"),
     output:
         pdf="results/figures/power_series/{series}_spectra.pdf",
         png=report(
@@ -117,7 +117,7 @@ rule figure_series_spectra:
     params:
         records=series_records,
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_series.py"
 
 
 rule figure_series_line_centre:
@@ -127,8 +127,9 @@ rule figure_series_line_centre:
     same files."""
     input:
         series=expand("results/series/{series}.nc", series=SERIES),
+        line_centre=expand("results/line_centre/{series}.nc", series=SERIES),
         calibrated=all_series_calibrated,
-        code=stage_code("figures"),
+        code=stage_code("figure_series"),
     output:
         pdf="results/figures/power_series/line_centre.pdf",
         png=report(
@@ -144,12 +145,6 @@ rule figure_series_line_centre:
             category="Power series",
             labels={"figure": "spectra of every beam"},
         ),
-        table=report(
-            "results/series_line_centre.csv",
-            caption="../report/series_line_centre_table.rst",
-            category="Power series",
-            labels={"figure": "line-centre table"},
-        ),
     log:
         "results/logs/figures/series_line_centre.log",
     conda:
@@ -157,27 +152,35 @@ rule figure_series_line_centre:
     params:
         records=all_series_records,
     script:
-        "../scripts/figures.py"
+        "../scripts/figure_series.py"
 
 
-rule series_table:
-    """Fitted temperature, field and intensity scale of every power series, with budgets."""
+rule series_tables:
+    """Fitted temperature, field and intensity scale of every power series, with budgets, and
+    every series' line-centre points."""
     input:
         series=expand("results/series/{series}.nc", series=SERIES),
-        code=stage_code("figures"),
+        line_centre=expand("results/line_centre/{series}.nc", series=SERIES),
+        code=stage_code("series_tables"),
     output:
-        report(
+        table=report(
             "results/series_table.csv",
             caption="../report/series_table.rst",
             category="Power series",
             labels={"figure": "series table"},
         ),
+        line_centre=report(
+            "results/series_line_centre.csv",
+            caption="../report/series_line_centre_table.rst",
+            category="Power series",
+            labels={"figure": "line-centre table"},
+        ),
     log:
-        "results/logs/series_table.log",
+        "results/logs/series_tables.log",
     conda:
         "../envs/mohilbert.yaml"
     script:
-        "../scripts/figures.py"
+        "../scripts/series_tables.py"
 
 
 rule report:

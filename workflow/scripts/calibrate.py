@@ -3,7 +3,7 @@
 from mohilbert import gates
 from mohilbert.calibration.core import calibrate_run
 from mohilbert.io.netcdf import load_dataset, save_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], f"calibrate {sm.wildcards.run} ({'; '.join(sm.params.files)})") as log:

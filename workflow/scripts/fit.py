@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from mohilbert import gates
-from mohilbert.experiment import fit_experiment
 from mohilbert.io.netcdf import load_dataset, save_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
+from mohilbert.stages.fit import fit_experiment
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], f"fit {sm.wildcards.experiment}") as log:

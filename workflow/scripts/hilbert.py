@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from mohilbert import gates
-from mohilbert.experiment import hilbert_experiment
 from mohilbert.io.netcdf import load_dataset, save_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
+from mohilbert.stages.hilbert import hilbert_experiment
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], f"hilbert {sm.wildcards.experiment}") as log:

@@ -2,7 +2,7 @@
 
 from mohilbert.io.ingest import ingest_run
 from mohilbert.io.netcdf import save_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
 from mohilbert.runs import with_paths
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

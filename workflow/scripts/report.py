@@ -7,7 +7,7 @@ import pandas as pd
 from mohilbert import __version__
 from mohilbert.io.atomic import write_bytes_atomic
 from mohilbert.io.netcdf import load_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
 from mohilbert.report import build_report
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

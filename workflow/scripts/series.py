@@ -4,8 +4,8 @@ from pathlib import Path
 
 from mohilbert import gates
 from mohilbert.io.netcdf import load_dataset, save_dataset
-from mohilbert.pipeline import rule_step
-from mohilbert.power_series import fit_series
+from mohilbert.jobs import rule_step
+from mohilbert.stages.series import fit_series
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], f"series {sm.wildcards.series}") as log:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from mohilbert.experiment import summary_table
 from mohilbert.io.atomic import write_bytes_atomic
 from mohilbert.io.netcdf import load_dataset
-from mohilbert.pipeline import rule_step
+from mohilbert.jobs import rule_step
+from mohilbert.stages.summary import summary_table
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], "summary") as log:

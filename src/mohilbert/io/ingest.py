@@ -19,7 +19,7 @@ ROLE_LONG_NAMES = {
 }
 
 #: sheet columns copied into the attributes of results/raw/{run}.nc for provenance
-RUN_ATTRS = ("run",)  # the physics of a run enters at calibration (runs.STAGE_COLUMNS)
+RUN_ATTRS = ("run",)  # the physics of a run enters at calibration (records.STAGE_COLUMNS)
 
 
 #: a dark trace and its signal whose ADC steps differ by more than this factor were recorded at

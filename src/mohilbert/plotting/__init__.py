@@ -8,53 +8,50 @@
 * :mod:`~mohilbert.plotting.quick_look` — ``mohilbert plot`` of any file the tool writes.
 
 Every figure function takes datasets as written by the pipeline and returns a matplotlib
-Figure. No backend is forced here: the workflow's scripts and ``mohilbert plot`` draw off-screen
+Figure. The names below are importable from here, but a submodule is only loaded when one of
+its names is first used: a workflow rule imports the one figure module it draws with, so an
+edit of one figure family reruns only its figures. No backend is forced here: the workflow's scripts and ``mohilbert plot`` draw off-screen
 (Agg), and an interactive session keeps its own.
 """
 
-from mohilbert.plotting.calibration import baseline_text, calibration_figure, scale_text
-from mohilbert.plotting.common import (
-    PALETTE,
-    PNG_DPI,
-    STYLE,
-    THEORY,
-    binned,
-    decade,
-    fit_values,
-    label,
-    residual_panel,
-    save_figure,
-    scaled_label,
-    tag_panels,
-)
-from mohilbert.plotting.experiment import (
-    experiment_figure,
-    experiment_title,
-    group_index_figure,
-    run_of_mode,
-)
-from mohilbert.plotting.overview import overview_figure, reference_value
+import importlib
 
-__all__ = [
-    "PALETTE",
-    "PNG_DPI",
-    "STYLE",
-    "THEORY",
-    "baseline_text",
-    "binned",
-    "calibration_figure",
-    "decade",
-    "experiment_figure",
-    "experiment_title",
-    "fit_values",
-    "group_index_figure",
-    "label",
-    "overview_figure",
-    "reference_value",
-    "residual_panel",
-    "run_of_mode",
-    "save_figure",
-    "scale_text",
-    "scaled_label",
-    "tag_panels",
-]
+#: name → the submodule that defines it
+_HOMES = {
+    "baseline_text": "calibration",
+    "calibration_figure": "calibration",
+    "scale_text": "calibration",
+    "PALETTE": "common",
+    "PNG_DPI": "common",
+    "STYLE": "common",
+    "THEORY": "common",
+    "binned": "common",
+    "decade": "common",
+    "fit_values": "common",
+    "label": "common",
+    "residual_panel": "common",
+    "save_figure": "common",
+    "scaled_label": "common",
+    "tag_panels": "common",
+    "experiment_figure": "experiment",
+    "experiment_title": "experiment",
+    "group_index_figure": "experiment",
+    "run_of_mode": "experiment",
+    "overview_figure": "overview",
+    "reference_value": "overview",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    """Load the submodule that defines ``name`` on first use (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'mohilbert.plotting' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mohilbert.plotting.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -1,182 +1,31 @@
-"""Figures and table of a power series (the HIP-ElecSus paper's Figures 3 and 4, regenerated).
+"""Figures of a power series (the HIP-ElecSus paper's Figures 3 and 4, regenerated).
 
 * :func:`spectra_figure` — measured spectra of a series at ≲ 1, ≈ 10 and ≳ 100 I_sat with the
   joint intense-probe model and the residuals [%] (the paper's Figure 3, one column);
   :func:`paper_spectra_figure` the whole Figure 3, a column per beam;
 * :func:`line_centre_figure` — line-centre absorption coefficient α of the open and the
-  closed transition against I/I_sat: points from the calibrated spectra (with their
-  uncertainty), curves from the model at each series' fitted parameters, propagated through
-  the cell, a column per beam diameter (the paper's Figure 4);
-* :func:`series_table` — the fitted temperature, field and intensity scale of every series
-  with their uncertainty budgets.
+  closed transition against I/I_sat, a column per beam diameter (the paper's Figure 4): it
+  draws the line-centre files (:mod:`mohilbert.stages.line_centre` computes the points and
+  the model curves).
 """
 
 from __future__ import annotations
-
-import json
-from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mohilbert.atoms.constants import get_line
-from mohilbert.atoms.hamiltonian import line_list, populations
-from mohilbert.atoms.pumping import pumping_system
-from mohilbert.experiment import fitted_cell
 from mohilbert.formatting import pm, power
-from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.plotting.common import PALETTE, STYLE, THEORY
-from mohilbert.power_series import _points, fitted_probe, intensity_scale, run_models
-from mohilbert.records import Experiment, Run, parameter_parts, parameter_ties
-from mohilbert.theory import intense_arrays
-
-#: half-width of the window around a line centre for its data point [MHz]
-_CENTRE_WINDOW_MHZ = 25.0
+from mohilbert.records import Experiment, Run
+from mohilbert.stages.series import decimated_points, run_models
 
 
 def _value(fit: xr.Dataset, name: str) -> tuple[float, float]:
     names = fit["parameter"].values.tolist()
     i = names.index(name)
     return float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
-
-
-def open_and_closed_lines(fit: xr.Dataset, exp: Experiment | dict) -> dict[str, float]:
-    """Frequencies [MHz] of the closed line and an open line of the main isotope for the
-    series' probe, at its fitted field.
-
-    Closed: the strong line whose excited state decays only back (the stretched state). Open:
-    of the strong lines that leak more than half their decays to other ground states, the one
-    farthest from the closed line — at 0.6 T the isolated line at 17.1 GHz for σ+ on 87Rb D2,
-    the open transition of the HIP-ElecSus paper's Figure 4."""
-    exp = Experiment.coerce(exp)
-    cell, _ = fitted_cell(exp, fit)
-    rec = exp.first
-    eps = field_frame_components(
-        np.array([1, 1j]) / np.sqrt(2)
-        if rec.polarisation == "sigma_plus"
-        else np.array([1, -1j]) / np.sqrt(2),
-        cell.b_hat(),
-    )
-    iso = "87Rb" if cell.element == "Rb" else None
-    if iso is None:
-        raise ValueError("open/closed lines are defined here for Rb (87Rb) only")
-    field_g = 1e4 * cell.field_T
-    ll = line_list(iso, cell.line, field_g)
-    gamma = get_line(cell.element, cell.line).gamma_natural_MHz  # the line's natural width
-    sysm = pumping_system(iso, cell.line, field_g, eps, populations(ll, None), gamma)
-    ee, gg = sysm.driven_pairs()
-    strong = np.abs(sysm.coupling[ee, gg]) ** 2 > 0.3
-    e, g = ee[strong], gg[strong]
-    leak = 1 - sysm.branching[e, g]
-    nu = sysm.transition_MHz[e, g]
-    closed = float(nu[np.argmin(leak)])
-    leaky = nu[leak > 0.5] if np.any(leak > 0.5) else nu[[np.argmax(leak)]]
-    return {"closed": closed, "open": float(leaky[np.argmax(np.abs(leaky - closed))])}
-
-
-def data_line_centre_alpha(
-    cal: xr.Dataset, centre_MHz: float, length_m: float
-) -> tuple[float, float]:
-    """α = OD/L [1/m] at a line centre from a calibrated spectrum, with its standard
-    uncertainty: a parabola through the optical depth within ±25 MHz (weighted), evaluated at
-    its vertex; the correlated part of the OD uncertainty (normalisation) added in full.
-
-    Parameters
-    ----------
-    cal : xarray.Dataset
-        A calibrated run (optical depth and its uncertainties).
-    centre_MHz : float
-        The line centre on the run's detuning axis [MHz].
-    length_m : float
-        Cell length [m].
-    """
-    x = cal["detuning"].values
-    sel = np.abs(x - centre_MHz) <= _CENTRE_WINDOW_MHZ
-    sel &= np.isfinite(cal["optical_depth"].values)
-    if sel.sum() < 4:
-        return float("nan"), float("nan")
-    od = cal["optical_depth"].values[sel]
-    sig = cal["optical_depth_uncertainty"].values[sel]
-    corr = (
-        cal["optical_depth_uncertainty_correlated"].values[sel]
-        if "optical_depth_uncertainty_correlated" in cal
-        else np.zeros_like(sig)
-    )
-    indep = np.sqrt(np.clip(sig**2 - corr**2, 1e-30, None))
-    t = x[sel] - centre_MHz
-    a = np.stack([np.ones_like(t), t, t**2], axis=1) / indep[:, None]
-    coef, *_ = np.linalg.lstsq(a, od / indep, rcond=None)
-    cov = np.linalg.inv(a.T @ a)
-    t0 = float(np.clip(-coef[1] / (2 * coef[2]) if coef[2] < 0 else 0.0, t.min(), t.max()))
-    basis = np.array([1.0, t0, t0**2])
-    peak = float(basis @ coef)
-    u = float(np.sqrt(basis @ cov @ basis + np.mean(corr) ** 2))
-    return peak / length_m, u / length_m
-
-
-def series_line_centres(
-    fit: xr.Dataset, cal: dict[str, xr.Dataset], exp: Experiment | dict
-) -> pd.DataFrame:
-    """Per run of a series: effective peak I/I_sat and the data's line-centre α (with
-    uncertainty) of the open and the closed line.
-
-    Parameters
-    ----------
-    fit : xarray.Dataset
-        The series fit (``results/series/{series}.nc``).
-    cal : dict of str to xarray.Dataset
-        The series' calibrated runs.
-    exp : Experiment or dict
-        Their sheet values.
-    """
-    exp = Experiment.coerce(exp)
-    cell, shifts = fitted_cell(exp, fit)
-    lines = open_and_closed_lines(fit, exp)
-    isat = saturation_intensity_W_m2(cell.element, cell.line)
-    rows = []
-    for run in sorted(cal):
-        probe = exp[run].probe()
-        s = probe.peak_intensity_W_m2 * intensity_scale(fit, run) / isat
-        for name, nu in lines.items():
-            a, u = data_line_centre_alpha(cal[run], nu + shifts[run], cell.length_m)
-            rows.append({"run": run, "saturation": s, "line": name, "alpha": a, "alpha_u": u})
-    return pd.DataFrame(rows)
-
-
-def model_line_centre_alpha(
-    fit: xr.Dataset, exp: Experiment | dict, saturation: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Model α = −ln T / L [1/m] at the open and closed line centres against the effective
-    peak I/I_sat, at the series' fitted parameters, propagated through the cell as the fit
-    propagated it (its ``z_slices``). It is α as detected: with the fitted orthogonal light
-    (``orthogonal_fraction``), like the data's −ln T.
-
-    Parameters
-    ----------
-    fit : xarray.Dataset
-        The series fit.
-    exp : Experiment or dict
-        The series' sheet values (cell, beam, polarisation).
-    saturation : numpy.ndarray
-        Effective peak intensities I/I_sat at which to evaluate.
-    """
-    exp = Experiment.coerce(exp)
-    cell, _ = fitted_cell(exp, fit)
-    rec = exp.first
-    probe0 = fitted_probe(fit, rec)
-    isat = saturation_intensity_W_m2(cell.element, cell.line)
-    lines = open_and_closed_lines(fit, exp)
-    x = np.array([lines["closed"], lines["open"]])
-    out = {"closed": [], "open": []}
-    for s in saturation:
-        power = s * isat / (probe0.peak_intensity_W_m2 / probe0.power_W)
-        probe = replace(probe0, power_W=float(power))
-        t = intense_arrays(x, cell, rec.polarisation, probe)["S0"]
-        out["closed"].append(-np.log(t[0]) / cell.length_m)
-        out["open"].append(-np.log(t[1]) / cell.length_m)
-    return {k: np.array(v) for k, v in out.items()}
 
 
 def _title(fit: xr.Dataset, exp: Experiment) -> str:
@@ -226,7 +75,7 @@ def _draw_spectra(ax, axr, fit, cal, exp: Experiment, runs: list[str]) -> None:
     legend names each run's effective I/I_sat and its residual RMS [%]."""
     for k, run in enumerate(runs):
         ds = cal[run]
-        idx = _points(ds, 4000)
+        idx = decimated_points(ds, 4000)
         x, t_int, _, _ = run_models(fit, ds, exp[run], idx)
         s = float(fit["saturation_parameter"].sel(run=run))
         y = ds["transmission"].values[idx]
@@ -267,19 +116,6 @@ def paper_spectra_figure(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> pl
     return fig
 
 
-def line_centre_pulls(table: pd.DataFrame, model: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The data's line-centre α against the model at each run's effective intensity:
-    ``table`` (:func:`series_line_centres`) with ``model`` (α of the model at the same
-    points, per line) and ``pull`` = (α_data − α_model)/σ_data added."""
-    out = table.copy()
-    out["model"] = np.nan
-    for line, values in model.items():
-        sel = (out["line"] == line).to_numpy()
-        out.loc[sel, "model"] = values
-    out["pull"] = (out["alpha"] - out["model"]) / out["alpha_u"]
-    return out
-
-
 def agreement_text(pulls: pd.DataFrame) -> str:
     """One line per transition: how many points lie within 1 and 2 σ of the model, χ²/N, and
     the lowest intensity at which the data leave the model by more than 3 σ."""
@@ -305,48 +141,6 @@ def agreement_text(pulls: pd.DataFrame) -> str:
 _SETTING_MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
-def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict):
-    """The line-centre points of one series against its model: (points, grid, curves).
-
-    ``points`` (:func:`series_line_centres` with ``model``, ``pull``, and per run its
-    ``probe_power_W`` [W], ``detector_response`` [V/W], ``detector_setting`` and
-    ``intensity_ratio`` with its uncertainty, from the series file where it has them),
-    ``grid`` the effective I/I_sat of the model curves and ``curves`` line → α [1/m] on it.
-
-    Parameters
-    ----------
-    fit : xarray.Dataset
-        The series fit.
-    cal : dict of str to xarray.Dataset
-        The series' calibrated runs.
-    records : dict
-        Their sheet values.
-    """
-    exp = Experiment.coerce(records)
-    table = series_line_centres(fit, cal, exp)
-    s_all = table["saturation"].values
-    grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
-    curves = model_line_centre_alpha(fit, exp, grid)
-    at_points = {
-        line: np.interp(
-            np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
-            np.log(grid),
-            curves[line],
-        )
-        for line in ("closed", "open")
-    }
-    points = line_centre_pulls(table, at_points)
-    points["probe_power_W"] = [float(exp[r].probe_power_W) for r in points["run"]]
-    per_run = ("detector_response", "detector_setting", "intensity_ratio")
-    for var in (*per_run, "intensity_ratio_uncertainty"):
-        if var in fit and "run" in fit.coords:
-            by_run = dict(zip(fit["run"].values.tolist(), fit[var].values.tolist(), strict=True))
-            points[var] = [by_run.get(r, np.nan) for r in points["run"]]
-        else:
-            points[var] = 0 if var == "detector_setting" else np.nan
-    return points, grid, curves
-
-
 def settings_text(points: pd.DataFrame) -> str:
     """Where a series' detection setting changes, in words (empty for one setting): the
     detector response [V/W] of the runs on either side and the power at which it changed."""
@@ -363,43 +157,6 @@ def settings_text(points: pd.DataFrame) -> str:
             )
         prev = row
     return "detection setting changes: " + "; ".join(parts)
-
-
-def all_line_centre_points(series: dict[str, tuple[xr.Dataset, dict, dict]]) -> dict:
-    """:func:`line_centre_points` of every series (name → (points, grid, curves)), computed
-    once for the figure and its table.
-
-    Parameters
-    ----------
-    series : dict
-        Series name → (series fit, its calibrated runs, its runs' records).
-    """
-    return {name: line_centre_points(*series[name]) for name in sorted(series)}
-
-
-def line_centre_table(points: dict) -> pd.DataFrame:
-    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
-    run and line, with ``series``).
-
-    Parameters
-    ----------
-    points : dict
-        :func:`all_line_centre_points`.
-    """
-    frames = [pts.assign(series=name) for name, (pts, _, _) in sorted(points.items())]
-    out = pd.concat(frames, ignore_index=True)
-    cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
-    cols += ["model", "pull", "detector_response", "detector_setting", "intensity_ratio"]
-    cols += ["intensity_ratio_uncertainty"]
-    return out[cols].rename(
-        columns={
-            "saturation": "saturation_parameter",
-            "alpha": "alpha_per_m",
-            "alpha_u": "alpha_uncertainty_per_m",
-            "model": "alpha_model_per_m",
-            "detector_response": "detector_response_V_per_W",
-        }
-    )
 
 
 def _beam_diameter_m(records: dict) -> float:
@@ -435,23 +192,23 @@ def _beam_columns(n: int, width: float, height: float, lower: float):
 
 
 def line_centre_figure(
-    series: dict[str, tuple[xr.Dataset, dict, dict]], points: dict | None = None
+    series: dict[str, tuple[xr.Dataset, dict, dict]], points: dict
 ) -> plt.Figure:
     """Line-centre α of the open and closed line against I/I_sat (Figure 4): a column per
     probe beam diameter with each of its series (temperatures) in its own colour, the closed
     line filled with a solid model curve, the open line hollow with a dashed one; below each,
     every point's pull against its model, and the agreement stated in words above. Points of
-    different detection settings (:func:`mohilbert.power_series.detector_settings`) have
+    different detection settings (:func:`mohilbert.stages.series.detector_settings`) have
     different markers, and where the setting changes is stated.
 
     Parameters
     ----------
     series : dict
         Series name → (series fit, its calibrated runs, its runs' records).
-    points : dict, optional
-        :func:`all_line_centre_points` of ``series`` when already computed.
+    points : dict
+        Series name → (points, grid, curves): its line-centre file
+        (:func:`mohilbert.stages.line_centre.read_line_centre`).
     """
-    points = points or all_line_centre_points(series)
     beams = _series_by_beam(series)
     with plt.style.context(STYLE):
         fig, axes = _beam_columns(len(beams), 3.4, 5.6, 1.3)
@@ -526,58 +283,3 @@ def _pull_axis(axp) -> None:
     axp.axhspan(-2, 2, color="0.85", lw=0, zorder=0)
     axp.axhline(0, color="0.5", lw=0.5)
     axp.set_yscale("symlog", linthresh=3, linscale=0.6)
-
-
-def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
-    """Fitted shared parameters of each series with their uncertainty budgets (tidy); a
-    parameter fitted per detection setting has a row per setting, ``runs`` naming its runs in
-    order of power (empty for a parameter shared by all)."""
-    rows = []
-    for name, fit in sorted(fits.items()):
-        terms = json.loads(fit.attrs["budget_terms_json"])
-        names = fit["parameter"].values.tolist()
-        parts = parameter_parts(fit)
-        ties = parameter_ties(fit)
-        grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
-        power = (
-            dict(zip(fit["run"].values.tolist(), fit["probe_power_W"].values, strict=True))
-            if "probe_power_W" in fit
-            else {}
-        )
-        first = {}
-        for i, (q, _) in enumerate(parts):
-            first.setdefault(q, i)
-        # rows in the order of the quantities, a quantity's settings in order of power
-        order = sorted(
-            range(len(names)), key=lambda i: (first[parts[i][0]], power.get(parts[i][1], 0.0))
-        )
-        for i in order:
-            p = names[i]
-            quantity, run = parts[i]
-            if run and (quantity not in grouped or p in ties):
-                continue  # a per-run parameter, or one of a group other than its first
-            members = [run] + [parts[names.index(t)][1] for t, o in ties.items() if o == p]
-            row = {
-                "series": name,
-                "quantity": quantity,
-                "runs": ", ".join(sorted(members, key=lambda r: (power.get(r, np.inf), r)))
-                if run
-                else "",
-                "value": float(fit["value"].values[i]),
-                "uncertainty": float(fit["stderr_total"].values[i]),
-                "unit": str(fit["unit"].values[i]),
-            }
-            for j, term in enumerate(terms):
-                row[f"u_{term}"] = float(fit["budget"].values[i, j])
-            rows.append(row)
-        rows.append(
-            {
-                "series": name,
-                "quantity": "weak_probe_limit_saturation",
-                "runs": "",
-                "value": float(fit.attrs["weak_probe_limit_saturation"]),
-                "uncertainty": np.nan,
-                "unit": "1",
-            }
-        )
-    return pd.DataFrame(rows)

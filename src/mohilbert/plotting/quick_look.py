@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.formatting import pm
-from mohilbert.intense import PROBE_PARAMETERS
+from mohilbert.parameters import PROBE_PARAMETERS
 from mohilbert.plotting.calibration import calibration_figure
 from mohilbert.plotting.common import (
     DATA_LW,

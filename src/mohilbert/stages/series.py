@@ -10,7 +10,7 @@ saturation of a closed line with I alone, so a series spanning both determines t
 The model propagates the probe through the cell (``z_slices``): at optical depth ~2 the back
 of the cell sees less light than the front. The joint fit is :func:`fit_series`
 (``results/series/{series}.nc``), with the uncertainty budget of every fit
-(:func:`mohilbert.experiment.fit_experiment`).
+(:func:`mohilbert.stages.fit.fit_experiment`).
 
 **Weak-probe validity.** For every run, the difference between the intense-probe model at
 the fitted parameters and its linear limit (the same atoms at vanishing power: the weak-probe
@@ -19,7 +19,7 @@ model with transit broadening), against the run's own noise:
 (``gates.fit.weak_probe_delta_chi2``, default 1: the weak-probe model would be told apart
 from the right one at one standard deviation), the weak-probe assumption does not hold for
 that run — its weak-probe fit is biased, and the Hilbert transform of its optical depth is
-not its index (:func:`mohilbert.experiment.hilbert_experiment` refuses it, or linearises it
+not its index (:func:`mohilbert.stages.hilbert.hilbert_experiment` refuses it, or linearises it
 by choice). :func:`weak_probe_limit_W` gives the power at which this happens for the
 series's cell, beam and noise.
 """
@@ -35,18 +35,20 @@ import xarray as xr
 
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
-from mohilbert.experiment import _valid, fit_experiment, fit_inputs, fitted_cell
 from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
 from mohilbert.records import Experiment, FitValues, Run
+from mohilbert.stages.fit import fit_experiment, fit_inputs, fitted_cell, valid_points
 from mohilbert.theory import intense_arrays
 
 #: the series fit (``series:`` in the config)
 DEFAULTS = schema_defaults("series")
 
 
-def _points(ds: xr.Dataset, max_points: int) -> np.ndarray:
-    idx = np.flatnonzero(_valid(ds))
+def decimated_points(ds: xr.Dataset, max_points: int) -> np.ndarray:
+    """Indices of a calibrated run's valid points, at most ``max_points`` evenly spread (what
+    the series fit and its figures evaluate)."""
+    idx = np.flatnonzero(valid_points(ds))
     return idx[np.linspace(0, idx.size - 1, min(idx.size, max_points)).astype(int)]
 
 
@@ -136,7 +138,7 @@ def weak_probe_validity(
     out = {}
     for run in sorted(cal):
         rec, ds = exp[run], cal[run]
-        idx = _points(ds, max_points)
+        idx = decimated_points(ds, max_points)
         _, t_int, t_weak, probe = run_models(fit, ds, rec, idx)
         pull = (t_int - t_weak) / ds["transmission_uncertainty"].values[idx]
         cell = rec.cell()
@@ -350,12 +352,12 @@ def weak_probe_limit_W(
     """
     runs = sorted(cal)
     sig = [
-        float(np.median(cal[r]["transmission_uncertainty"].values[_points(cal[r], 50)]))
+        float(np.median(cal[r]["transmission_uncertainty"].values[decimated_points(cal[r], 50)]))
         for r in runs
     ]
     ref = runs[int(np.argsort(sig)[len(sig) // 2])]
     rec, ds = exp[ref], cal[ref]
-    idx = _points(ds, max_points)
+    idx = decimated_points(ds, max_points)
     sigma = ds["transmission_uncertainty"].values[idx]
     powers = np.geomspace(1e-10, 1e-1, 10)
     chi2 = []
@@ -382,7 +384,7 @@ def fit_series(
 ) -> xr.Dataset:
     """Joint intense-probe fit of a power series → Dataset for ``results/series/{series}.nc``.
 
-    The fit's variables (:func:`mohilbert.experiment.fit_experiment`) plus, over dimension
+    The fit's variables (:func:`mohilbert.stages.fit.fit_experiment`) plus, over dimension
     ``run``: ``probe_power_W``, ``saturation_parameter`` (effective peak I/I_sat),
     ``weak_probe_delta_chi2``, ``weak_probe_max_pull``, ``weak_probe_holds``,
     ``detector_response`` [V/W], ``detector_setting`` (:func:`detector_settings`),

@@ -1,0 +1,444 @@
+"""The fit stage: one joint theory fit of the runs of an experiment, with its uncertainty budget.
+
+:func:`fit_experiment` fits the theory jointly to every run's calibrated transmission (shared
+temperature and field, a small detuning offset per run) → ``results/fits/{experiment}.nc``.
+Its steps: the spectra to fit (:func:`fit_inputs`), the fit
+(:func:`mohilbert.fitting.fit_spectra`), each systematic input moved by its standard
+uncertainty (:func:`budget_components`), the budget and total covariance
+(:func:`combined_budget`), the file (:func:`fit_dataset`). :func:`fitted_cell` reads a fit
+file back as the theory cell at the fitted values. The power-series fit
+(:mod:`mohilbert.stages.series`) is this fit over the runs of one series.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import xarray as xr
+
+from mohilbert import gates as quality
+from mohilbert.config import schema_defaults
+from mohilbert.errors import FitError
+from mohilbert.parameters import PROBE_PARAMETERS, unit
+from mohilbert.records import EXPERIMENT_COLUMNS, Experiment, FitValues, Run, parameter_parts
+from mohilbert.theory import Cell
+
+#: the fit stage's defaults: ``fit:`` of the configuration schema
+DEFAULTS = schema_defaults("fit")
+
+
+def valid_points(ds: xr.Dataset) -> np.ndarray:
+    ok = np.isfinite(ds["transmission"].values) & (ds["transmission_uncertainty"].values > 0)
+    if "saturated" in ds:
+        ok &= ds["saturated"].values == 0
+    return ok
+
+
+def _correlated_transmission_sigma(ds: xr.Dataset) -> np.ndarray:
+    """The part of the transmission uncertainty shared by all points of a run (baseline,
+    drifts), from the calibrated dataset; zero when the calibration did not record it."""
+    if "optical_depth_uncertainty_correlated" not in ds:
+        return np.zeros(ds.sizes["detuning"])
+    t = ds["transmission"].values
+    floor = np.maximum(t, ds["transmission_uncertainty"].values)
+    return ds["optical_depth_uncertainty_correlated"].values * floor
+
+
+#: terms of a fitted parameter's uncertainty budget, in the order they are reported
+BUDGET_TERMS = {
+    "statistical": "the fit's statistical error from its residuals (sandwich estimator: scaled "
+    "by the reduced chi-square and by the residuals' correlation length when they exceed the "
+    "stated noise)",
+    "normalisation": "baseline, drifts and dark level: each run's transmission moved by its "
+    "correlated calibration uncertainty (runs independent)",
+    "etalon_fsr": "etalon free spectral range: every axis without a fitted scale stretched by "
+    "the sheet's etalon_fsr_uncertainty_MHz (runs sharing one etalon coherently)",
+    "axis_scale": "the calibration's fitted axis scale: each self-calibrated run's axis "
+    "stretched by the scale's standard error (runs independent)",
+    "linearisation": "scan linearisation: each run's axis displaced by its etalon fringe "
+    "residuals (runs independent)",
+    "cell_length": "cell length: the cell made longer by the sheet's cell_length_uncertainty_m",
+}
+
+
+def _fringe_displacement(ds: xr.Dataset, detuning: np.ndarray) -> np.ndarray:
+    """The linearisation's error at each detuning [MHz]: the etalon fringe residuals (fringe
+    frequency minus the fitted map), on the absolute axis, interpolated between fringes."""
+    if "fringe_residual" not in ds or ds.sizes.get("fringe", 0) < 2:
+        return np.zeros_like(detuning)
+    a = ds.attrs
+    sign, scale = float(a.get("axis_sign", 1)), float(a.get("axis_scale", 1.0))
+    res = ds["fringe_residual"].values
+    nu = float(a.get("axis_offset_MHz", 0.0)) + sign * scale * (ds["fringe_frequency"].values - res)
+    order = np.argsort(nu)
+    return np.interp(detuning, nu[order], (sign * scale * res)[order])
+
+
+def _axis_scale_uncertainty(ds: xr.Dataset, rec: Run) -> tuple[str, float]:
+    """Which axis-scale term applies to a run and its relative standard uncertainty."""
+    a = ds.attrs
+    if int(a.get("axis_scale_fitted", 0)):
+        return "axis_scale", float(a.get("axis_scale_stderr", 0.0)) / float(a["axis_scale"])
+    fsr = float(rec.etalon_fsr_MHz or 0.0)
+    u = float(rec.etalon_fsr_uncertainty_MHz or 0.0)
+    return "etalon_fsr", (u / fsr if fsr > 0 else 0.0)
+
+
+def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
+    """Shapes of a run's correlated transmission error (error_mode × detuning, each 1 σ):
+    the calibration's baseline, drift and dark modes, or, for files without them, one
+    uniform shift by the correlated uncertainty."""
+    if "transmission_error_modes" in ds:
+        return ds["transmission_error_modes"].values
+    return _correlated_transmission_sigma(ds)[None, :]
+
+
+#: bound on a run's residual detuning offset ``shift_MHz`` in a joint fit [MHz]. A saturated
+#: run's self-calibrated axis (a weak-probe fit of its own spectrum) can be off by over
+#: 150 MHz (the 1.8 mW run of the 81 °C paper series: −161 MHz, reduced χ² 358 at a ±100 MHz
+#: bound, 104 without it). The local fit starts at 0 and the bound only stops it beyond: the
+#: lines of a Paschen–Back spectrum (0.6 T) are ≳ 1.5 GHz apart
+PER_RUN_SHIFT_BOUND_MHZ = 500.0
+
+
+def fit_experiment(
+    cal: dict[str, xr.Dataset],
+    records: dict[str, Run | dict],
+    config: dict | None = None,
+    gates: dict | None = None,
+    label: str | None = None,
+    groups: dict[str, dict[str, object]] | None = None,
+) -> xr.Dataset:
+    """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
+
+    Steps: the spectra to fit (:func:`fit_inputs`), the joint fit
+    (:func:`mohilbert.fitting.fit_spectra`), each systematic input moved by its standard
+    uncertainty (:func:`budget_components`), the budget and total covariance
+    (:func:`combined_budget`), the file (:func:`fit_dataset`).
+
+    ``label`` names the group of runs in titles and messages (default: their experiment; a
+    power series passes ``"series <name>"``). Runs with a ``probe_power_W`` are modelled
+    beyond the weak probe (:mod:`mohilbert.intense`), and ``intensity_scale`` and
+    ``transit_scale`` may be free.
+
+    Per parameter: ``value``, an uncertainty ``budget`` (one column per term of
+    :data:`BUDGET_TERMS`, each the first-order change of the best fit when that input moves
+    by its standard uncertainty), ``stderr`` (the statistical term), ``stderr_systematic``
+    (the other terms in quadrature), ``stderr_total`` (all in quadrature) and the total
+    ``covariance`` (statistical plus one outer product per systematic component, so that
+    correlated parameters stay correlated downstream).
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs of the experiment (run → ``results/calibrated/{run}.nc``).
+    records : dict of str to Run or dict
+        Their sheet values (run → :class:`~mohilbert.records.Run` or fit-stage record).
+    config : dict, optional
+        ``fit:`` of the configuration (``free``, ``per_run``, ``model``, ...; defaults
+        :data:`DEFAULTS`).
+    gates : dict, optional
+        ``gates.fit`` thresholds.
+    label : str, optional
+        How titles and messages name the runs.
+    groups : dict, optional
+        Probe parameters fitted once per group of runs: parameter → {run → group label}
+        (:func:`mohilbert.fitting.fit_spectra`; a power series' detection settings).
+    """
+    from mohilbert.fitting import fit_spectra  # lmfit: only the fit rule pays its import
+
+    cfg = {**DEFAULTS, **(config or {})}
+    if not cal:
+        raise FitError("no calibrated runs to fit")
+    exp = Experiment.of({r: records[r] for r in cal}, label)
+    label = exp.label
+    cell = exp.cell()
+    spectra, correlated = fit_inputs(cal, exp, cfg)
+    free = {name: None for name in cfg["free"]}
+    for name in PROBE_PARAMETERS:
+        if name in free and all(sp.probe is None for sp in spectra):
+            raise FitError(
+                f"{label}: {name} is free but no run has "
+                "probe_power_W (and beam_diameter_m) in the sheet"
+            )
+    for p in cfg["per_run"]:
+        # a run's residual frequency offset (PER_RUN_SHIFT_BOUND_MHZ); other per-run
+        # parameters keep their physical bounds (a scale stays > 0)
+        free[p] = (-PER_RUN_SHIFT_BOUND_MHZ, PER_RUN_SHIFT_BOUND_MHZ) if p == "shift_MHz" else None
+    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]), groups=groups)
+    components, drift_cov = budget_components(result, spectra, correlated, cal, exp, cell)
+    budget, cov = combined_budget(result, components, drift_cov)
+    out = fit_dataset(result, budget, cov, cal, exp, gates)
+    if any(sp.probe is not None for sp in spectra):  # the intense model: how it was propagated
+        out.attrs["z_slices"] = int(cfg["z_slices"])
+    return out
+
+
+def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
+    """The spectra of a joint fit (each run's valid points, decimated to
+    ``max_points_per_run``, with its probe where the intense model applies) and each run's
+    correlated error shapes on those points.
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (run → dataset).
+    exp : Experiment
+        The runs' sheet values.
+    cfg : dict
+        The fit configuration (``max_points_per_run``, ``model``, ``z_slices``).
+    """
+    from mohilbert.fitting import FitSpectrum
+
+    spectra, correlated = [], []
+    for run in sorted(cal):
+        ds, rec = cal[run], exp[run]
+        ok = valid_points(ds)
+        idx = np.flatnonzero(ok)
+        if idx.size < 20:
+            raise FitError(f"run {run}: fewer than 20 usable points to fit")
+        idx = idx[
+            np.linspace(0, idx.size - 1, min(idx.size, cfg["max_points_per_run"])).astype(int)
+        ]
+        spectra.append(
+            FitSpectrum(
+                detuning_MHz=ds["detuning"].values[idx],
+                data=ds["transmission"].values[idx],
+                quantity="S0",
+                polarisation=rec.polarisation,
+                sigma=ds["transmission_uncertainty"].values[idx],
+                name=run,
+                probe=rec.probe(cfg["z_slices"]) if cfg["model"] == "auto" else None,
+            )
+        )
+        correlated.append(_correlated_error_modes(ds)[:, idx])
+    return spectra, correlated
+
+
+def budget_components(result, spectra, correlated, cal, exp: Experiment, cell):
+    """Each systematic input moved by its standard uncertainty and the parameters' response
+    to first order (one model evaluation each; the fit's Jacobian does the rest): baseline
+    shapes and dark level, axis scale, linearisation, etalon FSR, cell length; and each
+    run's detector-drift covariance.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit (:func:`mohilbert.fitting.fit_spectra`).
+    spectra : list of FitSpectrum
+        The fitted spectra.
+    correlated : list of numpy.ndarray
+        Per spectrum, its correlated error shapes on the fitted points (transmission units).
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (their axis-scale and drift attributes).
+    exp : Experiment
+        The runs' sheet values (etalon FSR, cell-length uncertainty).
+    cell : Cell
+        The nominal cell of the fit.
+    """
+    runs = sorted(cal)
+    free_names = result.free
+    components: dict[str, list[np.ndarray]] = {t: [] for t in BUDGET_TERMS if t != "statistical"}
+
+    def response(**changed) -> np.ndarray:
+        d = result.input_response(**changed)
+        return np.array([d[n] for n in free_names])
+
+    fsr_scales, drift_cov = [], []
+    for k, run in enumerate(runs):
+        drift = float(cal[run].attrs.get("correlated_noise_relative", 0.0))
+        if drift > 0:
+            # detector drifts: a random smooth error of rms `drift` with the correlation
+            # length the calibration measured where the cell is transparent
+            length = float(cal[run].attrs.get("correlated_noise_length_MHz", 10.0))
+            drift_cov.append(result.drift_covariance_response(k, drift, length))
+        for mode in correlated[k]:
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], data=spectra[k].data + mode)
+            components["normalisation"].append(response(spectra=moved))
+        term, u = _axis_scale_uncertainty(cal[run], exp[run])
+        if term == "axis_scale" and u > 0:
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz * (1 + u))
+            components["axis_scale"].append(response(spectra=moved))
+        fsr_scales.append(u if term == "etalon_fsr" else 0.0)
+        shift = _fringe_displacement(cal[run], spectra[k].detuning_MHz)
+        if np.any(shift):
+            moved = list(spectra)
+            moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz + shift)
+            components["linearisation"].append(response(spectra=moved))
+    if any(fsr_scales):
+        moved = [
+            replace(sp, detuning_MHz=sp.detuning_MHz * (1 + u))
+            for sp, u in zip(spectra, fsr_scales, strict=True)
+        ]
+        components["etalon_fsr"].append(response(spectra=moved))
+    u_len = float(exp.first.cell_length_uncertainty_m or 0.0)
+    if u_len > 0:
+        cells = [
+            cell.with_(length_m=cell.length_m + u_len).with_(**sp.cell_overrides) for sp in spectra
+        ]
+        components["cell_length"].append(response(cells=cells))
+
+    return components, drift_cov
+
+
+def combined_budget(result, components, drift_cov):
+    """Budget (free parameters × :data:`BUDGET_TERMS`) and total covariance: the
+    statistical covariance plus one outer product per systematic component.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit (its statistical covariance).
+    components : dict of str to list of numpy.ndarray
+        Budget term → parameter changes for each systematic component (:func:`budget_components`).
+    drift_cov : list of numpy.ndarray
+        Per run, the parameters' covariance from its detector drift.
+    """
+    free_names = result.free
+    n_free = len(free_names)
+    cov = np.nan_to_num(result.covariance, nan=0.0).copy()
+    budget = np.zeros((n_free, len(BUDGET_TERMS)))
+    budget[:, 0] = np.sqrt(np.clip(np.diag(result.covariance), 0, None))
+    for c in drift_cov:
+        cov += c
+        budget[:, 1] = np.hypot(budget[:, 1], np.sqrt(np.clip(np.diag(c), 0, None)))
+    for j, term in enumerate(BUDGET_TERMS):
+        if term == "statistical":
+            continue
+        for dp in components[term]:
+            cov += np.outer(dp, dp)
+            budget[:, j] = np.hypot(budget[:, j], dp)
+    return budget, cov
+
+
+def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
+    """The fit file: values, budget, statistical/systematic/total uncertainties, covariance,
+    best-fit curves, the runs' etalon FSRs, the nominal sheet values and every warning.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit.
+    budget : numpy.ndarray
+        Free parameters × :data:`BUDGET_TERMS` standard uncertainties (parameter units).
+    cov : numpy.ndarray
+        Total covariance of the free parameters.
+    cal : dict of str to xarray.Dataset
+        Calibrated runs (their warnings and etalon FSRs).
+    exp : Experiment
+        The runs' sheet values.
+    gates : dict or None
+        ``gates.fit`` thresholds.
+    """
+    from mohilbert.fitting import tie_rows
+
+    runs = sorted(cal)
+    out = result.to_dataset()
+    names = out["parameter"].values.tolist()
+    free_names = result.free
+    pos = [names.index(n) for n in free_names]
+    full_budget = np.zeros((len(names), len(BUDGET_TERMS)))
+    full_budget[pos] = budget
+    full_cov = np.zeros((len(names), len(names)))
+    full_cov[np.ix_(pos, pos)] = cov
+    # a parameter tied to its group's carries that one's budget and covariance
+    for tied, owner in result.ties.items():
+        full_budget[names.index(tied)] = full_budget[names.index(owner)]
+    full_cov = tie_rows(full_cov, names, result.ties)
+    systematic = np.sqrt(np.sum(full_budget[:, 1:] ** 2, axis=1))
+    out = out.assign_coords(
+        term=(
+            "term",
+            list(BUDGET_TERMS),
+            {"units": "1", "long_name": "uncertainty-budget term (see attrs budget_terms_json)"},
+        )
+    )
+    out["budget"] = (
+        ("parameter", "term"),
+        full_budget,
+        {
+            "units": "see parameter_units",
+            "long_name": "uncertainty budget: the standard uncertainty each term contributes",
+        },
+    )
+    out["stderr"].values = full_budget[:, 0]
+    out["stderr_systematic"].values = systematic
+    out["stderr_systematic"].attrs["long_name"] = (
+        "systematic uncertainty (budget terms other than statistical, in quadrature)"
+    )
+    out["stderr_total"].values = np.sqrt(np.diag(full_cov))
+    out["covariance"] = (
+        ("parameter", "parameter2"),
+        full_cov,
+        {"units": "see parameter_units (product)", "long_name": "total covariance matrix"},
+    )
+    nominal = np.sqrt(np.clip(np.diag(result.covariance_nominal), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inflation = budget[:, 0] / nominal
+    out.attrs.update(
+        title=f"joint theory fit of {exp.label}",
+        experiment=exp.first.experiment,
+        runs=", ".join(runs),
+        budget_terms_json=json.dumps(BUDGET_TERMS),
+        statistical_inflation_json=json.dumps(
+            dict(zip(free_names, np.round(inflation, 4).tolist(), strict=True))
+        ),
+        statistical_note=(
+            f"reduced chi-square {result.redchi:.3g}: statistical errors are "
+            f"{np.nanmax(inflation):.3g} x those of the stated noise at most "
+            "(sandwich estimator of the residuals' scatter and correlation)"
+            if np.nanmax(inflation) > 1.05
+            else f"reduced chi-square {result.redchi:.3g}: residuals consistent with the "
+            "stated noise"
+        ),
+        cell_json=json.dumps(
+            {k: (v if not isinstance(v, dict) else v) for k, v in vars(result.cell).items()},
+            default=str,
+        ),
+    )
+    out["unit"] = (
+        "parameter",
+        [unit(q) for q, _ in parameter_parts(out)],
+        {"units": "1", "long_name": "unit of the parameter's value and uncertainties"},
+    )
+    out.attrs["etalon_fsr_json"] = json.dumps(
+        {
+            run: {
+                "sheet_MHz": float(cal[run].attrs.get("etalon_fsr_sheet_MHz", np.nan)),
+                "fitted_MHz": float(cal[run].attrs.get("etalon_fsr_fitted_MHz", np.nan)),
+                "fitted_uncertainty_MHz": float(
+                    cal[run].attrs.get("etalon_fsr_fitted_uncertainty_MHz", np.nan)
+                ),
+            }
+            for run in runs
+        }
+    )
+    out.attrs["nominal_json"] = json.dumps(
+        {c: getattr(exp.first, c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
+    )
+    warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
+    warnings += quality.fit_warnings(
+        exp.label, result.redchi, quality.thresholds("fit", {"gates": gates})
+    )
+    quality.store(out.attrs, warnings)
+    return out
+
+
+def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, dict[str, float]]:
+    """The experiment's cell with the fitted shared values, and each run's fitted shift [MHz].
+
+    ``experiment``: an :class:`~mohilbert.records.Experiment` or its records (run → record).
+    """
+    exp = Experiment.coerce(experiment)
+    values = FitValues.of(fit)
+    cell_values = {
+        k: v
+        for k, v in values.shared.items()
+        if not k.startswith("jones_") and k not in (*PROBE_PARAMETERS, "shift_MHz")
+    }
+    shifts = {r: values.of_run("shift_MHz", r) for r in exp.names}
+    return exp.cell().with_fitted(cell_values), shifts

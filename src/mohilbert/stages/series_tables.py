@@ -1,0 +1,93 @@
+"""The power-series tables of a campaign: the fitted values of every series with their
+budgets (``results/series_table.csv``) and the line-centre points of every series
+(``results/series_line_centre.csv``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mohilbert.records import parameter_parts, parameter_ties
+
+
+def line_centre_table(points: dict) -> pd.DataFrame:
+    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
+    run and line, with ``series``).
+
+    Parameters
+    ----------
+    points : dict
+        :func:`all_line_centre_points`.
+    """
+    frames = [pts.assign(series=name) for name, (pts, _, _) in sorted(points.items())]
+    out = pd.concat(frames, ignore_index=True)
+    cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
+    cols += ["model", "pull", "detector_response", "detector_setting", "intensity_ratio"]
+    cols += ["intensity_ratio_uncertainty"]
+    return out[cols].rename(
+        columns={
+            "saturation": "saturation_parameter",
+            "alpha": "alpha_per_m",
+            "alpha_u": "alpha_uncertainty_per_m",
+            "model": "alpha_model_per_m",
+            "detector_response": "detector_response_V_per_W",
+        }
+    )
+
+
+def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
+    """Fitted shared parameters of each series with their uncertainty budgets (tidy); a
+    parameter fitted per detection setting has a row per setting, ``runs`` naming its runs in
+    order of power (empty for a parameter shared by all)."""
+    rows = []
+    for name, fit in sorted(fits.items()):
+        terms = json.loads(fit.attrs["budget_terms_json"])
+        names = fit["parameter"].values.tolist()
+        parts = parameter_parts(fit)
+        ties = parameter_ties(fit)
+        grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
+        power = (
+            dict(zip(fit["run"].values.tolist(), fit["probe_power_W"].values, strict=True))
+            if "probe_power_W" in fit
+            else {}
+        )
+        first = {}
+        for i, (q, _) in enumerate(parts):
+            first.setdefault(q, i)
+        # rows in the order of the quantities, a quantity's settings in order of power
+        order = sorted(
+            range(len(names)), key=lambda i: (first[parts[i][0]], power.get(parts[i][1], 0.0))
+        )
+        for i in order:
+            p = names[i]
+            quantity, run = parts[i]
+            if run and (quantity not in grouped or p in ties):
+                continue  # a per-run parameter, or one of a group other than its first
+            members = [run] + [parts[names.index(t)][1] for t, o in ties.items() if o == p]
+            row = {
+                "series": name,
+                "quantity": quantity,
+                "runs": ", ".join(sorted(members, key=lambda r: (power.get(r, np.inf), r)))
+                if run
+                else "",
+                "value": float(fit["value"].values[i]),
+                "uncertainty": float(fit["stderr_total"].values[i]),
+                "unit": str(fit["unit"].values[i]),
+            }
+            for j, term in enumerate(terms):
+                row[f"u_{term}"] = float(fit["budget"].values[i, j])
+            rows.append(row)
+        rows.append(
+            {
+                "series": name,
+                "quantity": "weak_probe_limit_saturation",
+                "runs": "",
+                "value": float(fit.attrs["weak_probe_limit_saturation"]),
+                "uncertainty": np.nan,
+                "unit": "1",
+            }
+        )
+    return pd.DataFrame(rows)
