@@ -48,7 +48,10 @@ def test_fsr_off_by_4_percent_on_self_calibrated_data_is_measured_and_warned(dem
     # measured: 749.94 +- 0.04 MHz (true 750)
     assert abs(fitted / FSR - 1) < 0.005
     assert 0 < ds.attrs["etalon_fsr_fitted_uncertainty_MHz"] < 1.0
-    (warning,) = gates.read(ds.attrs)
+    (record,) = gates.read(ds.attrs)
+    # a record: which run, which gate, the message (the summary finds a run's rows by it)
+    assert (record.run, record.gate) == (rec["run"], "calibrate.axis_scale_tolerance")
+    warning = record.message
     assert "says the etalon FSR is 749." in warning and "not the sheet's 780 MHz" in warning
     assert warning.endswith("update etalon_fsr_MHz")
     assert ds.attrs["n_warnings"] == 1
@@ -57,7 +60,7 @@ def test_fsr_off_by_4_percent_on_self_calibrated_data_is_measured_and_warned(dem
 def test_fsr_off_with_a_reference_cell_warns_about_the_reference_fit(demo_run):
     raw, rec = demo_run
     ds = calibrate_run(raw, dict(rec, etalon_fsr_MHz=FSR * 1.04))
-    (warning,) = gates.read(ds.attrs)
+    (warning,) = map(str, gates.read(ds.attrs))
     assert "the reference theory describes its channel with reduced chi-square" in warning
     assert "etalon_fsr_MHz" in warning
     assert ds.attrs["absolute_fit_redchi_noise"] > 10
@@ -70,7 +73,7 @@ def test_fsr_off_with_a_reference_cell_warns_about_the_reference_fit(demo_run):
 def test_gate_thresholds_come_from_the_config(demo_run):
     raw, rec = demo_run
     ds = calibrate_run(raw, rec, gates={"absolute_fit_redchi": 1.0, "linearisation_rms_MHz": 0.01})
-    text = " ".join(gates.read(ds.attrs))
+    text = " ".join(map(str, gates.read(ds.attrs)))
     assert "reduced chi-square 1.5 (gate 1)" in text
     assert "the etalon fringes deviate from the linearised scan by" in text
     # a stop factor above 10 lets the 10x typo through to the (then failing) fit of the axis
@@ -83,22 +86,36 @@ def test_gate_thresholds_come_from_the_config(demo_run):
 
 
 def test_soft_gate_messages():
-    (w,) = gates.fit_warnings("experiment e1", 52.0, {"redchi": 3.0})
+    (record,) = gates.fit_warnings("experiment e1", 52.0, {"redchi": 3.0})
+    assert (record.subject, record.run, record.gate) == ("experiment e1", "", "fit.redchi")
+    w = str(record)
     assert w.startswith(
         "experiment e1: the theory fits the data with reduced chi-square 52 (gate 3)"
     )
     assert "the statistical errors are scaled up for it" in w
     assert gates.fit_warnings("experiment e1", 1.1, {"redchi": 3.0}) == []
     metrics = {"rotation_indirect_vs_direct": {"rms_pull": 5.2}, "index_x": {"rms_pull": 9}}
-    (w,) = gates.hilbert_warnings("e1", metrics, {"indirect_vs_direct_rms_pull": 3.0})
+    (w,) = map(str, gates.hilbert_warnings("e1", metrics, {"indirect_vs_direct_rms_pull": 3.0}))
     assert "the rotation from the Hilbert transforms and from the polarimeter disagree" in w
     assert "RMS pull 5.2, gate 3" in w
     attrs = {}
-    gates.store(attrs, ["a", "b"])
-    assert json.loads(attrs["warnings"]) == ["a", "b"] and gates.read(attrs) == ["a", "b"]
+    stored = [record, gates.GateWarning("run r1", "calibrate.scan_fraction_min", "run r1: b")]
+    gates.store(attrs, stored)
+    assert json.loads(attrs["warnings"])[1] == {
+        "subject": "run r1",
+        "gate": "calibrate.scan_fraction_min",
+        "message": "run r1: b",
+    }
+    assert gates.read(attrs) == stored and attrs["n_warnings"] == 2
     assert gates.read({}) == []
+    # files written before the records held the messages alone: read as records
+    old = gates.read({"warnings": json.dumps(["run r2: its scan", "experiment e: misfit"])})
+    assert [(w.run, w.subject, w.message) for w in old] == [
+        ("r2", "run r2", "run r2: its scan"),
+        ("", "experiment e", "experiment e: misfit"),
+    ]
     short = {"axis_scale_fitted": 0, "scan_fraction_kept": 0.3, "calibration_segment_cuts": "x"}
-    (w,) = gates.calibration_warnings("r1", short, gates.DEFAULTS["calibrate"])
+    (w,) = map(str, gates.calibration_warnings("r1", short, gates.DEFAULTS["calibrate"]))
     assert w.startswith("run r1: only 30 % of the record is a regular scan (gate 50 %)")
 
 
@@ -116,8 +133,10 @@ def test_consistency_gate_across_experiments_of_one_cell():
         "c": {"cell": "other", "values": {"temperature_C": (80.0, 0.01, "degC")}},
     }
     out = gates.consistency_warnings(results, gates.DEFAULTS["summary"])
-    (w,) = out["a"]
-    assert out["b"] == [w] and out["c"] == []
+    (record,) = out["a"]
+    w = record.message
+    assert [x.message for x in out["b"]] == [w] and out["c"] == []
+    assert record.gate == "summary.consistency_sigma"
     assert w.startswith(
         "experiments a and b describe one cell (the same sheet values) but their temperature_C "
         "differ by 2.6 sigma (61.79 ± 0.31 vs 62.61 ± 0.08 degC)"
@@ -138,8 +157,8 @@ def test_consistency_gate_gives_one_warning_per_parameter_for_a_series_of_one_ce
     results["q"] = {"cell": cell, "values": {"temperature_C": (62.4, 0.3, "degC")}}
     out = gates.consistency_warnings(results, gates.DEFAULTS["summary"])
     assert all(len(w) == 1 for w in out.values())
-    (w,) = out["p00"]
-    assert out["p16"] == [w] and out["q"] == [w]
+    (w,) = (x.message for x in out["p00"])
+    assert [x.message for x in out["p16"]] == [w] and [x.message for x in out["q"]] == [w]
     assert w.startswith(
         "experiments p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, "
         "p15, p16, q describe one cell (the same sheet values) but their temperature_C differ by "
@@ -165,6 +184,6 @@ def test_wrong_element_stops_naming_element_and_line(demo_run, element, line):
 def test_wrong_line_of_the_right_element_warns(demo_run):
     raw, rec = demo_run
     ds = calibrate_run(raw, dict(rec, line="D1"))
-    (warning,) = gates.read(ds.attrs)
+    (warning,) = map(str, gates.read(ds.attrs))
     assert "the reference theory describes its channel with reduced chi-square" in warning
     assert "check the element, line" in warning

@@ -175,6 +175,27 @@ def test_mohilbert_io_loads_its_names_on_first_use():
         _ = mio.nope
 
 
+def test_mohilbert_plotting_loads_a_figure_family_on_first_use():
+    """Importing the package loads no figure module; a name loads its family only (a rule
+    that draws calibration figures never imports the power-series figures)."""
+    probe = (
+        "import sys\n"
+        "from mohilbert import plotting\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('mohilbert.plotting.'))\n"
+        "print(loaded())\n"
+        "plotting.calibration_figure\n"
+        "print(loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after = out.stdout.splitlines()
+    assert before == "[]"
+    assert after == "['mohilbert.plotting.calibration', 'mohilbert.plotting.common']"
+    import mohilbert.plotting as plotting
+
+    with pytest.raises(AttributeError, match="module 'mohilbert.plotting' has no attribute 'nope'"):
+        _ = plotting.nope
+
+
 def test_damaged_series_file_is_moved_aside(tmp_path):
     """A truncated power-series fit (results/series/) is moved aside like the per-run files,
     so that the workflow rebuilds it; an intact file of another stage stays."""

@@ -323,7 +323,13 @@ def test_a_dark_shared_across_detection_settings_is_named():
     runs["T81_1.8mW"] = cal("/d/C4--1.8mW-b.csv")
     settings = {"T81_560uW": 1, "T81_1mW": 1, "T81_1.8mW": 2}
     response = {"T81_560uW": 873.0, "T81_1mW": 869.0, "T81_1.8mW": 127.0}
-    assert shared_dark_warnings(runs, settings, response) == [
+    (record,) = shared_dark_warnings(runs, settings, response)
+    assert (record.subject, record.run, record.gate) == (
+        "runs T81_1.8mW, T81_1mW",
+        "",
+        "series.shared_dark",
+    )
+    assert [record.message] == [
         "runs T81_1.8mW, T81_1mW share the dark trace C4--1.8mW-b.csv but were recorded with "
         "different detection settings (T81_1.8mW 127 V/W, T81_1mW 869 V/W): the dark level "
         "subtracted from some of them is another setting's; give each its own dark"
@@ -353,9 +359,10 @@ def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():
     weak = dict(recs["ok"], run="weak", probe_power_W=recs["ok"]["probe_power_W"] / 100)
     below = run_intensity_ratios(fit, {"weak": cal["ok"]}, Experiment.of({"weak": weak}), 400)
     assert np.isnan(below["weak"]).all()
-    text = intensity_ratio_warnings(ratios, {"ok": 0, "low": 1}, {"ok": 3.6e3, "low": 29.0})
+    records = intensity_ratio_warnings(ratios, {"ok": 0, "low": 1}, {"ok": 3.6e3, "low": 29.0})
+    assert [(w.run, w.gate) for w in records] == [("low", "series.intensity_ratio")]
     r, u = ratios["low"]
-    assert text == [
+    assert [w.message for w in records] == [
         f"run low: its own spectrum says its effective intensity is {pm(r, u)} times the "
         "series' (detection setting 1, 29 V/W): its sheet power, its beam or its detection is "
         "not what the rest of the series says; check them, or leave the run out of the series"

@@ -2,8 +2,10 @@
 
 A *hard* gate stops the run with one line naming the likely cause (a
 :class:`~mohilbert.errors.CalibrationError`; other runs go on under ``--keep-going``). A *soft*
-gate is a warning: stored in the result file's ``warnings`` attribute (JSON list), written to
-the rule's log, and shown by ``summary`` and the report next to the numbers it concerns.
+gate is a warning, a :class:`GateWarning` record (what it concerns, which gate, the one-line
+message): stored in the result file's ``warnings`` attribute (a JSON list of the records),
+written to the rule's log, and shown by ``summary`` and the report next to the numbers it
+concerns (a run's warning on that run's rows, found by its ``run``, not by its wording).
 
 Thresholds (``gates:`` in ``config/config.yaml``; defaults in :data:`DEFAULTS`):
 
@@ -32,8 +34,10 @@ summary
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 
 from mohilbert.config import schema_defaults
+from mohilbert.products import CalibratedAttrs
 
 #: every gate's threshold: ``gates:`` of the configuration schema (its one home)
 DEFAULTS = {
@@ -46,7 +50,48 @@ def thresholds(stage: str, config: dict | None) -> dict:
     return {**DEFAULTS[stage], **((config or {}).get("gates") or {})}
 
 
-def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
+@dataclass(frozen=True)
+class GateWarning:
+    """One soft gate's warning.
+
+    Attributes
+    ----------
+    subject : str
+        What it concerns, as the message names it first: ``"run X"``, ``"experiment E"``,
+        ``"series S"``, ``"runs a, b"``.
+    gate : str
+        The gate, ``<stage>.<threshold>`` of ``gates:`` in the configuration, or the stage's
+        check (``series.shared_dark``, ``hilbert.saturated_runs``, ...).
+    message : str
+        The one line a user reads (it starts with the subject).
+    """
+
+    subject: str
+    gate: str
+    message: str
+
+    @property
+    def run(self) -> str:
+        """The run the warning concerns ("" when it concerns an experiment, a series or
+        several runs)."""
+        return self.subject[4:] if self.subject.startswith("run ") else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def of(cls, item) -> GateWarning:
+        """A record from its stored form (files written before the records: the message
+        alone, its subject the words before the first colon)."""
+        if isinstance(item, GateWarning):
+            return item
+        if isinstance(item, dict):
+            return cls(**item)
+        text = str(item)
+        return cls(text.partition(":")[0] if ":" in text else "", "", text)
+
+
+def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[GateWarning]:
     """Soft gates of one calibrated run, from its attributes (see :data:`DEFAULTS`).
 
     Parameters
@@ -58,40 +103,59 @@ def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[str]:
     gates : dict
         ``gates.calibrate`` thresholds (:func:`thresholds`).
     """
+    a = CalibratedAttrs.from_attrs(attrs)
+    subject = f"run {run}"
     out = []
-    if int(attrs.get("axis_scale_fitted", 0)):
-        scale, err = float(attrs["axis_scale"]), float(attrs.get("axis_scale_stderr", 0.0))
+    if a.axis_scale_fitted:
+        scale, err = a.axis_scale, a.axis_scale_stderr
         if abs(scale - 1) > gates["axis_scale_tolerance"]:
-            fsr = float(attrs["etalon_fsr_sheet_MHz"])
+            fsr = a.etalon_fsr_sheet_MHz
             out.append(
-                f"run {run}: the fitted axis scale {scale:.5f} ± {err:.5f} says the etalon FSR is "
-                f"{fsr * scale:.2f} ± {fsr * err:.2f} MHz, not the sheet's {fsr:g} MHz "
-                f"(outside ±{100 * gates['axis_scale_tolerance']:g} %): update etalon_fsr_MHz"
+                GateWarning(
+                    subject,
+                    "calibrate.axis_scale_tolerance",
+                    f"run {run}: the fitted axis scale {scale:.5f} ± {err:.5f} says the etalon FSR "
+                    f"is {fsr * scale:.2f} ± {fsr * err:.2f} MHz, not the sheet's {fsr:g} MHz "
+                    f"(outside ±{100 * gates['axis_scale_tolerance']:g} %): update etalon_fsr_MHz",
+                )
             )
-    rms = float(attrs.get("linearisation_rms_MHz", 0.0))
+    rms = a.linearisation_rms_MHz
     if rms > gates["linearisation_rms_MHz"]:
         out.append(
-            f"run {run}: the etalon fringes deviate from the linearised scan by {rms:.2g} MHz RMS "
-            f"(gate {gates['linearisation_rms_MHz']:g} MHz): the scan is irregular (mode hops, "
-            "vibration) or the etalon trace is noisy"
+            GateWarning(
+                subject,
+                "calibrate.linearisation_rms_MHz",
+                f"run {run}: the etalon fringes deviate from the linearised scan by {rms:.2g} MHz "
+                f"RMS (gate {gates['linearisation_rms_MHz']:g} MHz): the scan is irregular (mode "
+                "hops, vibration) or the etalon trace is noisy",
+            )
         )
-    kept = float(attrs.get("scan_fraction_kept", 1.0))
+    kept = a.scan_fraction_kept
     if kept < gates["scan_fraction_min"]:
         out.append(
-            f"run {run}: only {100 * kept:.0f} % of the record is a regular scan (gate "
-            f"{100 * gates['scan_fraction_min']:.0f} %); cuts: {attrs.get('calibration_segment_cuts')}"
+            GateWarning(
+                subject,
+                "calibrate.scan_fraction_min",
+                f"run {run}: only {100 * kept:.0f} % of the record is a regular scan (gate "
+                f"{100 * gates['scan_fraction_min']:.0f} %); cuts: {a.calibration_segment_cuts}",
+            )
         )
-    chi = float(attrs.get("absolute_fit_redchi_noise", 0.0))
+    chi = a.absolute_fit_redchi_noise
     if chi > gates["absolute_fit_redchi"]:
         out.append(
-            f"run {run}: the {attrs.get('absolute_method')} theory describes its channel with "
-            f"reduced chi-square {chi:.3g} (gate {gates['absolute_fit_redchi']:g}): check the "
-            "element, line, etalon_fsr_MHz, reference-cell length and temperature, and the channel"
+            GateWarning(
+                subject,
+                "calibrate.absolute_fit_redchi",
+                f"run {run}: the {a.absolute_method} theory describes its channel with reduced "
+                f"chi-square {chi:.3g} (gate {gates['absolute_fit_redchi']:g}): check the "
+                "element, line, etalon_fsr_MHz, reference-cell length and temperature, and the "
+                "channel",
+            )
         )
     return out
 
 
-def fit_warnings(label: str, redchi: float, gates: dict) -> list[str]:
+def fit_warnings(label: str, redchi: float, gates: dict) -> list[GateWarning]:
     """Soft gate of a joint fit: its reduced χ² (``label``: "experiment X" or "series Y").
 
     Parameters
@@ -105,15 +169,20 @@ def fit_warnings(label: str, redchi: float, gates: dict) -> list[str]:
     """
     if redchi > gates["redchi"]:
         return [
-            f"{label}: the theory fits the data with reduced chi-square "
-            f"{redchi:.3g} (gate {gates['redchi']:g}): the model does not describe the data "
-            "within their noise; the statistical errors are scaled up for it, but a systematic "
-            "difference (probe power, optical pumping, a wrong cell parameter) may remain"
+            GateWarning(
+                label,
+                "fit.redchi",
+                f"{label}: the theory fits the data with reduced chi-square "
+                f"{redchi:.3g} (gate {gates['redchi']:g}): the model does not describe the data "
+                "within their noise; the statistical errors are scaled up for it, but a "
+                "systematic difference (probe power, optical pumping, a wrong cell parameter) "
+                "may remain",
+            )
         ]
     return []
 
 
-def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
+def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[GateWarning]:
     """Soft gate of a Hilbert analysis: indirect vs direct (polarimeter) agreement.
 
     Parameters
@@ -133,14 +202,18 @@ def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[str]:
         ):
             qty = name.removesuffix("_indirect_vs_direct")
             out.append(
-                f"experiment {experiment}: the {qty} from the Hilbert transforms and from the "
-                f"polarimeter disagree (RMS pull {m['rms_pull']:.3g}, gate "
-                f"{gates['indirect_vs_direct_rms_pull']:g})"
+                GateWarning(
+                    f"experiment {experiment}",
+                    "hilbert.indirect_vs_direct_rms_pull",
+                    f"experiment {experiment}: the {qty} from the Hilbert transforms and from "
+                    f"the polarimeter disagree (RMS pull {m['rms_pull']:.3g}, gate "
+                    f"{gates['indirect_vs_direct_rms_pull']:g})",
+                )
             )
     return out
 
 
-def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, list[str]]:
+def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, list[GateWarning]]:
     """Soft gate across experiments of one cell: for each parameter, one warning naming every
     experiment of the cell in a pair that differs by more than ``consistency_sigma`` (the
     most distant pair and, for more than two, the range of values), not one per pair (a power
@@ -159,7 +232,7 @@ def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, lis
     dict
         Experiment → warnings that concern it.
     """
-    out: dict[str, list[str]] = {e: [] for e in results}
+    out: dict[str, list[GateWarning]] = {e: [] for e in results}
     cells: dict[str, list[str]] = {}
     for name in sorted(results):
         cells.setdefault(results[name]["cell"], []).append(name)
@@ -199,16 +272,18 @@ def consistency_warnings(results: dict[str, dict], gates: dict) -> dict[str, lis
                 "saturation bias a weak-probe fit) or a cell that changed between them"
             )
             for m in names:
-                out[m].append(msg)
+                out[m].append(GateWarning(f"experiment {m}", "summary.consistency_sigma", msg))
     return out
 
 
-def store(attrs: dict, warnings: list[str]) -> None:
-    """Record warnings in a result's attributes (``warnings``: JSON list, ``n_warnings``)."""
-    attrs["warnings"] = json.dumps(warnings)
+def store(attrs: dict, warnings: list[GateWarning]) -> None:
+    """Record warnings in a result's attributes (``warnings``: JSON list of the records,
+    ``n_warnings``)."""
+    attrs["warnings"] = json.dumps([asdict(GateWarning.of(w)) for w in warnings])
     attrs["n_warnings"] = len(warnings)
 
 
-def read(attrs: dict) -> list[str]:
-    """The warnings a result carries (empty for files written before gates existed)."""
-    return list(json.loads(attrs.get("warnings", "[]")))
+def read(attrs: dict) -> list[GateWarning]:
+    """The warnings a result carries (empty for files written before gates existed; the
+    messages of files written before the records, as records)."""
+    return [GateWarning.of(w) for w in json.loads(attrs.get("warnings", "[]"))]

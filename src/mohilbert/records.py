@@ -12,11 +12,11 @@ probe are built in one place (:meth:`Run.cell`, :meth:`Run.probe`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from mohilbert.errors import SheetError
+from mohilbert.products import FitAttrs
 
 #: the detector channels a run's files hold (sheet columns ``<role>``, ``<role>_file``)
 ROLES = ("signal", "etalon", "reference", "dark", "monitor", "polarimeter")
@@ -80,12 +80,12 @@ STAGE_COLUMNS = {
     ),
     "hilbert": ("run", "experiment", *CELL_COLUMNS),
 }
+# the axis-scale terms of the fit's budget come from the calibrated file
+# (products.CalibratedAttrs.axis_uncertainty), which calibrate made from the sheet's FSR
 STAGE_COLUMNS["fit"] = (
     *STAGE_COLUMNS["hilbert"],
     "series",
     "cell_length_uncertainty_m",
-    "etalon_fsr_MHz",
-    "etalon_fsr_uncertainty_MHz",
 )
 
 
@@ -302,7 +302,7 @@ class FitValues:
 def parameter_ties(fit) -> dict[str, str]:
     """Parameter → the parameter it is tied to, for the per-run rows of a parameter fitted
     once per group of runs (:attr:`mohilbert.fitting.FitResult.ties`; empty when none)."""
-    return json.loads(fit.attrs.get("ties_json", "{}"))
+    return FitAttrs.from_dataset(fit).ties_json
 
 
 def parameter_parts(fit) -> list[tuple[str, str]]:

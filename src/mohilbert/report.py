@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from mohilbert.formatting import pm
+from mohilbert.gates import read as read_warnings
+from mohilbert.products import CalibratedAttrs
 
 #: budget terms, in the order the tables show them, with the words a reader sees
 BUDGET_WORDS = {
@@ -247,28 +248,22 @@ def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
     """The calibration's numbers per run, from each calibrated file's attributes."""
     rows = []
     for run in sorted(calibrated):
-        a = calibrated[run]
-        method = str(a.get("absolute_method", ""))
-        if method == "reference":
-            pinned = f"reference cell at {a.get('reference_temperature_C', np.nan):.2f} °C"
+        a = CalibratedAttrs.from_attrs(calibrated[run])
+        if a.absolute_method == "reference":
+            pinned = f"reference cell at {a.reference_temperature_C:.2f} °C"
         else:
             pinned = "the signal's own theory"
         rows.append(
             {
                 "run": run,
                 "detuning zero from": pinned,
-                "linearisation RMS [MHz]": float(a.get("linearisation_rms_MHz", np.nan)),
-                "axis offset [MHz]": value_text(
-                    float(a.get("axis_offset_MHz", np.nan)),
-                    float(a.get("axis_offset_stderr_MHz", np.nan)),
-                ),
-                "axis scale": value_text(
-                    float(a.get("axis_scale", np.nan)), float(a.get("axis_scale_stderr", np.nan))
-                )
-                if int(a.get("axis_scale_fitted", 0))
+                "linearisation RMS [MHz]": a.linearisation_rms_MHz,
+                "axis offset [MHz]": value_text(a.axis_offset_MHz, a.axis_offset_stderr_MHz),
+                "axis scale": value_text(a.axis_scale, a.axis_scale_stderr)
+                if a.axis_scale_fitted
                 else "fixed",
-                "scan kept": f"{100 * float(a.get('scan_fraction_kept', np.nan)):.0f} %",
-                "warnings": len(json.loads(a.get("warnings", "[]"))),
+                "scan kept": f"{100 * a.scan_fraction_kept:.0f} %",
+                "warnings": len(read_warnings(calibrated[run])),
             }
         )
     return pd.DataFrame(rows)
@@ -330,7 +325,7 @@ def build_report(
         *(calibrated[r] for r in sorted(calibrated)),
         *((series or {})[s] for s in sorted(series or {})),
     ]:
-        for w in json.loads(attrs.get("warnings", "[]")):
+        for w in map(str, read_warnings(attrs)):
             if w not in warnings:
                 warnings.append(w)
     nav = [("results", "Results"), ("overview", "Overview"), ("calibration", "Calibration")]

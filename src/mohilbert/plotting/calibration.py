@@ -9,14 +9,16 @@ import xarray as xr
 
 from mohilbert.formatting import pm
 from mohilbert.plotting.common import DATA_LW, PALETTE, STYLE, THEORY, label
+from mohilbert.products import CalibratedAttrs
 
 
 def scale_text(attrs: dict) -> str:
     """The absolute-axis scale factor in words: fitted (the etalon FSR it implies) or fixed."""
-    scale = float(attrs.get("axis_scale", 1.0))
-    if int(attrs.get("axis_scale_fitted", 0)):
-        err = float(attrs.get("axis_scale_stderr", np.nan))
-        fsr = float(attrs.get("etalon_fsr_sheet_MHz", np.nan)) * scale
+    a = CalibratedAttrs.from_attrs(attrs)
+    scale = a.axis_scale
+    if a.axis_scale_fitted:
+        err = a.axis_scale_stderr
+        fsr = a.etalon_fsr_sheet_MHz * scale
         return f"axis scale fitted: {pm(scale, err)} × sheet etalon FSR (= {fsr:.2f} MHz)"
     return f"axis scale fixed at {scale:g} (sheet etalon FSR)"
 
@@ -98,5 +100,5 @@ def calibration_figure(cal: xr.Dataset) -> plt.Figure:
         lo, hi = axes[2].get_ylim()
         axes[2].set_ylim(lo, hi + 0.25 * (hi - lo))
         axes[2].legend(loc="upper center", ncols=3)
-        axes[2].set_title(baseline_text(a.get("baseline", "")))
+        axes[2].set_title(baseline_text(CalibratedAttrs.from_attrs(a).baseline))
         return fig

@@ -24,6 +24,7 @@ from mohilbert.plotting.common import (
     scaled_label,
     tag_panels,
 )
+from mohilbert.products import HilbertAttrs
 
 GEOMETRY_TITLE = {
     "faraday": "Faraday geometry (B ∥ k), circular eigen-polarisations",
@@ -141,10 +142,11 @@ def experiment_title(hil: xr.Dataset, fit: xr.Dataset) -> str:
     """'<geometry in words>' (the experiment's name first when it is not the geometry's) and
     the joint fit's temperature and field with their total uncertainties."""
     values, errs = fit_values(fit)
-    geometry = str(hil.attrs.get("geometry", ""))
+    a = HilbertAttrs.from_dataset(hil)
+    geometry = a.geometry
     head = GEOMETRY_TITLE.get(geometry, f"{geometry} geometry")
-    if hil.attrs.get("experiment") not in (None, geometry):
-        head = f"{hil.attrs['experiment']}: {head}"
+    if a.experiment not in ("", geometry):
+        head = f"{a.experiment}: {head}"
     return (
         f"{head}\njoint fit: T = "
         f"{pm(values.get('temperature_C', np.nan), errs.get('temperature_C', np.nan))} °C, "
@@ -203,7 +205,7 @@ def group_index_figure(hil: xr.Dataset) -> plt.Figure:
             layout="constrained",
         )
         x_ghz = hil["detuning"].values / 1e3
-        length = float(hil.attrs.get("cell_length_m", 0.0))
+        length = HilbertAttrs.from_dataset(hil).cell_length_m
         for i, mode in enumerate(hil["mode"].values):
             ax = axes[i, 0]
             ng = hil["group_index"].values[i].copy()
@@ -230,6 +232,6 @@ def group_index_figure(hil: xr.Dataset) -> plt.Figure:
                 sec.set_ylabel("group delay [ns]")
         axes[-1, 0].set_xlabel("detuning [GHz]")
         fig.suptitle(
-            f"experiment {hil.attrs['experiment']}: group index from the Hilbert transform"
+            f"experiment {HilbertAttrs.from_dataset(hil).experiment}: group index from the Hilbert transform"
         )
         return fig

@@ -22,6 +22,7 @@ from mohilbert import gates as quality
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.parameters import PROBE_PARAMETERS, unit
+from mohilbert.products import CalibratedAttrs
 from mohilbert.records import EXPERIMENT_COLUMNS, Experiment, FitValues, Run, parameter_parts
 from mohilbert.theory import Cell
 
@@ -68,22 +69,12 @@ def _fringe_displacement(ds: xr.Dataset, detuning: np.ndarray) -> np.ndarray:
     frequency minus the fitted map), on the absolute axis, interpolated between fringes."""
     if "fringe_residual" not in ds or ds.sizes.get("fringe", 0) < 2:
         return np.zeros_like(detuning)
-    a = ds.attrs
-    sign, scale = float(a.get("axis_sign", 1)), float(a.get("axis_scale", 1.0))
+    a = CalibratedAttrs.from_dataset(ds)
+    sign, scale = float(a.axis_sign), a.axis_scale
     res = ds["fringe_residual"].values
-    nu = float(a.get("axis_offset_MHz", 0.0)) + sign * scale * (ds["fringe_frequency"].values - res)
+    nu = a.axis_offset_MHz + sign * scale * (ds["fringe_frequency"].values - res)
     order = np.argsort(nu)
     return np.interp(detuning, nu[order], (sign * scale * res)[order])
-
-
-def _axis_scale_uncertainty(ds: xr.Dataset, rec: Run) -> tuple[str, float]:
-    """Which axis-scale term applies to a run and its relative standard uncertainty."""
-    a = ds.attrs
-    if int(a.get("axis_scale_fitted", 0)):
-        return "axis_scale", float(a.get("axis_scale_stderr", 0.0)) / float(a["axis_scale"])
-    fsr = float(rec.etalon_fsr_MHz or 0.0)
-    u = float(rec.etalon_fsr_uncertainty_MHz or 0.0)
-    return "etalon_fsr", (u / fsr if fsr > 0 else 0.0)
 
 
 def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
@@ -248,17 +239,19 @@ def budget_components(result, spectra, correlated, cal, exp: Experiment, cell):
 
     fsr_scales, drift_cov = [], []
     for k, run in enumerate(runs):
-        drift = float(cal[run].attrs.get("correlated_noise_relative", 0.0))
+        calibrated = CalibratedAttrs.from_dataset(cal[run])
+        drift = calibrated.correlated_noise_relative
         if drift > 0:
             # detector drifts: a random smooth error of rms `drift` with the correlation
             # length the calibration measured where the cell is transparent
-            length = float(cal[run].attrs.get("correlated_noise_length_MHz", 10.0))
+            length = calibrated.correlated_noise_length_MHz
             drift_cov.append(result.drift_covariance_response(k, drift, length))
         for mode in correlated[k]:
             moved = list(spectra)
             moved[k] = replace(spectra[k], data=spectra[k].data + mode)
             components["normalisation"].append(response(spectra=moved))
-        term, u = _axis_scale_uncertainty(cal[run], exp[run])
+        axis = calibrated.axis_uncertainty()
+        term, u = axis.scale_term, axis.scale_relative
         if term == "axis_scale" and u > 0:
             moved = list(spectra)
             moved[k] = replace(spectra[k], detuning_MHz=spectra[k].detuning_MHz * (1 + u))
@@ -405,16 +398,15 @@ def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
         [unit(q) for q, _ in parameter_parts(out)],
         {"units": "1", "long_name": "unit of the parameter's value and uncertainties"},
     )
+    calibrated = {run: CalibratedAttrs.from_dataset(cal[run]) for run in runs}
     out.attrs["etalon_fsr_json"] = json.dumps(
         {
             run: {
-                "sheet_MHz": float(cal[run].attrs.get("etalon_fsr_sheet_MHz", np.nan)),
-                "fitted_MHz": float(cal[run].attrs.get("etalon_fsr_fitted_MHz", np.nan)),
-                "fitted_uncertainty_MHz": float(
-                    cal[run].attrs.get("etalon_fsr_fitted_uncertainty_MHz", np.nan)
-                ),
+                "sheet_MHz": c.etalon_fsr_sheet_MHz,
+                "fitted_MHz": c.etalon_fsr_fitted_MHz,
+                "fitted_uncertainty_MHz": c.etalon_fsr_fitted_uncertainty_MHz,
             }
-            for run in runs
+            for run, c in calibrated.items()
         }
     )
     out.attrs["nominal_json"] = json.dumps(

@@ -24,6 +24,7 @@ from mohilbert.errors import AnalysisError
 from mohilbert.geometry import GEOMETRIES, MODE_PAIRS, Geometry
 from mohilbert.kramers_kronig import agreement, group_index, index_from_od
 from mohilbert.parameters import domain
+from mohilbert.products import CalibratedAttrs
 from mohilbert.records import Experiment, Run, parameter_parts
 from mohilbert.stages.fit import fitted_cell
 from mohilbert.stages.series import run_models, series_validity
@@ -231,7 +232,11 @@ def hilbert_experiment(
         np.array([mode_runs[m] for m in modes], dtype=str),
         {"units": "1", "long_name": "run that measured the eigen-mode"},
     )
-    notes = [refused[r] for r in sorted(refused)] + [linearise[r] for r in sorted(linearise)]
+    notes = [
+        quality.GateWarning(f"run {r}", "hilbert.saturated_runs", why[r])
+        for why in (refused, linearise)
+        for r in sorted(why)
+    ]
     return hilbert_dataset(
         out,
         grid=grid,
@@ -393,20 +398,8 @@ def mode_index(
         axis_index.append(0.5 * (pair[0] - pair[1]))
         model_sigma = np.hypot(model_sigma, axis_index[-1])
     # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
-    a = ds.attrs
-    sigma_nu = float(
-        np.sqrt(
-            np.nansum(
-                [
-                    a.get("linearisation_rms_MHz", 0.0) ** 2,
-                    a.get("axis_offset_stderr_MHz", 0.0) ** 2,
-                    shift_stderr_MHz**2,
-                    # the run's fitted shift itself measures how far the calibrated axis is off
-                    shift_MHz**2,
-                ]
-            )
-        )
-    )
+    axis = CalibratedAttrs.from_dataset(ds).axis_uncertainty()
+    sigma_nu = axis.sigma_MHz(shift_MHz, shift_stderr_MHz)
     slope = np.gradient(model_idx, grid)
     known = np.sqrt(res["index_uncertainty"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
     # the truncation estimate is evidence of its own (the data's misfit at the window
@@ -646,7 +639,7 @@ def hilbert_dataset(
     cell: Cell,
     cfg: dict,
     metrics: dict,
-    warnings: list[str],
+    warnings: list[quality.GateWarning],
     gates: dict | None,
     saturated: dict,
 ) -> xr.Dataset:

@@ -33,10 +33,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from mohilbert import gates as quality
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
+from mohilbert.products import CalibratedAttrs, FitAttrs
 from mohilbert.records import Experiment, FitValues, Run
 from mohilbert.stages.fit import fit_experiment, fit_inputs, fitted_cell, valid_points
 from mohilbert.theory import intense_arrays
@@ -70,7 +72,7 @@ def fitted_probe(fit: xr.Dataset, run: Run):
     ``intensity_scale``, its transit rate times the fitted ``transit_scale``, the fitted
     ``orthogonal_fraction`` of its light (the run's own where they were fitted per run),
     propagated in the fit's ``z_slices`` (1 for files without it)."""
-    probe = run.probe(int(fit.attrs.get("z_slices", 1)))
+    probe = run.probe(FitAttrs.from_dataset(fit).z_slices)
     values = FitValues.of(fit)
     return replace(
         probe,
@@ -204,7 +206,7 @@ def detector_settings(response: dict[str, float], power: dict[str, float]) -> di
 
 def shared_dark_warnings(
     cal: dict[str, xr.Dataset], settings: dict[str, int], response: dict[str, float]
-) -> list[str]:
+) -> list[quality.GateWarning]:
     """Warnings for runs that share one dark trace across detection settings: the dark level
     (scope offset, detector gain) belongs to one setting, and subtracting it from a run of
     another shifts that run's transmission (most where its signal is small).
@@ -220,7 +222,7 @@ def shared_dark_warnings(
     """
     by_file: dict[str, list[str]] = {}
     for run in sorted(cal):
-        path = str(cal[run].attrs.get("dark_file", ""))
+        path = CalibratedAttrs.from_dataset(cal[run]).dark_file
         if path:
             by_file.setdefault(path, []).append(run)
     out = []
@@ -228,9 +230,13 @@ def shared_dark_warnings(
         if len({settings[r] for r in runs}) > 1:
             levels = ", ".join(f"{r} {response[r]:.3g} V/W" for r in runs)
             out.append(
-                f"runs {', '.join(runs)} share the dark trace {Path(path).name} but were "
-                f"recorded with different detection settings ({levels}): the dark level "
-                "subtracted from some of them is another setting's; give each its own dark"
+                quality.GateWarning(
+                    f"runs {', '.join(runs)}",
+                    "series.shared_dark",
+                    f"runs {', '.join(runs)} share the dark trace {Path(path).name} but were "
+                    f"recorded with different detection settings ({levels}): the dark level "
+                    "subtracted from some of them is another setting's; give each its own dark",
+                )
             )
     return out
 
@@ -299,7 +305,7 @@ def run_intensity_ratios(
 
 def intensity_ratio_warnings(
     ratios: dict[str, tuple[float, float]], settings: dict[str, int], response: dict[str, float]
-) -> list[str]:
+) -> list[quality.GateWarning]:
     """One warning per run whose own intensity (:func:`run_intensity_ratios`) departs from
     the series' by more than :data:`INTENSITY_RATIO_TOLERANCE` and 3 σ.
 
@@ -318,10 +324,15 @@ def intensity_ratio_warnings(
             continue
         if abs(r - 1) > INTENSITY_RATIO_TOLERANCE and abs(r - 1) > 3 * u:
             out.append(
-                f"run {run}: its own spectrum says its effective intensity is {pm(r, u)} times "
-                f"the series' (detection setting {settings[run]}, {response[run]:.3g} V/W): its "
-                "sheet power, its beam or its detection is not what the rest of the series "
-                "says; check them, or leave the run out of the series"
+                quality.GateWarning(
+                    f"run {run}",
+                    "series.intensity_ratio",
+                    f"run {run}: its own spectrum says its effective intensity is {pm(r, u)} "
+                    f"times the series' (detection setting {settings[run]}, "
+                    f"{response[run]:.3g} V/W): its sheet power, its beam or its detection is "
+                    "not what the rest of the series says; check them, or leave the run out of "
+                    "the series",
+                )
             )
     return out
 
@@ -404,8 +415,6 @@ def fit_series(
     gates : dict, optional
         ``gates`` thresholds (``fit.weak_probe_delta_chi2``).
     """
-    from mohilbert import gates as quality
-
     cfg = {**DEFAULTS, **(config or {})}
     if not cal:
         raise FitError("no calibrated runs in the power series")
@@ -524,11 +533,15 @@ def fit_series(
     for r, ok in zip(runs, holds, strict=True):
         if not ok:
             warnings.append(
-                f"run {r}: the weak-probe model departs from the intense-probe fit by "
-                f"delta chi-square {valid[r]['delta_chi2']:.3g} (gate {gate:g}; largest "
-                f"{valid[r]['max_pull']:.3g} sigma) at {valid[r]['saturation_parameter']:.3g} "
-                "I_sat: its weak-probe fit is biased and the Hilbert transform of its optical "
-                "depth is not its index"
+                quality.GateWarning(
+                    f"run {r}",
+                    "fit.weak_probe_delta_chi2",
+                    f"run {r}: the weak-probe model departs from the intense-probe fit by "
+                    f"delta chi-square {valid[r]['delta_chi2']:.3g} (gate {gate:g}; largest "
+                    f"{valid[r]['max_pull']:.3g} sigma) at "
+                    f"{valid[r]['saturation_parameter']:.3g} I_sat: its weak-probe fit is "
+                    "biased and the Hilbert transform of its optical depth is not its index",
+                )
             )
     quality.store(out.attrs, warnings)
     return out

@@ -4,12 +4,11 @@ budgets (``results/series_table.csv``) and the line-centre points of every serie
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mohilbert.products import FitAttrs
 from mohilbert.records import parameter_parts, parameter_ties
 
 
@@ -44,11 +43,12 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
     order of power (empty for a parameter shared by all)."""
     rows = []
     for name, fit in sorted(fits.items()):
-        terms = json.loads(fit.attrs["budget_terms_json"])
+        attrs = FitAttrs.from_dataset(fit)
+        terms = attrs.budget_terms_json
         names = fit["parameter"].values.tolist()
         parts = parameter_parts(fit)
         ties = parameter_ties(fit)
-        grouped = {q for q in fit.attrs.get("per_detection_setting", "").split(", ") if q}
+        grouped = set(attrs.per_detection_setting)
         power = (
             dict(zip(fit["run"].values.tolist(), fit["probe_power_W"].values, strict=True))
             if "probe_power_W" in fit
@@ -85,7 +85,7 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
                 "series": name,
                 "quantity": "weak_probe_limit_saturation",
                 "runs": "",
-                "value": float(fit.attrs["weak_probe_limit_saturation"]),
+                "value": attrs.weak_probe_limit_saturation,
                 "uncertainty": np.nan,
                 "unit": "1",
             }

@@ -11,6 +11,7 @@ import xarray as xr
 from mohilbert import gates as quality
 from mohilbert.formatting import rounded
 from mohilbert.parameters import unit
+from mohilbert.products import FitAttrs, HilbertAttrs
 from mohilbert.records import parameter_parts
 from mohilbert.stages.fit import BUDGET_TERMS
 
@@ -44,8 +45,10 @@ def summary_table(
     shared = {}
     for exp, fit in fits.items():
         parts = parameter_parts(fit)
+        nominal = FitAttrs.from_dataset(fit).nominal_json
         shared[exp] = {
-            "cell": fit.attrs.get("nominal_json", exp),  # unknown cell: compared with nothing
+            # the cell and nominal values; unknown: compared with nothing
+            "cell": json.dumps(nominal, sort_keys=True) if nominal else exp,
             "values": {
                 q: (
                     float(fit["value"].values[k]),
@@ -69,7 +72,7 @@ def summary_table(
         }
         for k, t in enumerate(terms):
             row[f"u_{t}"] = budget[k] if budget is not None else np.nan
-        row["warnings"] = " | ".join(warnings)
+        row["warnings"] = " | ".join(str(w) for w in warnings)
         rows.append(row)
 
     for exp in sorted(set(fits) | set(hilberts)):
@@ -77,9 +80,9 @@ def summary_table(
         warnings = quality.read(hil.attrs if hil is not None else fit.attrs)
         run_warn = {}
         if fit is not None:
-            runs = [r.strip() for r in fit.attrs.get("runs", "").split(",") if r.strip()]
-            run_warn = {r: [w for w in warnings if w.startswith(f"run {r}:")] for r in runs}
-            exp_warn = [w for w in warnings if not w.startswith("run ")] + across.get(exp, [])
+            attrs = FitAttrs.from_dataset(fit)
+            run_warn = {r: [w for w in warnings if w.run == r] for r in attrs.runs}
+            exp_warn = [w for w in warnings if not w.run] + across.get(exp, [])
             parts = parameter_parts(fit)
             vary = fit["vary"].values if "vary" in fit else np.ones(len(parts))
             for k, (base, run) in enumerate(parts):
@@ -100,11 +103,11 @@ def summary_table(
                 exp,
                 "",
                 "fit_reduced_chi_square",
-                float(fit.attrs.get("redchi")),
+                attrs.redchi,
                 "1",
                 warnings=exp_warn,
             )
-            for run, fsr in json.loads(fit.attrs.get("etalon_fsr_json", "{}")).items():
+            for run, fsr in attrs.etalon_fsr_json.items():
                 if np.isfinite(fsr.get("fitted_MHz", np.nan)):
                     add(
                         exp,
@@ -116,7 +119,7 @@ def summary_table(
                         warnings=run_warn.get(run, []),
                     )
         if hil is not None:
-            for name, vals in json.loads(hil.attrs["metrics_json"]).items():
+            for name, vals in HilbertAttrs.from_dataset(hil).metrics_json.items():
                 for k, v in vals.items():
                     angle = name.startswith(("rotation", "retardance")) and k in ("rms", "max")
                     add(exp, "", f"{name}_{k}", v, "rad" if angle else "1")
