@@ -106,17 +106,19 @@ class AxisUncertainty:
     offset_MHz: float
     linearisation_rms_MHz: float
 
-    def sigma_MHz(self, shift_MHz: float = 0.0, shift_stderr_MHz: float = 0.0) -> float:
-        """Standard uncertainty of a point's detuning [MHz] from linearisation and offset,
-        with a fit's per-run shift (its value measures how far the axis was off, its
-        standard error how well the fit knows it)."""
-        return float(
-            np.sqrt(
-                self.linearisation_rms_MHz**2
-                + self.offset_MHz**2
-                + shift_stderr_MHz**2
-                + shift_MHz**2
-            )
+    def sigma_MHz(
+        self, detuning_MHz=0.0, shift_MHz: float = 0.0, shift_stderr_MHz: float = 0.0
+    ) -> np.ndarray:
+        """Standard uncertainty of the detuning [MHz] at ``detuning_MHz`` (an array or a
+        number): linearisation, offset, the axis scale stretching the axis about its zero
+        (``scale_relative`` × |detuning|), and a fit's per-run shift (its value measures how
+        far the axis was off, its standard error how well the fit knows it)."""
+        return np.sqrt(
+            self.linearisation_rms_MHz**2
+            + self.offset_MHz**2
+            + shift_stderr_MHz**2
+            + shift_MHz**2
+            + (self.scale_relative * np.asarray(detuning_MHz, dtype=float)) ** 2
         )
 
 

@@ -397,9 +397,10 @@ def mode_index(
             )
         axis_index.append(0.5 * (pair[0] - pair[1]))
         model_sigma = np.hypot(model_sigma, axis_index[-1])
-    # frequency-axis uncertainty of the calibration (linearisation, offset, per-run shift)
+    # frequency-axis uncertainty of the calibration (linearisation, offset, scale, per-run
+    # shift): the same model of the axis as the fit's budget
     axis = CalibratedAttrs.from_dataset(ds).axis_uncertainty()
-    sigma_nu = axis.sigma_MHz(shift_MHz, shift_stderr_MHz)
+    sigma_nu = axis.sigma_MHz(grid, shift_MHz, shift_stderr_MHz)
     slope = np.gradient(model_idx, grid)
     known = np.sqrt(res["index_uncertainty"] ** 2 + (slope * sigma_nu) ** 2 + model_sigma**2)
     # the truncation estimate is evidence of its own (the data's misfit at the window
