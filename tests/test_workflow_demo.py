@@ -95,6 +95,7 @@ def test_summary_and_forced_figures(two_runs):
         "figure_group_index",
         "figure_calibration",
         "figure_overview",
+        env=_src_env(a),
     )
     assert res.returncode == 0, res.stderr[-3000:]
     after = {rel: (a / rel).read_bytes() for rel in _files(a, "*.png")}

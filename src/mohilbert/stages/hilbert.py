@@ -711,7 +711,24 @@ def hilbert_dataset(
 def saturated_runs(
     exp: str, runs: list[str], series: dict[str, xr.Dataset], choice: str
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Runs refused and runs linearised, each with its one-line reason."""
+    """Runs refused and runs linearised, each with its one-line reason.
+
+    Parameters
+    ----------
+    exp : str
+        Experiment id, for messages.
+    runs : list of str
+        The experiment's runs.
+    series : dict of str to xarray.Dataset
+        Run → its power-series fit, where it has one (its weak-probe verdict).
+    choice : str
+        ``hilbert.saturated_runs``: ``"refuse"`` or ``"linearise"``.
+
+    Returns
+    -------
+    tuple of dict
+        (run → why it is refused, run → why it is linearised).
+    """
     if choice not in ("refuse", "linearise"):
         raise AnalysisError(
             f"hilbert.saturated_runs must be 'refuse' or 'linearise', got {choice!r}"
@@ -742,10 +759,22 @@ def saturated_runs(
 
 
 def saturation_od(series: xr.Dataset, ds: xr.Dataset, run: Run, grid) -> np.ndarray:
-    """OD_intense − OD_weak of ``run`` (calibrated ``ds``) on ``grid`` at the series' fitted
-    parameters: the detected intense model less the probe mode's own linear response, so
-    that the data less it is the atoms' linear optical depth (without the orthogonal light's
-    floor, where one was fitted)."""
+    """OD_intense − OD_weak of ``run`` on ``grid`` at the series' fitted parameters: the
+    detected intense model less the probe mode's own linear response, so that the data less
+    it is the atoms' linear optical depth (without the orthogonal light's floor, where one
+    was fitted).
+
+    Parameters
+    ----------
+    series : xarray.Dataset
+        The run's power-series fit.
+    ds : xarray.Dataset
+        The run's calibrated file.
+    run : Run
+        Its sheet values.
+    grid : numpy.ndarray
+        Detuning grid [MHz].
+    """
     on_grid = ds.interp(detuning=grid)
     idx = np.arange(grid.size)
     _, t_int, t_weak, _ = run_models(series, on_grid, run, idx, detected=False)

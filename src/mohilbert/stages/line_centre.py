@@ -225,8 +225,8 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
 #: the per-point columns of a line-centre file: name → (dtype, units, long name)
 POINT_VARIABLES = {
     "run": (str, "1", "run of the point"),
-    "line": (str, "1", "transition: closed (cycling) or open (pumped away)"),
     "saturation": (float, "1", "effective peak intensity I/I_sat (sheet power x fitted scale)"),
+    "line": (str, "1", "transition: closed (cycling) or open (pumped away)"),
     "alpha": (float, "1/m", "line-centre absorption coefficient of the data, -ln T / L"),
     "alpha_u": (float, "1/m", "standard uncertainty of the data's line-centre alpha"),
     "model": (float, "1/m", "line-centre alpha of the series' model at the point's intensity"),
