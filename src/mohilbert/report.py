@@ -320,14 +320,7 @@ def build_report(
     str
         The HTML document.
     """
-    warnings = split_warnings(summary.get("warnings", pd.Series(dtype=str)))
-    for attrs in [
-        *(calibrated[r] for r in sorted(calibrated)),
-        *((series or {})[s] for s in sorted(series or {})),
-    ]:
-        for w in map(str, read_warnings(attrs)):
-            if w not in warnings:
-                warnings.append(w)
+    warnings = _all_warnings(summary, calibrated, series or {})
     nav = [("results", "Results"), ("overview", "Overview"), ("calibration", "Calibration")]
     if series_table is not None:
         nav.insert(1, ("series", "Power series"))
@@ -343,7 +336,42 @@ def build_report(
         warnings_section(warnings),
         "<section id='results'>",
         summary_overview(summary),
+        *_experiment_sections(summary, experiments, figures, captions),
+        "</section>",
     ]
+    if series_table is not None:
+        parts += _series_section(series_table, figures, captions)
+    parts += _overview_section(summary, figures, captions)
+    parts += _calibration_section(calibrated, figures, captions)
+    parts.append("<section id='method'><h2>Method and provenance</h2>")
+    parts.append(rst_html(method, {"runs": sheet}))
+    if provenance:
+        parts.append(
+            "<ul class='meta'>"
+            + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in provenance.items())
+            + "</ul>"
+        )
+    parts.append("</section></body></html>")
+    return "\n".join(parts)
+
+
+def _all_warnings(summary: pd.DataFrame, calibrated: Mapping, series: Mapping) -> list[str]:
+    """Every distinct warning: the summary's, then each run's calibration and each series'
+    (in that order, each once)."""
+    warnings = split_warnings(summary.get("warnings", pd.Series(dtype=str)))
+    for attrs in [
+        *(calibrated[r] for r in sorted(calibrated)),
+        *(series[s] for s in sorted(series)),
+    ]:
+        for w in map(str, read_warnings(attrs)):
+            if w not in warnings:
+                warnings.append(w)
+    return warnings
+
+
+def _experiment_sections(summary, experiments, figures, captions) -> list[str]:
+    """Per experiment: its comparison figure, its parameter table, its group index."""
+    parts = []
     for exp in sorted(experiments):
         geometry = experiments[exp].get("geometry", "")
         head = f"Experiment {exp}" + (f" ({geometry} geometry)" if geometry != exp else "")
@@ -365,32 +393,41 @@ def build_report(
                 f"{rst_html(captions.get('group_index', ''), {'experiment': exp})}"
                 "</figcaption></figure></details>"
             )
+    return parts
+
+
+def _series_section(series_table: pd.DataFrame, figures, captions) -> list[str]:
+    """The power series: each series' spectra, the spectra of every beam, the line-centre
+    figure and the series table."""
+    parts = ["<section id='series'><h2>Power series</h2>"]
+    for key in sorted(k for k in figures if k.startswith("series/")):
+        name = key.split("/", 1)[1]
+        parts.append(
+            f"<h3>Series {esc(name)}</h3><figure>{png_tag(figures[key], f'spectra of {name}')}"
+            f"<figcaption>{rst_html(captions.get('series_spectra', ''), {'series': name})}"
+            "</figcaption></figure>"
+        )
+    if "spectra_by_beam" in figures:
+        parts.append(
+            f"<h3>Spectra of every beam</h3><figure>"
+            f"{png_tag(figures['spectra_by_beam'], 'spectra of every beam')}<figcaption>"
+            f"{rst_html(captions.get('series_spectra_by_beam', ''))}</figcaption></figure>"
+        )
+    if "line_centre" in figures:
+        parts.append(
+            f"<h3>Line-centre absorption against intensity</h3><figure>"
+            f"{png_tag(figures['line_centre'], 'line-centre absorption')}<figcaption>"
+            f"{rst_html(captions.get('series_line_centre', ''))}</figcaption></figure>"
+        )
+    parts.append(rst_html(captions.get("series_table", "")))
+    parts.append(table_html(series_table, "series-table"))
     parts.append("</section>")
-    if series_table is not None:
-        parts.append("<section id='series'><h2>Power series</h2>")
-        for key in sorted(k for k in figures if k.startswith("series/")):
-            name = key.split("/", 1)[1]
-            parts.append(
-                f"<h3>Series {esc(name)}</h3><figure>{png_tag(figures[key], f'spectra of {name}')}"
-                f"<figcaption>{rst_html(captions.get('series_spectra', ''), {'series': name})}"
-                "</figcaption></figure>"
-            )
-        if "spectra_by_beam" in figures:
-            parts.append(
-                f"<h3>Spectra of every beam</h3><figure>"
-                f"{png_tag(figures['spectra_by_beam'], 'spectra of every beam')}<figcaption>"
-                f"{rst_html(captions.get('series_spectra_by_beam', ''))}</figcaption></figure>"
-            )
-        if "line_centre" in figures:
-            parts.append(
-                f"<h3>Line-centre absorption against intensity</h3><figure>"
-                f"{png_tag(figures['line_centre'], 'line-centre absorption')}<figcaption>"
-                f"{rst_html(captions.get('series_line_centre', ''))}</figcaption></figure>"
-            )
-        parts.append(rst_html(captions.get("series_table", "")))
-        parts.append(table_html(series_table, "series-table"))
-        parts.append("</section>")
-    parts.append("<section id='overview'><h2>Campaign overview</h2>")
+    return parts
+
+
+def _overview_section(summary: pd.DataFrame, figures, captions) -> list[str]:
+    """The campaign overview figure and the full summary table."""
+    parts = ["<section id='overview'><h2>Campaign overview</h2>"]
     if "overview" in figures:
         parts.append(
             f"<figure>{png_tag(figures['overview'], 'fitted parameters per experiment')}"
@@ -400,7 +437,13 @@ def build_report(
         "<details><summary>The full summary table (<code>results/summary.csv</code>)</summary>"
         f"{rst_html(captions.get('summary', ''))}{table_html(summary, 'summary-csv')}</details>"
     )
-    parts.append("</section><section id='calibration'><h2>Calibration diagnostics per run</h2>")
+    parts.append("</section>")
+    return parts
+
+
+def _calibration_section(calibrated: Mapping, figures, captions) -> list[str]:
+    """The calibration table and each run's calibration figure."""
+    parts = ["<section id='calibration'><h2>Calibration diagnostics per run</h2>"]
     parts.append(table_html(calibration_rows(calibrated), "calibration-table"))
     for run in sorted(calibrated):
         key = f"calibration/{run}"
@@ -411,13 +454,5 @@ def build_report(
                 f"{rst_html(captions.get('calibration', ''), {'run': run})}</figcaption>"
                 "</figure></details>"
             )
-    parts.append("</section><section id='method'><h2>Method and provenance</h2>")
-    parts.append(rst_html(method, {"runs": sheet}))
-    if provenance:
-        parts.append(
-            "<ul class='meta'>"
-            + "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in provenance.items())
-            + "</ul>"
-        )
-    parts.append("</section></body></html>")
-    return "\n".join(parts)
+    parts.append("</section>")
+    return parts

@@ -814,6 +814,7 @@ class Binning:
     ok: np.ndarray
     full: np.ndarray
     nu_mean: np.ndarray
+    step: float  # grid step [MHz]
 
     @classmethod
     def of(cls, nu: np.ndarray, step: float, run: str) -> Binning:
@@ -838,7 +839,7 @@ class Binning:
         counts = np.bincount(which[ok], minlength=grid.size)
         full = counts > 0
         nu_mean = np.bincount(which[ok], weights=nu_s[ok], minlength=grid.size)[full] / counts[full]
-        return cls(grid, counts, order, which, ok, full, nu_mean)
+        return cls(grid, counts, order, which, ok, full, nu_mean, float(step))
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Per-sample ``values`` (in sample order) averaged onto the grid."""
@@ -992,29 +993,104 @@ def calibrated_dataset(
     base : Baseline
         The baseline and its uncertainties (:func:`baseline_fit`).
     """
-    run = rec.run
-    nu, t, ft, lin = absolute.nu, scan.t, scan.fringe_times, scan.lin
-    baseline, baseline_sigma, model_t, mask = base.level, base.sigma, base.model_t, base.mask
-    fit, mode = absolute.fit, absolute.mode
-    trans = v / baseline
-    fsr = float(rec.etalon_fsr_MHz)
-    # resample onto the uniform detuning grid
-    step = float(cfg["grid_step_MHz"])
-    bins = Binning.of(nu, step, run)
+    bins = Binning.of(absolute.nu, float(cfg["grid_step_MHz"]), rec.run)
+    g = grid_spectrum(bins, v, sigma_v, dark, base)
+    data, coords = spectrum_variables(g, bins, v, base, absolute.mode, scan)
+    if "polarimeter" in raw:
+        data.update(polarimeter_variables(raw, scan, base.level, bins, g.base, g.clear))
+    if absolute.mode == "reference":
+        data.update(reference_variables(absolute, scan.t, absolute.nu, bins.grid, bins.mean))
+    if g.error_modes:
+        data["transmission_error_modes"] = (
+            ("error_mode", "detuning"),
+            np.array(list(g.error_modes.values())),
+            {
+                "units": "1",
+                "long_name": "shapes of the correlated transmission error (each 1 sigma, "
+                "independent; their quadrature sum is the correlated uncertainty)",
+            },
+        )
+        coords["error_mode"] = (
+            "error_mode",
+            list(g.error_modes),
+            {"units": "1", "long_name": "source of a correlated transmission error shape"},
+        )
+    ds = xr.Dataset(data, coords=coords)
+    ds["fringe"] = (
+        "fringe",
+        np.arange(scan.fringe_times.size),
+        {"units": "1", "long_name": "fringe index"},
+    )
+    ds.attrs.update(calibration_attrs(raw, rec, cfg, scan, dark, sigma_v, absolute, base, g))
+    return ds
+
+
+@dataclass
+class GridSpectrum:
+    """A run on the uniform detuning grid: its transmission with the independent and
+    correlated parts of the uncertainty, the optical depth, and the error shapes.
+
+    Attributes
+    ----------
+    t, base : numpy.ndarray
+        Transmission [1] and baseline [V] per grid point.
+    sigma_t, sigma_corr : numpy.ndarray
+        Total and correlated standard uncertainty of the transmission [1].
+    od, sigma_od : numpy.ndarray
+        Optical depth and its standard uncertainty [1].
+    saturated, clear : numpy.ndarray
+        Points at the noise floor; points where the theory is transparent.
+    error_modes : dict of str to numpy.ndarray
+        Shapes of the correlated transmission error (each 1 σ).
+    excess, drift_length_MHz : float
+        Correlated noise over the white part (relative) and its correlation length [MHz].
+    """
+
+    t: np.ndarray
+    base: np.ndarray
+    sigma_t: np.ndarray
+    sigma_corr: np.ndarray
+    od: np.ndarray
+    sigma_od: np.ndarray
+    saturated: np.ndarray
+    clear: np.ndarray
+    error_modes: dict
+    excess: float
+    drift_length_MHz: float
+
+
+def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base: Baseline):
+    """The transmission on the grid with its uncertainties: bin noise (independent), the
+    baseline's standard error and the correlated noise measured where the cell is
+    transparent (correlated), the dark level's error (correlated), and the error shapes.
+
+    Parameters
+    ----------
+    bins : Binning
+        The uniform detuning grid and the samples of each point.
+    v : numpy.ndarray
+        Dark-subtracted signal over the kept samples [V].
+    sigma_v : float
+        Its white noise per sample [V].
+    dark : Dark
+        The dark level and its uncertainty.
+    base : Baseline
+        The baseline, its uncertainty and error shapes, the theory of the mask.
+    """
     grid, counts, binned = bins.grid, bins.counts, bins.mean
-    t_grid = binned(trans)
-    base_grid = binned(baseline)
+    t_grid = binned(v / base.level)
+    base_grid = binned(base.level)
     n_eff = np.maximum(counts, 1)
     # statistical noise of the bin (independent), and the baseline's standard error (a
     # relative error of T, correlated across points)
     sigma_white = sigma_v / base_grid / np.sqrt(n_eff)
-    sigma_corr = t_grid * binned(baseline_sigma) / base_grid
+    sigma_corr = t_grid * binned(base.sigma) / base_grid
     # correlated noise (1/f drifts, parasitic fringes) is not in the white-noise estimate:
     # measure the scatter of T about the theory where the theory is transparent, and add the
     # excess over the white part to every point as a correlated component
-    model_grid = binned(model_t)
+    model_grid = binned(base.model_t)
     clear = (-np.log(model_grid) < 0.002) & (counts > 0)
-    excess, drift_length = 0.0, step
+    excess, drift_length = 0.0, bins.step
     if clear.sum() > 30:
         r = t_grid[clear] - model_grid[clear]
         scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
@@ -1029,10 +1105,44 @@ def calibrated_dataset(
     error_modes = {k: t_grid * binned(m) / base_grid for k, m in base.modes.items()}
     if dark_sigma > 0:
         error_modes["dark"] = (1 - t_grid) * dark_sigma / base_grid
-    saturated = t_grid < 3 * sigma_t
-    od = -np.log(np.maximum(t_grid, sigma_t))
-    sigma_od = sigma_t / np.maximum(t_grid, sigma_t)
+    return GridSpectrum(
+        t=t_grid,
+        base=base_grid,
+        sigma_t=sigma_t,
+        sigma_corr=sigma_corr,
+        od=-np.log(np.maximum(t_grid, sigma_t)),
+        sigma_od=sigma_t / np.maximum(t_grid, sigma_t),
+        saturated=t_grid < 3 * sigma_t,
+        clear=clear,
+        error_modes=error_modes,
+        excess=excess,
+        drift_length_MHz=drift_length,
+    )
 
+
+def spectrum_variables(g: GridSpectrum, bins: Binning, v, base: Baseline, mode: str, scan: Scan):
+    """The calibrated file's variables on the grid and of the fringe fit, and its
+    coordinates: (data, coords) as ``xarray.Dataset`` takes them.
+
+    Parameters
+    ----------
+    g : GridSpectrum
+        The run on the grid (:func:`grid_spectrum`).
+    bins : Binning
+        The grid and its binning.
+    v : numpy.ndarray
+        Dark-subtracted signal over the kept samples [V].
+    base : Baseline
+        The baseline, its description and mask, the theory of the mask.
+    mode : str
+        How the absolute axis was pinned (``"reference"`` or ``"self"``).
+    scan : Scan
+        The fringe times and the linearisation.
+    """
+    grid, counts, binned = bins.grid, bins.counts, bins.mean
+    t_grid, sigma_t, sigma_corr = g.t, g.sigma_t, g.sigma_corr
+    od, sigma_od, saturated, base_grid = g.od, g.sigma_od, g.saturated, g.base
+    mask, model_t, ft, lin = base.mask, base.model_t, scan.fringe_times, scan.lin
     coords = {
         "detuning": (
             "detuning",
@@ -1114,27 +1224,49 @@ def calibrated_dataset(
         data["off_resonance"][1].astype(np.int8),
         data["off_resonance"][2],
     )
-    if "polarimeter" in raw:
-        data.update(polarimeter_variables(raw, scan, baseline, bins, base_grid, clear))
-    if mode == "reference":
-        data.update(reference_variables(absolute, t, nu, grid, binned))
-    if error_modes:
-        data["transmission_error_modes"] = (
-            ("error_mode", "detuning"),
-            np.array(list(error_modes.values())),
-            {
-                "units": "1",
-                "long_name": "shapes of the correlated transmission error (each 1 sigma, "
-                "independent; their quadrature sum is the correlated uncertainty)",
-            },
-        )
-        coords["error_mode"] = (
-            "error_mode",
-            list(error_modes),
-            {"units": "1", "long_name": "source of a correlated transmission error shape"},
-        )
-    ds = xr.Dataset(data, coords=coords)
-    ds["fringe"] = ("fringe", np.arange(ft.size), {"units": "1", "long_name": "fringe index"})
+    return data, coords
+
+
+def calibration_attrs(
+    raw,
+    rec: Run,
+    cfg: dict,
+    scan: Scan,
+    dark: Dark,
+    sigma_v: float,
+    absolute: Absolute,
+    base: Baseline,
+    g: GridSpectrum,
+) -> dict:
+    """Every calibration number of the file's attributes: the raw file's provenance, the
+    sheet values it was calibrated for, the scan, dark, noise, absolute axis and baseline
+    (those later stages read are declared in :class:`mohilbert.products.CalibratedAttrs`).
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The ingested run (its attributes: the raw file's provenance).
+    rec : Run
+        The run's sheet values.
+    cfg : dict
+        The calibrate configuration.
+    scan : Scan
+        The kept stretch of the scan and its linearisation.
+    dark : Dark
+        The dark level.
+    sigma_v : float
+        The signal's white noise per sample [V].
+    absolute : Absolute
+        The absolute axis and its fit.
+    base : Baseline
+        The baseline.
+    g : GridSpectrum
+        The run on the grid (its correlated noise).
+    """
+    run, t, ft, lin = rec.run, scan.t, scan.fringe_times, scan.lin
+    fit, mode, fsr = absolute.fit, absolute.mode, float(rec.etalon_fsr_MHz)
+    excess, drift_length, dark_sigma = g.excess, g.drift_length_MHz, dark.uncertainty_V
+    step = float(cfg["grid_step_MHz"])
     attrs = {k: v2 for k, v2 in raw.attrs.items() if k not in ("history",)}
     # the sheet values the calibration used (what the file was calibrated for)
     attrs.update({k: v2 for k, v2 in asdict(rec).items() if v2 is not None})
@@ -1186,5 +1318,4 @@ def calibrated_dataset(
         key = f"{'reference_' if mode == 'reference' else 'self_fit_'}{name}"
         attrs[key] = value
         attrs[key + "_stderr"] = fit.stderr[name]
-    ds.attrs.update(attrs)
-    return ds
+    return attrs

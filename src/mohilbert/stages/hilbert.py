@@ -208,25 +208,9 @@ def hilbert_experiment(
     metrics = {f"index_{m}": per_mode[m]["metrics"] for m in modes}
     geo = GEOMETRIES.get(geometry)
     if len(modes) == 2 and geo is not None:
-        valid = ~np.any(out["edge"][1] > 0, axis=0) & ~np.any(out["filled"][1] > 0, axis=0)
-        combo = combined_quantity(geo, per_mode, axes, grid, cell, shifts, mode_runs, valid)
-        out.update(combo.variables)
-        metrics.update(combo.metrics)
-        pol_runs = [r for r in sorted(cal) if "polarimeter" in cal[r]]
-        if pol_runs:
-            direct = direct_quantity(
-                geo,
-                cal[pol_runs[0]],
-                pol_runs[0],
-                per_mode,
-                grid,
-                cell,
-                shifts[pol_runs[0]],
-                combo,
-                valid,
-            )
-            out.update(direct.variables)
-            metrics.update(direct.metrics)
+        pair = _pair_quantities(geo, per_mode, out, axes, grid, cell, shifts, mode_runs, cal)
+        out.update(pair.variables)
+        metrics.update(pair.metrics)
     out["run"] = (
         "mode",
         np.array([mode_runs[m] for m in modes], dtype=str),
@@ -250,6 +234,24 @@ def hilbert_experiment(
         gates=gates,
         saturated={"refused": sorted(refused), "linearised": sorted(linearise)},
     )
+
+
+def _pair_quantities(geo, per_mode, out, axes, grid, cell, shifts, mode_runs, cal) -> Quantity:
+    """The pair's rotation or retardance: from the two indices (:func:`combined_quantity`)
+    and, where the experiment has a polarimeter run, measured directly
+    (:func:`direct_quantity`); their variables and metrics together."""
+    valid = ~np.any(out["edge"][1] > 0, axis=0) & ~np.any(out["filled"][1] > 0, axis=0)
+    combo = combined_quantity(geo, per_mode, axes, grid, cell, shifts, mode_runs, valid)
+    variables, metrics = dict(combo.variables), dict(combo.metrics)
+    pol_runs = [r for r in sorted(cal) if "polarimeter" in cal[r]]
+    if pol_runs:
+        run = pol_runs[0]
+        direct = direct_quantity(
+            geo, cal[run], run, per_mode, grid, cell, shifts[run], combo, valid
+        )
+        variables.update(direct.variables)
+        metrics.update(direct.metrics)
+    return Quantity(variables, metrics)
 
 
 def eigen_mode_runs(
@@ -375,28 +377,10 @@ def mode_index(
         pad_factor=cfg["pad_factor"],
         edge_fraction=cfg["edge_fraction"],
     )
-    # the wing model's own uncertainty: the transform repeated with the theory at
-    # parameter sets on the axes of the fit's covariance (± 1 sigma each)
+    axis_index = _wing_model_steps(axes, run, which, grid, od, kL, sat, cfg)
     model_sigma = np.zeros(grid.size)
-    axis_index = []
-    for plus, minus in axes:
-        pair = []
-        for c in (plus[run], minus[run]):
-            n_c = spectrum(grid, c, "x")["n"].values[which]
-            pair.append(
-                index_from_od(
-                    grid,
-                    od,
-                    kL,
-                    model_od=2 * kL * n_c.imag,
-                    model_index=n_c.real - 1,
-                    subtract_model=use_wings,
-                    saturated=sat,
-                    pad_factor=cfg["pad_factor"],
-                )["index"]
-            )
-        axis_index.append(0.5 * (pair[0] - pair[1]))
-        model_sigma = np.hypot(model_sigma, axis_index[-1])
+    for step in axis_index:
+        model_sigma = np.hypot(model_sigma, step)
     # frequency-axis uncertainty of the calibration (linearisation, offset, scale, per-run
     # shift): the same model of the axis as the fit's budget
     axis = CalibratedAttrs.from_dataset(ds).axis_uncertainty()
@@ -428,6 +412,31 @@ def mode_index(
         "axis_index": axis_index,
         "metrics": agreement(res["index"], model_idx, total_sigma, valid),
     }
+
+
+def _wing_model_steps(axes, run, which, grid, od, kL, saturated, cfg) -> list[np.ndarray]:
+    """The wing model's own uncertainty: the index's change when the transform is repeated
+    with the theory at the parameter sets on each axis of the fit's covariance (half the
+    difference between +1 σ and −1 σ), one array per axis."""
+    steps = []
+    for plus, minus in axes:
+        pair = []
+        for c in (plus[run], minus[run]):
+            n_c = spectrum(grid, c, "x")["n"].values[which]
+            pair.append(
+                index_from_od(
+                    grid,
+                    od,
+                    kL,
+                    model_od=2 * kL * n_c.imag,
+                    model_index=n_c.real - 1,
+                    subtract_model=bool(cfg["wing_subtraction"]),
+                    saturated=saturated,
+                    pad_factor=cfg["pad_factor"],
+                )["index"]
+            )
+        steps.append(0.5 * (pair[0] - pair[1]))
+    return steps
 
 
 @dataclass

@@ -416,17 +416,8 @@ def fit_series(
         ``gates`` thresholds (``fit.weak_probe_delta_chi2``).
     """
     cfg = {**DEFAULTS, **(config or {})}
-    if not cal:
-        raise FitError("no calibrated runs in the power series")
-    runs = sorted(cal)
-    series = Run.coerce(records[runs[0]]).series or "?"
-    exp = Experiment.of({r: records[r] for r in runs}, f"series {series}")
-    missing = [r for r in runs if exp[r].probe_power_W is None]
-    if missing:
-        raise FitError(
-            f"series {series}: run(s) {missing} have no probe_power_W; a power series needs the "
-            "power (and beam_diameter_m) of every run"
-        )
+    series, exp = _series_experiment(cal, records)
+    runs = list(exp.names)
     response = {r: detector_response_V_per_W(cal[r], exp[r].probe_power_W) for r in runs}
     settings = detector_settings(response, {r: float(exp[r].probe_power_W) for r in runs})
     grouped = list(cfg.get("per_detection_setting", []))
@@ -440,111 +431,115 @@ def fit_series(
     out = fit_experiment(
         cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label, groups=groups or None
     )
-    limits = quality.thresholds("fit", {"gates": gates})
-    gate = float(limits["weak_probe_delta_chi2"])
+    gate = float(quality.thresholds("fit", {"gates": gates})["weak_probe_delta_chi2"])
     valid = weak_probe_validity(out, cal, exp, cfg["max_points_per_run"])
     out = out.assign_coords(run=("run", runs, {"units": "1", "long_name": "run id"}))
-    out["probe_power_W"] = (
-        "run",
-        [float(exp[r].probe_power_W) for r in runs],
-        {"units": "W", "long_name": "probe power entering the cell (sheet value)"},
-    )
-    out["saturation_parameter"] = (
-        "run",
-        [valid[r]["saturation_parameter"] for r in runs],
-        {
-            "units": "1",
-            "long_name": "effective peak intensity / I_sat (sheet power x fitted scale)",
-        },
-    )
-    out["weak_probe_delta_chi2"] = (
-        "run",
-        [valid[r]["delta_chi2"] for r in runs],
-        {
-            "units": "1",
-            "long_name": "sum over the fitted points of ((T_intense - T_weak) / sigma)^2",
-        },
-    )
-    out["weak_probe_max_pull"] = (
-        "run",
-        [valid[r]["max_pull"] for r in runs],
-        {"units": "1", "long_name": "largest |T_intense - T_weak| / sigma"},
-    )
-    holds = [int(valid[r]["delta_chi2"] <= gate) for r in runs]
-    out["weak_probe_holds"] = (
-        "run",
-        holds,
-        {
-            "units": "1",
-            "long_name": "1: the weak-probe model is indistinguishable within the noise",
-        },
-    )
-    out["detector_response"] = (
-        "run",
-        [response[r] for r in runs],
-        {
-            "units": "V W-1",
-            "long_name": "detector signal off resonance (above dark) per watt of sheet power",
-        },
-    )
-    out["detector_setting"] = (
-        "run",
-        [settings[r] for r in runs],
-        {
-            "units": "1",
-            "long_name": "detection setting (gain, attenuator): a new one where the detector "
-            f"response changes by more than {DETECTOR_SETTING_STEP:g}x between runs",
-        },
-    )
+    holds = {r: int(valid[r]["delta_chi2"] <= gate) for r in runs}
+    per_run = {
+        "probe_power_W": {r: float(exp[r].probe_power_W) for r in runs},
+        "saturation_parameter": {r: valid[r]["saturation_parameter"] for r in runs},
+        "weak_probe_delta_chi2": {r: valid[r]["delta_chi2"] for r in runs},
+        "weak_probe_max_pull": {r: valid[r]["max_pull"] for r in runs},
+        "weak_probe_holds": holds,
+        "detector_response": response,
+        "detector_setting": settings,
+    }
+    for name, values in per_run.items():
+        out[name] = ("run", [values[r] for r in runs], RUN_VARIABLES[name])
     ratios = run_intensity_ratios(out, cal, exp, cfg["max_points_per_run"])
-    out["intensity_ratio"] = (
-        "run",
-        [ratios[r][0] for r in runs],
-        {
-            "units": "1",
-            "long_name": "effective intensity the run's own spectrum prefers / the series' "
-            "(temperature, field, transit held at the joint fit)",
-        },
-    )
-    out["intensity_ratio_uncertainty"] = (
-        "run",
-        [ratios[r][1] for r in runs],
-        {"units": "1", "long_name": "standard uncertainty of intensity_ratio (statistical)"},
-    )
+    for k, name in enumerate(("intensity_ratio", "intensity_ratio_uncertainty")):
+        out[name] = ("run", [ratios[r][k] for r in runs], RUN_VARIABLES[name])
     limit = weak_probe_limit_W(out, cal, exp, gate, cfg["max_points_per_run"])
-    rec0 = exp.first
-    probe = replace(rec0, probe_power_W=limit if np.isfinite(limit) else 0.0).probe()
-    cell = rec0.cell()
-    # the limit lies among the weakest runs: their scale (the series' where it is shared)
-    scale = intensity_scale(out, min(runs, key=lambda r: (exp[r].probe_power_W, r)))
     out.attrs.update(
         series=series,
         per_detection_setting=", ".join(grouped),
         weak_probe_gate_delta_chi2=gate,
         weak_probe_limit_W=limit,
-        weak_probe_limit_saturation=probe.peak_intensity_W_m2
-        * scale
-        / saturation_intensity_W_m2(cell.element, cell.line),
+        weak_probe_limit_saturation=_limit_saturation(out, exp, limit),
         validity_json=json.dumps(valid),
     )
     warnings = quality.read(out.attrs)
     warnings += shared_dark_warnings(cal, settings, response)
     warnings += intensity_ratio_warnings(ratios, settings, response)
-    for r, ok in zip(runs, holds, strict=True):
-        if not ok:
-            warnings.append(
-                quality.GateWarning(
-                    f"run {r}",
-                    "fit.weak_probe_delta_chi2",
-                    f"run {r}: the weak-probe model departs from the intense-probe fit by "
-                    f"delta chi-square {valid[r]['delta_chi2']:.3g} (gate {gate:g}; largest "
-                    f"{valid[r]['max_pull']:.3g} sigma) at "
-                    f"{valid[r]['saturation_parameter']:.3g} I_sat: its weak-probe fit is "
-                    "biased and the Hilbert transform of its optical depth is not its index",
-                )
-            )
+    warnings += [_weak_probe_warning(r, valid[r], gate) for r in runs if not holds[r]]
     quality.store(out.attrs, warnings)
     return out
+
+
+#: the series file's per-run variables (dimension ``run``): units and long name
+RUN_VARIABLES = {
+    "probe_power_W": {"units": "W", "long_name": "probe power entering the cell (sheet value)"},
+    "saturation_parameter": {
+        "units": "1",
+        "long_name": "effective peak intensity / I_sat (sheet power x fitted scale)",
+    },
+    "weak_probe_delta_chi2": {
+        "units": "1",
+        "long_name": "sum over the fitted points of ((T_intense - T_weak) / sigma)^2",
+    },
+    "weak_probe_max_pull": {"units": "1", "long_name": "largest |T_intense - T_weak| / sigma"},
+    "weak_probe_holds": {
+        "units": "1",
+        "long_name": "1: the weak-probe model is indistinguishable within the noise",
+    },
+    "detector_response": {
+        "units": "V W-1",
+        "long_name": "detector signal off resonance (above dark) per watt of sheet power",
+    },
+    "detector_setting": {
+        "units": "1",
+        "long_name": "detection setting (gain, attenuator): a new one where the detector "
+        f"response changes by more than {DETECTOR_SETTING_STEP:g}x between runs",
+    },
+    "intensity_ratio": {
+        "units": "1",
+        "long_name": "effective intensity the run's own spectrum prefers / the series' "
+        "(temperature, field, transit held at the joint fit)",
+    },
+    "intensity_ratio_uncertainty": {
+        "units": "1",
+        "long_name": "standard uncertainty of intensity_ratio (statistical)",
+    },
+}
+
+
+def _series_experiment(cal: dict[str, xr.Dataset], records: dict) -> tuple[str, Experiment]:
+    """The series' name and its runs as an :class:`Experiment`; every run has a power."""
+    if not cal:
+        raise FitError("no calibrated runs in the power series")
+    runs = sorted(cal)
+    series = Run.coerce(records[runs[0]]).series or "?"
+    exp = Experiment.of({r: records[r] for r in runs}, f"series {series}")
+    missing = [r for r in runs if exp[r].probe_power_W is None]
+    if missing:
+        raise FitError(
+            f"series {series}: run(s) {missing} have no probe_power_W; a power series needs the "
+            "power (and beam_diameter_m) of every run"
+        )
+    return series, exp
+
+
+def _limit_saturation(out: xr.Dataset, exp: Experiment, limit_W: float) -> float:
+    """The weak-probe limit as an effective peak I/I_sat: the limit lies among the weakest
+    runs, so with their intensity scale (the series' where it is shared)."""
+    rec0 = exp.first
+    probe = replace(rec0, probe_power_W=limit_W if np.isfinite(limit_W) else 0.0).probe()
+    cell = rec0.cell()
+    scale = intensity_scale(out, min(exp.names, key=lambda r: (exp[r].probe_power_W, r)))
+    return probe.peak_intensity_W_m2 * scale / saturation_intensity_W_m2(cell.element, cell.line)
+
+
+def _weak_probe_warning(run: str, verdict: dict, gate: float) -> quality.GateWarning:
+    """The warning of a run whose weak-probe model its noise tells from the intense one."""
+    return quality.GateWarning(
+        f"run {run}",
+        "fit.weak_probe_delta_chi2",
+        f"run {run}: the weak-probe model departs from the intense-probe fit by "
+        f"delta chi-square {verdict['delta_chi2']:.3g} (gate {gate:g}; largest "
+        f"{verdict['max_pull']:.3g} sigma) at {verdict['saturation_parameter']:.3g} I_sat: its "
+        "weak-probe fit is biased and the Hilbert transform of its optical depth is not its "
+        "index",
+    )
 
 
 def series_validity(series: xr.Dataset, run: str) -> dict | None:
