@@ -223,3 +223,25 @@ def test_damaged_series_file_is_moved_aside(tmp_path):
         "it when a target needs it"
     )
     assert not bad.exists() and good.exists()
+
+
+def test_every_rule_output_is_in_the_damage_check_and_the_prune_table():
+    """Each netCDF folder a rule writes is checked for damage (RESULT_DIRS), and each file a
+    rule writes per run, experiment or series has an owner in RESULT_PATTERNS (prune), read
+    from the rules themselves so that a new rule cannot be forgotten."""
+    import re
+
+    from mohilbert.pipeline import CAMPAIGN_FILES, RESULT_DIRS, RESULT_PATTERNS
+
+    text = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    # expand()'s {ext} templates name a PDF and a PNG
+    found = re.findall(r'"results/([^"]+)"', text)
+    outputs = {o.replace("{ext}", ext) for o in found for ext in ("pdf", "png")}
+    per_item = {o for o in outputs if re.search(r"\{(run|experiment|series)\}", o)}
+    folders = {o.split("/")[0] for o in per_item if o.endswith(".nc")}
+    assert folders and folders <= set(RESULT_DIRS), folders - set(RESULT_DIRS)
+    patterns = {p for _, p in RESULT_PATTERNS}
+    as_patterns = {re.sub(r"\{(run|experiment|series)\}", "{}", o) for o in per_item}
+    assert as_patterns <= patterns, as_patterns - patterns
+    campaign = {o for o in outputs - per_item if "{" not in o}
+    assert campaign <= set(CAMPAIGN_FILES), campaign - set(CAMPAIGN_FILES)

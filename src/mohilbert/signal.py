@@ -160,3 +160,11 @@ def white_noise_rms(x: np.ndarray, order: int = 2) -> float:
     near = d[np.abs(d) <= 4 * np.sqrt(c) * max(sigma, q) + q]
     trimmed = float(np.sqrt(np.mean(near**2) / c)) if near.size else 0.0
     return max(trimmed, q / np.sqrt(12.0))
+
+
+def legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np.ndarray:
+    """Design matrix of Legendre polynomials 0 … ``degree`` in ``t`` mapped from ``span`` onto
+    [−1, 1] (a well-conditioned polynomial basis for a baseline in time), shape
+    (len(t), degree + 1)."""
+    u = 2 * (np.asarray(t, dtype=float) - span[0]) / (span[1] - span[0]) - 1
+    return np.polynomial.legendre.legvander(u, degree)
