@@ -655,3 +655,53 @@ def test_series_fits_the_intensity_scale_per_detection_setting_when_asked():
         recs,
         dict(cfg, per_detection_setting=["transit_scale"]),
     )
+
+
+def test_the_model_line_centre_uncertainty_is_the_fit_covariance_propagated():
+    """The model's α carries the uncertainty of the parameters that shape it: along the
+    covariance's principal axes it is √(gᵀCg), g the gradient of α in (T, B) — checked
+    against that gradient by central differences, with correlated T and B; the intensity
+    scale (it moves the points along the curve) contributes nothing."""
+    from mohilbert.records import Experiment
+    from mohilbert.stages.line_centre import (
+        model_line_centre_alpha,
+        model_line_centre_alpha_uncertainty,
+    )
+
+    exp = Experiment.of({"a": _record("a", 1e-4)})
+    names = ["temperature_C", "field_T", "intensity_scale"]
+    values = np.array([CELL.temperature_C, CELL.field_T, 1.0])
+    sig = np.array([0.3, 0.002, 0.05])
+    corr = np.array([[1.0, 0.6, 0.0], [0.6, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    cov = corr * np.outer(sig, sig)
+
+    def fit_at(v):
+        return xr.Dataset(
+            {
+                "value": ("parameter", v),
+                "covariance": (("parameter", "parameter2"), cov),
+            },
+            coords={"parameter": names},
+        )
+
+    s = np.array([0.01, 1.0, 30.0])
+    u = model_line_centre_alpha_uncertainty(fit_at(values), exp, s)
+    grad = {line: [] for line in ("closed", "open")}
+    # steps of about σ: the model is smooth in T, but rough in B below ~1e-3 T (an α of
+    # ~1e-3 /m, negligible here, so a smaller B step measures noise)
+    for i, h in enumerate((0.03, 2e-3)):
+        up, down = values.copy(), values.copy()
+        up[i] += h
+        down[i] -= h
+        a_up = model_line_centre_alpha(fit_at(up), exp, s)
+        a_down = model_line_centre_alpha(fit_at(down), exp, s)
+        for line in grad:
+            grad[line].append((a_up[line] - a_down[line]) / (2 * h))
+    for line in grad:
+        g = np.array(grad[line])  # (2 parameters, points)
+        expected = np.sqrt(np.einsum("ip,ij,jp->p", g, cov[:2, :2], g))
+        print(line, u[line], expected)
+        assert np.all(expected > 0)
+        # first order: within 5 % (measured 0.2 % closed, 0.3-4.5 % open: its α falls steeply
+        # with I, so ±1 σ steps see the curvature)
+        np.testing.assert_allclose(u[line], expected, rtol=0.05)

@@ -161,7 +161,12 @@ def test_power_series_through_the_workflow(tmp_path):
     written = lc.read_line_centre(load_dataset(wd / "results" / "line_centre" / f"{SERIES}.nc"))
     assert "V/W at 3.1 mW" in ps.settings_text(written[0])
     fresh = lc.line_centre_points(series, cal, records)
-    pd.testing.assert_frame_equal(written[0], fresh[0], check_dtype=False)
+    pd.testing.assert_frame_equal(written.points, fresh.points, check_dtype=False)
+    # the model's own uncertainty (the fit's covariance): there, and small beside the model
+    for line in ("closed", "open"):
+        u, model = written.alpha_u[line], written.alpha[line]
+        assert np.all(u > 0) and np.all(u < 0.2 * model), (line, u / model)
+    assert points["alpha_model_uncertainty_per_m"].gt(0).all()
     table = pd.read_csv(wd / "results" / "series_table.csv")
     assert {"temperature_C", "field_T", "intensity_scale", "transit_scale"} <= set(
         table["quantity"]

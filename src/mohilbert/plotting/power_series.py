@@ -206,8 +206,8 @@ def line_centre_figure(
     series : dict
         Series name → (series fit, its calibrated runs, its runs' records).
     points : dict
-        Series name → (points, grid, curves): its line-centre file
-        (:func:`mohilbert.stages.line_centre.read_line_centre`).
+        Series name → its :class:`~mohilbert.stages.line_centre.LineCentre` (the line-centre
+        file, :func:`mohilbert.stages.line_centre.read_line_centre`).
     """
     beams = _series_by_beam(series)
     with plt.style.context(STYLE):
@@ -218,7 +218,7 @@ def line_centre_figure(
             ax, axp = axes[0, c], axes[1, c]
             for k, name in enumerate(names):
                 fit = series[name][0]
-                pulls, grid, model = points[name]
+                pulls, grid, model, model_u = points[name]
                 notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
                 if text := settings_text(pulls):
                     notes.append(f"{name}, {text}")
@@ -246,6 +246,9 @@ def line_centre_figure(
                     ax.plot(
                         grid, model[line], color=color, lw=1.0, ls="-" if line == "closed" else "--"
                     )
+                    # the model's own uncertainty (the fit's covariance), a band about it
+                    lo, hi = model[line] - model_u[line], model[line] + model_u[line]
+                    ax.fill_between(grid, lo, hi, color=color, alpha=0.2, lw=0)
             ax.set_title(f"beam diameter {diameter * 1e3:g} mm", fontsize=8)
             ax.set_xscale("log")
             _pull_axis(axp)

@@ -12,6 +12,7 @@ the figure draws (:func:`line_centre_points`, written by :func:`line_centre_data
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,8 @@ from mohilbert.atoms.constants import get_line
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
-from mohilbert.records import Experiment
+from mohilbert.parameters import domain
+from mohilbert.records import Experiment, parameter_parts
 from mohilbert.stages.fit import fitted_cell
 from mohilbert.stages.series import fitted_probe, intensity_scale
 from mohilbert.theory import intense_arrays
@@ -181,12 +183,13 @@ def line_centre_pulls(table: pd.DataFrame, model: dict[str, np.ndarray]) -> pd.D
 
 
 def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dict):
-    """The line-centre points of one series against its model: (points, grid, curves).
+    """The line-centre points of one series against its model (a :class:`LineCentre`).
 
-    ``points`` (:func:`series_line_centres` with ``model``, ``pull``, and per run its
+    ``points`` (:func:`series_line_centres` with ``model``, ``model_u``, ``pull``, and per run its
     ``probe_power_W`` [W], ``detector_response`` [V/W], ``detector_setting`` and
     ``intensity_ratio`` with its uncertainty, from the series file where it has them),
-    ``grid`` the effective I/I_sat of the model curves and ``curves`` line → α [1/m] on it.
+    ``grid`` the effective I/I_sat of the model curves, ``alpha`` line → α [1/m] on it and
+    ``alpha_u`` its standard uncertainty (:func:`model_line_centre_alpha_uncertainty`).
 
     Parameters
     ----------
@@ -202,15 +205,22 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
     s_all = table["saturation"].values
     grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)
     curves = model_line_centre_alpha(fit, exp, grid)
-    at_points = {
-        line: np.interp(
-            np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
-            np.log(grid),
-            curves[line],
-        )
-        for line in ("closed", "open")
-    }
-    points = line_centre_pulls(table, at_points)
+    curves_u = model_line_centre_alpha_uncertainty(fit, exp, grid)
+
+    def at_points(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {
+            line: np.interp(
+                np.log(table.loc[table["line"] == line, "saturation"].to_numpy()),
+                np.log(grid),
+                values[line],
+            )
+            for line in ("closed", "open")
+        }
+
+    points = line_centre_pulls(table, at_points(curves))
+    points["model_u"] = np.nan
+    for line, values in at_points(curves_u).items():
+        points.loc[(points["line"] == line).to_numpy(), "model_u"] = values
     points["probe_power_W"] = [float(exp[r].probe_power_W) for r in points["run"]]
     per_run = ("detector_response", "detector_setting", "intensity_ratio")
     for var in (*per_run, "intensity_ratio_uncertainty"):
@@ -219,7 +229,70 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
             points[var] = [by_run.get(r, np.nan) for r in points["run"]]
         else:
             points[var] = 0 if var == "detector_setting" else np.nan
-    return points, grid, curves
+    return LineCentre(points[list(POINT_VARIABLES)], grid, curves, curves_u)
+
+
+class LineCentre(NamedTuple):
+    """One series' line-centre points against its model, and the model's curves.
+
+    Attributes
+    ----------
+    points : pandas.DataFrame
+        One row per run and line (:data:`POINT_VARIABLES`).
+    grid : numpy.ndarray
+        Effective peak intensities I/I_sat of the curves.
+    alpha, alpha_u : dict of str to numpy.ndarray
+        Line (``closed``, ``open``) → the model's α [1/m] on ``grid`` and its standard
+        uncertainty from the fit's covariance.
+    """
+
+    points: pd.DataFrame
+    grid: np.ndarray
+    alpha: dict
+    alpha_u: dict
+
+
+#: the shared fit parameters that shape the line-centre curve against I/I_sat (the
+#: intensity scale moves the points along it, a run's shift moves neither)
+CURVE_PARAMETERS = ("temperature_C", "field_T", "transit_scale", "orthogonal_fraction")
+
+
+def model_line_centre_alpha_uncertainty(
+    fit: xr.Dataset, exp: Experiment | dict, saturation: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Standard uncertainty of the model's line-centre α [1/m] (:func:`model_line_centre_alpha`)
+    from the series fit's total covariance of :data:`CURVE_PARAMETERS`: the curve recomputed
+    at ±1 σ along each principal axis of that covariance, half the difference per axis, the
+    axes in quadrature (first order in the parameters).
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit (its ``value`` and ``covariance``).
+    exp : Experiment or dict
+        The series' sheet values.
+    saturation : numpy.ndarray
+        Effective peak intensities I/I_sat of the curve.
+    """
+    parts = parameter_parts(fit)
+    own = [i for i, (q, r) in enumerate(parts) if not r and q in CURVE_PARAMETERS]
+    var = {line: np.zeros(len(saturation)) for line in ("closed", "open")}
+    if "covariance" not in fit or not own:
+        return var
+    lam, vec = np.linalg.eigh(fit["covariance"].values[np.ix_(own, own)])
+    values = fit["value"].values
+    for k in np.flatnonzero(lam > 0):
+        step = np.sqrt(lam[k]) * vec[:, k]
+        pair = []
+        for sign in (1.0, -1.0):
+            moved = values.copy()
+            for j, i in enumerate(own):
+                moved[i] = np.clip(values[i] + sign * step[j], *domain(parts[i][0]))
+            moved_fit = fit.assign(value=(fit["value"].dims, moved, fit["value"].attrs))
+            pair.append(model_line_centre_alpha(moved_fit, exp, saturation))
+        for line in var:
+            var[line] += (0.5 * (pair[0][line] - pair[1][line])) ** 2
+    return {line: np.sqrt(v) for line, v in var.items()}
 
 
 #: the per-point columns of a line-centre file: name → (dtype, units, long name)
@@ -230,7 +303,13 @@ POINT_VARIABLES = {
     "alpha": (float, "1/m", "line-centre absorption coefficient of the data, -ln T / L"),
     "alpha_u": (float, "1/m", "standard uncertainty of the data's line-centre alpha"),
     "model": (float, "1/m", "line-centre alpha of the series' model at the point's intensity"),
-    "pull": (float, "1", "(alpha - model) / alpha_u"),
+    "model_u": (
+        float,
+        "1/m",
+        "standard uncertainty of the model's alpha from the fit's covariance (T, B, transit, "
+        "orthogonal light)",
+    ),
+    "pull": (float, "1", "(alpha - model) / alpha_u (against the data's uncertainty)"),
     "probe_power_W": (float, "W", "probe power entering the cell (sheet)"),
     "detector_response": (float, "V/W", "detected signal per watt of probe power"),
     "detector_setting": (int, "1", "detection setting of the run (0, 1, ...)"),
@@ -257,19 +336,24 @@ def line_centre_dataset(
     records : dict
         Their sheet values.
     """
-    points, grid, curves = line_centre_points(fit, cal, records)
-    lines = list(curves)
+    lc = line_centre_points(fit, cal, records)
+    points, grid, lines = lc.points, lc.grid, list(lc.alpha)
     data = {
         name: ("point", points[name].to_numpy().astype(dtype), {"units": u, "long_name": text})
         for name, (dtype, u, text) in POINT_VARIABLES.items()
     }
     data["model_alpha"] = (
         ("transition", "saturation_grid"),
-        np.array([curves[k] for k in lines]),
+        np.array([lc.alpha[k] for k in lines]),
         {
             "units": "1/m",
             "long_name": "line-centre alpha of the model (detected, through the cell)",
         },
+    )
+    data["model_alpha_uncertainty"] = (
+        ("transition", "saturation_grid"),
+        np.array([lc.alpha_u[k] for k in lines]),
+        {"units": "1/m", "long_name": "standard uncertainty of model_alpha (fit covariance)"},
     )
     coords = {
         "transition": ("transition", lines, {"units": "1", "long_name": "transition of a curve"}),
@@ -288,10 +372,18 @@ def line_centre_dataset(
     return ds
 
 
-def read_line_centre(ds: xr.Dataset) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
-    """(points, grid, curves) of a line-centre file, as :func:`line_centre_points` made them."""
+def read_line_centre(ds: xr.Dataset) -> LineCentre:
+    """The :class:`LineCentre` of a line-centre file, as :func:`line_centre_points` made it."""
     points = pd.DataFrame(
         {name: ds[name].values.astype(dtype) for name, (dtype, _, _) in POINT_VARIABLES.items()}
     )
-    curves = {str(k): ds["model_alpha"].sel(transition=k).values for k in ds["transition"].values}
-    return points, ds["saturation_grid"].values, curves
+
+    def curves(var: str) -> dict[str, np.ndarray]:
+        return {str(k): ds[var].sel(transition=k).values for k in ds["transition"].values}
+
+    return LineCentre(
+        points,
+        ds["saturation_grid"].values,
+        curves("model_alpha"),
+        curves("model_alpha_uncertainty"),
+    )

@@ -13,25 +13,26 @@ from mohilbert.records import parameter_parts, parameter_ties
 
 
 def line_centre_table(points: dict) -> pd.DataFrame:
-    """The points of :func:`line_centre_figure` as a table, every series (tidy: one row per
-    run and line, with ``series``).
+    """The line-centre points of every series as one table (tidy: one row per run and line,
+    with ``series``; the data's α and the model's, each with its standard uncertainty).
 
     Parameters
     ----------
     points : dict
-        :func:`all_line_centre_points`.
+        Series name → its :class:`~mohilbert.stages.line_centre.LineCentre`.
     """
-    frames = [pts.assign(series=name) for name, (pts, _, _) in sorted(points.items())]
+    frames = [lc.points.assign(series=name) for name, lc in sorted(points.items())]
     out = pd.concat(frames, ignore_index=True)
     cols = ["series", "run", "line", "probe_power_W", "saturation", "alpha", "alpha_u"]
-    cols += ["model", "pull", "detector_response", "detector_setting", "intensity_ratio"]
-    cols += ["intensity_ratio_uncertainty"]
+    cols += ["model", "model_u", "pull", "detector_response", "detector_setting"]
+    cols += ["intensity_ratio", "intensity_ratio_uncertainty"]
     return out[cols].rename(
         columns={
             "saturation": "saturation_parameter",
             "alpha": "alpha_per_m",
             "alpha_u": "alpha_uncertainty_per_m",
             "model": "alpha_model_per_m",
+            "model_u": "alpha_model_uncertainty_per_m",
             "detector_response": "detector_response_V_per_W",
         }
     )
