@@ -164,7 +164,21 @@ def white_noise_rms(x: np.ndarray, order: int = 2) -> float:
 
 def legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np.ndarray:
     """Design matrix of Legendre polynomials 0 … ``degree`` in ``t`` mapped from ``span`` onto
-    [−1, 1] (a well-conditioned polynomial basis for a baseline in time), shape
-    (len(t), degree + 1)."""
+    [−1, 1] (a well-conditioned polynomial basis for a baseline in time).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times [s] (or any coordinate).
+    degree : int
+        Highest polynomial degree.
+    span : tuple of float
+        The interval mapped onto [−1, 1], in the units of ``t``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (len(t), degree + 1).
+    """
     u = 2 * (np.asarray(t, dtype=float) - span[0]) / (span[1] - span[0]) - 1
     return np.polynomial.legendre.legvander(u, degree)
