@@ -134,3 +134,21 @@ def test_every_sheet_column_is_a_run_field_or_an_ingest_column():
     for stage, columns in STAGE_COLUMNS.items():
         if stage != "ingest":
             assert set(columns) <= {f.name for f in fields(Run)}, stage
+
+
+def test_run_defaults_are_the_sheet_schemas():
+    """A default is declared once: where the runs schema gives a column a default and the
+    record a value of its own, they are the same (a record made without the sheet loader
+    then calibrates like a sheet row with the cell left empty)."""
+    from dataclasses import MISSING, fields
+
+    from mohilbert.config import RUNS_SCHEMA_PATH
+    from mohilbert.records import Run
+    from mohilbert.runs import load_schema
+
+    props = load_schema(RUNS_SCHEMA_PATH)["properties"]
+    own = {f.name: f.default for f in fields(Run) if f.default not in (None, MISSING)}
+    assert {"reference_length_m", "reference_temperature_C", "beam_profile"} <= set(own)
+    for name, value in own.items():
+        if "default" in props.get(name, {}):
+            assert value == props[name]["default"], name

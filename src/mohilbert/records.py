@@ -136,13 +136,13 @@ class Run:
     isotope_percent: str | None = None
     etalon_fsr_MHz: float | None = None
     etalon_fsr_uncertainty_MHz: float | None = None
-    reference_length_m: float | None = None
-    reference_temperature_C: float | None = None
+    reference_length_m: float = 0.075
+    reference_temperature_C: float = 20.0
     dark_level_V: float | None = None
     dark_uncertainty_V: float | None = None
     probe_power_W: float | None = None
     beam_diameter_m: float | None = None
-    beam_profile: str | None = None
+    beam_profile: str = "gaussian"
 
     @classmethod
     def coerce(cls, record: Run | Mapping) -> Run:
@@ -195,7 +195,7 @@ class Run:
         return Probe(
             float(self.probe_power_W),
             float(self.beam_diameter_m),
-            self.beam_profile or "gaussian",
+            self.beam_profile,
             z_slices=int(z_slices),
         )
 

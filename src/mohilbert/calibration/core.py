@@ -480,8 +480,8 @@ def absolute_axis(
         ref_cell = Cell(
             element=cell.element,
             line=cell.line,
-            length_m=float(rec.reference_length_m or 0.075),
-            temperature_C=float(rec.reference_temperature_C or 20.0),
+            length_m=float(rec.reference_length_m),
+            temperature_C=float(rec.reference_temperature_C),
         )
         # the same dark level as the signal: the trace's median or the sheet's dark_level_V
         channel = raw["reference"].values[scan.keep] - dark.level_V
