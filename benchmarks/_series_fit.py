@@ -34,7 +34,9 @@ def main() -> None:
     from mohilbert.runs import load_runs, stage_record
 
     cfg = yaml.safe_load((wd / "paper.yaml").read_text())
-    sheet = load_runs(wd / cfg["runs"], RUNS_SCHEMA_PATH, cfg["data_root"])
+    sheet = load_runs(
+        wd / cfg["runs"], RUNS_SCHEMA_PATH, cfg["data_root"], without_files="leave_out"
+    )
     runs = sorted(sheet.index[sheet["series"] == series])
     records = {r: stage_record(sheet, r, "fit", cfg["data_root"]) for r in runs}
     cal = {r: load_dataset(wd / "results" / "calibrated" / f"{r}.nc") for r in runs}

@@ -42,7 +42,9 @@ def calibrated_workspace(wd: Path, series: str) -> list[str]:
     from mohilbert.runs import load_runs
 
     cfg = yaml.safe_load((wd / "paper.yaml").read_text())
-    sheet = load_runs(wd / cfg["runs"], RUNS_SCHEMA_PATH, cfg["data_root"])
+    sheet = load_runs(
+        wd / cfg["runs"], RUNS_SCHEMA_PATH, cfg["data_root"], without_files="leave_out"
+    )
     runs = sorted(sheet.index[sheet["series"] == series])
     targets = [f"results/calibrated/{r}.nc" for r in runs]
     if not all((wd / t).exists() for t in targets):

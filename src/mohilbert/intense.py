@@ -60,7 +60,7 @@ from mohilbert.atoms.constants import (
 )
 from mohilbert.atoms.density import number_density
 from mohilbert.atoms.hamiltonian import line_list, populations
-from mohilbert.atoms.lineshape import lagrange_interp
+from mohilbert.atoms.lineshape import lagrange_interp, lagrange_interp_rows
 from mohilbert.atoms.pumping import (
     RatePrepared,
     coherence_width_MHz,
@@ -448,20 +448,48 @@ class ProbeResponse:
             x = self.x_lines
             for iso in self.isotopes:
                 for rate, weight in zip(self.transit_MHz, self.transit_weight, strict=True):
-                    gamma_c = coherence_width_MHz(
-                        iso.system, rate, self.dephasing_MHz, self.probe.transit_broadening
-                    )
-                    h = self.probe.step_fraction * gamma_c
-                    reach = _KERNEL_WIDTHS * iso.doppler_MHz + 3 * h
-                    j0 = int(np.floor((x.min() - reach) / h))
-                    j1 = int(np.ceil((x.max() + reach) / h))
-                    lattice = _lattice(self._solves_key(iso, rate), h, j0, j1, iso.system)
+                    lattice, pos = self._lattice_of(iso, rate, x)
                     conv = lattice.doppler_averaged(rabi, iso.doppler_MHz)
-                    pos = x / h - lattice.j0
                     out += weight * iso.fraction * lagrange_interp(conv, pos)
         out *= self.scale
         self._cache[key] = out
         return out
+
+    def saturations(self, intensities_W_m2: np.ndarray) -> np.ndarray:
+        """:meth:`saturation` at several intensities [W/m²], shape (n, nΔ): the lattice's
+        Doppler-averaged solves of every intensity interpolated onto the detunings at once
+        (the same numbers, one interpolation instead of one per intensity)."""
+        keys = [float(i) for i in np.asarray(intensities_W_m2, dtype=float)]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        rabis = [float(rabi_MHz(k, self.medium.element, self.medium.line)) for k in todo]
+        live = [j for j, r in enumerate(rabis) if r > 0]
+        out = np.zeros((len(live), self.x.size), dtype=complex)
+        if live:
+            x = self.x_lines
+            for iso in self.isotopes:
+                for rate, weight in zip(self.transit_MHz, self.transit_weight, strict=True):
+                    lattice, pos = self._lattice_of(iso, rate, x)
+                    convs = [lattice.doppler_averaged(rabis[j], iso.doppler_MHz) for j in live]
+                    out += weight * iso.fraction * lagrange_interp_rows(convs, pos)
+            out *= self.scale
+        for k in todo:
+            self._cache[k] = np.zeros(self.x.size, dtype=complex)
+        for row, j in zip(out, live, strict=True):
+            self._cache[todo[j]] = row
+        return np.stack([self._cache[k] for k in keys])
+
+    def _lattice_of(self, iso: _Isotope, rate: float, x: np.ndarray):
+        """The shared lattice of one isotope and transit rate covering ``x`` [MHz], and the
+        fractional lattice positions of ``x``."""
+        gamma_c = coherence_width_MHz(
+            iso.system, rate, self.dephasing_MHz, self.probe.transit_broadening
+        )
+        h = self.probe.step_fraction * gamma_c
+        reach = _KERNEL_WIDTHS * iso.doppler_MHz + 3 * h
+        j0 = int(np.floor((x.min() - reach) / h))
+        j1 = int(np.ceil((x.max() + reach) / h))
+        lattice = _lattice(self._solves_key(iso, rate), h, j0, j1, iso.system)
+        return lattice, x / h - lattice.j0
 
     def chi(self, intensity_W_m2: float) -> np.ndarray:
         """χ of the probe at one intensity [W/m²], shape (nΔ,)."""
@@ -591,7 +619,7 @@ class _LogTable:
         self.logi = np.arange(k0, k1 + 1) * (np.log(10.0) / per_decade)
         from scipy.interpolate import CubicSpline
 
-        sat = np.stack([response.saturation(np.exp(v)) for v in self.logi])
+        sat = response.saturations(np.exp(self.logi))
         self.spline = CubicSpline(self.logi, sat, axis=0)
         self.lo = self.logi[0]
         self.hi = self.logi[-1]

@@ -134,3 +134,26 @@ def lagrange_interp(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     for offset, c in zip((0, 1, 2), coeffs[1:], strict=True):
         out += values[..., i0 + offset] * c
     return out
+
+
+def lagrange_interp_rows(rows, positions: np.ndarray) -> np.ndarray:
+    """:func:`lagrange_interp` of each 1-D array of ``rows`` at the same ``positions``, shape
+    (len(rows), len(positions)): the weights computed once and only the four neighbours of each
+    position read from every row (the same numbers as one call per row, without stacking the
+    rows first).
+
+    Parameters
+    ----------
+    rows : sequence of numpy.ndarray
+        Equal-length 1-D arrays on one grid.
+    positions : numpy.ndarray
+        Fractional grid positions, each in [1, n − 3].
+    """
+    i0, coeffs = _lagrange4(positions)
+    out = np.empty((len(rows), np.size(positions)), dtype=np.result_type(*rows, coeffs[0]))
+    for k, row in enumerate(rows):
+        value = row[i0 - 1] * coeffs[0]
+        for offset, c in zip((0, 1, 2), coeffs[1:], strict=True):
+            value += row[i0 + offset] * c
+        out[k] = value
+    return out
