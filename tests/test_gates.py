@@ -187,3 +187,33 @@ def test_wrong_line_of_the_right_element_warns(demo_run):
     (warning,) = map(str, gates.read(ds.attrs))
     assert "the reference theory describes its channel with reduced chi-square" in warning
     assert "check the element, line" in warning
+
+
+def test_the_self_calibration_gate_is_judged_against_the_channels_whole_noise(demo_run):
+    """Issue 36 item 4: the absolute-axis gate compares the fit with the channel's whole noise
+    (white per sample and the correlated scatter measured where the cell is transparent):
+    quiet on a good run calibrated by its own theory, loud for the wrong line."""
+    raw, rec = demo_run
+    good = calibrate_run(raw, rec, {"absolute": "self"})
+    # measured: 0.75 against the whole noise (1.39 against the white noise alone)
+    assert good.attrs["absolute_fit_redchi_total"] < 2
+    assert good.attrs["absolute_fit_redchi_total"] <= good.attrs["absolute_fit_redchi_noise"]
+    assert gates.read(good.attrs) == []
+    wrong = calibrate_run(raw, dict(rec, line="D1"), {"absolute": "self"})
+    assert wrong.attrs["absolute_fit_redchi_total"] > 100  # measured 1.8e3
+    assert "calibrate.absolute_fit_redchi" in [w.gate for w in gates.read(wrong.attrs)]
+
+
+def test_a_run_with_a_probe_power_is_not_judged_by_the_weak_probe_theory():
+    """A power-series run whose axis the weak-probe theory fitted is not described by that
+    theory where it saturates (the 0.5 mm series: 4e3 ... 5e5 against the white noise): no
+    calibration warning; its series fit judges it against the intense-probe model. The same
+    numbers without a probe power, or with the axis fitted by the intense-probe theory, warn."""
+    limits = gates.DEFAULTS["calibrate"]
+    attrs = {"absolute_method": "self", "absolute_fit_redchi_total": 4.6e5}
+    series_run = {**attrs, "probe_power_W": 3.2e-5, "absolute_model": "weak-probe theory"}
+    assert gates.calibration_warnings("p", series_run, limits) == []
+    (w,) = gates.calibration_warnings("q", attrs, limits)
+    assert w.gate == "calibrate.absolute_fit_redchi" and "reduced chi-square 4.6e+05" in str(w)
+    intense = {**series_run, "absolute_model": "intense-probe theory at the sheet's 0.003 W"}
+    assert len(gates.calibration_warnings("p", intense, limits)) == 1

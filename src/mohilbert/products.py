@@ -137,6 +137,9 @@ class CalibratedAttrs(_AttrsRecord):
     axis_scale_fitted: bool = field(default=False, metadata={"kind": "bool"})
     absolute_method: str = field(default="", metadata={"kind": "str"})
     absolute_fit_redchi_noise: float = 0.0
+    absolute_fit_redchi_total: float = _NAN
+    absolute_model: str = field(default="weak-probe theory", metadata={"kind": "str"})
+    probe_power_W: float = _NAN
     scan_fraction_kept: float = 1.0
     calibration_segment_cuts: str = field(default="", metadata={"kind": "str"})
     correlated_noise_relative: float = 0.0

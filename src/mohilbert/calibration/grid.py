@@ -556,6 +556,17 @@ def calibration_attrs(
             "absolute_fit_redchi_noise": float(
                 fit.redchi / max(absolute.channel_noise, 1e-300) ** 2
             ),
+            # against the channel's whole noise: white per sample and, for the signal's own
+            # theory, the correlated scatter measured where the cell is transparent (drifts,
+            # parasitic fringes): the scale a fit to real data can reach
+            "absolute_fit_redchi_total": float(
+                fit.redchi
+                / max(
+                    absolute.channel_noise**2
+                    + (excess * float(np.median(base.level)) if mode == "self" else 0.0) ** 2,
+                    1e-300,
+                )
+            ),
             "scan_fraction_kept": float(scan.keep.sum() / scan.n_record),
             "etalon_fsr_sheet_MHz": fsr,
             "etalon_fsr_uncertainty_MHz": float(rec.etalon_fsr_uncertainty_MHz or 0.0),
