@@ -55,7 +55,7 @@ case "$cmd" in
     .venv/bin/snakemake --workflow-profile workflow/profiles/default "$@" || rc=$?
     if [ "$rc" -ne 0 ]; then
       # the one-line reason of every job that failed in this run, last, where the eye lands
-      failed=$(find results/logs -name '*.log' -newer "$started" -exec grep -h '^mohilbert: ' {} + 2>/dev/null | grep -v '^mohilbert: warning: ' || true)
+      failed=$(find results/logs -name '*.log' -newer "$started" -exec grep -h '^mohilbert: ' {} + 2>/dev/null | grep -v '^mohilbert: \(warning\|note\): ' || true)
       rm -f "$started"
       if [ -n "$failed" ]; then
         echo "[run.sh] $(printf '%s\n' "$failed" | wc -l) job(s) failed; the other runs went on (results/logs/ has each job's log):" >&2

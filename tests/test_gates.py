@@ -105,6 +105,7 @@ def test_soft_gate_messages():
         "subject": "run r1",
         "gate": "calibrate.scan_fraction_min",
         "message": "run r1: b",
+        "severity": "warning",
     }
     assert gates.read(attrs) == stored and attrs["n_warnings"] == 2
     assert gates.read({}) == []

@@ -167,3 +167,42 @@ def test_build_report_puts_warnings_and_results_before_calibration(png):
     assert html.count("data:image/png;base64,") == 3
     assert "Experiment faraday." in html and "sheet.tsv" in html
     assert "Experiment faraday</h2>" in html  # no "(faraday geometry)" after its own name
+
+
+def test_notes_are_listed_apart_from_the_warnings(png):
+    """Issue 36 item 4: what the analysis found on good data and did about it (a run beyond
+    the weak probe, its optical depth linearised) is a note, folded apart, not counted among
+    the warnings; a fault stays a warning."""
+    from mohilbert import gates
+
+    series_attrs: dict = {}
+    gates.store(
+        series_attrs,
+        [
+            gates.GateWarning(
+                "run b", "fit.weak_probe_delta_chi2", "run b: weak probe departs", "note"
+            ),
+            gates.GateWarning(
+                "run c", "fit.weak_probe_delta_chi2", "run c: weak probe departs", "note"
+            ),
+            gates.GateWarning("run b", "series.intensity_ratio", "run b: its own spectrum says"),
+        ],
+    )
+    assert [w.message for w in gates.read(series_attrs, "warning")] == [
+        "run b: its own spectrum says"
+    ]
+    assert len(gates.read(series_attrs, "note")) == 2
+    html = report.build_report(
+        title="t",
+        summary=SUMMARY,
+        experiments={"faraday": {"geometry": "faraday"}},
+        calibrated={},
+        figures={},
+        captions={},
+        series={"s": series_attrs},
+    )
+    gates_part = html[html.index('id="gates"') : html.index('id="notes"')]
+    assert "run b: its own spectrum says" in gates_part and "weak probe departs" not in gates_part
+    notes_part = html[html.index('id="notes"') : html.index("id='results'")]
+    assert "2 notes: what the analysis found and did (not faults)" in notes_part
+    assert "run b: weak probe departs" in notes_part and "1 more like it" in notes_part

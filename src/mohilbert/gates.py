@@ -68,11 +68,17 @@ class GateWarning:
         check (``series.shared_dark``, ``hilbert.saturated_runs``, ...).
     message : str
         The one line a user reads (it starts with the subject).
+    severity : str
+        ``"warning"``: a fault or a doubt about the numbers, stated next to them;
+        ``"note"``: what the analysis found and did about it where the data are good (a run
+        beyond the weak probe, its optical depth linearised), listed apart so that a warning
+        means a fault.
     """
 
     subject: str
     gate: str
     message: str
+    severity: str = "warning"
 
     @property
     def run(self) -> str:
@@ -294,7 +300,9 @@ def store(attrs: dict, warnings: list[GateWarning]) -> None:
     attrs["n_warnings"] = len(warnings)
 
 
-def read(attrs: dict) -> list[GateWarning]:
-    """The warnings a result carries (empty for files written before gates existed; the
-    messages of files written before the records, as records)."""
-    return [GateWarning.of(w) for w in json.loads(attrs.get("warnings", "[]"))]
+def read(attrs: dict, severity: str | None = None) -> list[GateWarning]:
+    """The warnings (and notes) a result carries, all or those of one ``severity`` (empty for
+    files written before gates existed; the messages of files written before the records, as
+    records)."""
+    records = [GateWarning.of(w) for w in json.loads(attrs.get("warnings", "[]"))]
+    return [w for w in records if severity is None or w.severity == severity]

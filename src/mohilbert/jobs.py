@@ -38,9 +38,11 @@ class _Log:
         except OSError:
             self.close()
 
-    def warn(self, msg: str) -> None:
-        """A soft gate's warning: one line in the log and on stderr."""
-        line = f"mohilbert: warning: {msg}"
+    def warn(self, msg) -> None:
+        """A soft gate's warning (or note, :class:`mohilbert.gates.GateWarning`): one line
+        in the log and on stderr."""
+        kind = getattr(msg, "severity", "warning")
+        line = f"mohilbert: {kind}: {msg}"
         self.say(line)
         print(line, file=sys.stderr, flush=True)
 

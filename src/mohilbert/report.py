@@ -263,7 +263,7 @@ def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
                 if a.axis_scale_fitted
                 else "fixed",
                 "scan kept": f"{100 * a.scan_fraction_kept:.0f} %",
-                "warnings": len(read_warnings(calibrated[run])),
+                "warnings": len(read_warnings(calibrated[run], "warning")),
             }
         )
     return pd.DataFrame(rows)
@@ -293,7 +293,7 @@ def build_report(
         ``results/summary.csv`` (tidy: experiment, run, quantity, value, uncertainty, unit,
         ``u_<term>``, warnings).
     experiments : mapping of str to mapping
-        Per experiment: ``{"geometry": ...}``.
+        Per experiment: its Hilbert file's attributes (``geometry``; its notes join the report's).
     calibrated : mapping of str to mapping
         Per run: the calibrated file's attributes.
     figures : mapping of str to path
@@ -334,6 +334,7 @@ def build_report(
         + "".join(f"<a href='#{a}'>{esc(t)}</a>" for a, t in nav)
         + "</nav></header>",
         warnings_section(warnings),
+        notes_section(_all_notes(experiments, series or {})),
         "<section id='results'>",
         summary_overview(summary),
         *_experiment_sections(summary, experiments, figures, captions),
@@ -363,10 +364,44 @@ def _all_warnings(summary: pd.DataFrame, calibrated: Mapping, series: Mapping) -
         *(calibrated[r] for r in sorted(calibrated)),
         *(series[s] for s in sorted(series)),
     ]:
-        for w in map(str, read_warnings(attrs)):
+        for w in map(str, read_warnings(attrs, "warning")):
             if w not in warnings:
                 warnings.append(w)
     return warnings
+
+
+def _all_notes(experiments: Mapping, series: Mapping) -> list[str]:
+    """Every distinct note (what the analysis found and did on good data): each series' and
+    each Hilbert analysis'."""
+    notes: list[str] = []
+    for attrs in [
+        *(series[s] for s in sorted(series)),
+        *(experiments[e] for e in sorted(experiments)),
+    ]:
+        for w in map(str, read_warnings(attrs, "note")):
+            if w not in notes:
+                notes.append(w)
+    return notes
+
+
+def notes_section(notes: list[str]) -> str:
+    """The notes, folded: what the analysis found about good data and did about it (a run
+    beyond the weak probe, its optical depth linearised) — not faults, so not among the
+    warnings."""
+    if not notes:
+        return ""
+    kinds = warning_kinds(notes)
+    items = "".join(
+        f"<li>{esc(group[0])}"
+        + (f" <i>— and {len(group) - 1} more like it</i>" if len(group) > 1 else "")
+        + "</li>"
+        for group in kinds
+    )
+    return (
+        f'<section id="notes"><details><summary>{len(notes)} note'
+        f"{'s' if len(notes) != 1 else ''}: what the analysis found and did (not faults)"
+        f"</summary><ul>{items}</ul></details></section>"
+    )
 
 
 def _experiment_sections(summary, experiments, figures, captions) -> list[str]:

@@ -217,7 +217,7 @@ def hilbert_experiment(
         {"units": "1", "long_name": "run that measured the eigen-mode"},
     )
     notes = [
-        quality.GateWarning(f"run {r}", "hilbert.saturated_runs", why[r])
+        quality.GateWarning(f"run {r}", "hilbert.saturated_runs", why[r], "note")
         for why in (refused, linearise)
         for r in sorted(why)
     ]

@@ -530,7 +530,8 @@ def _limit_saturation(out: xr.Dataset, exp: Experiment, limit_W: float) -> float
 
 
 def _weak_probe_warning(run: str, verdict: dict, gate: float) -> quality.GateWarning:
-    """The warning of a run whose weak-probe model its noise tells from the intense one."""
+    """The note of a run whose weak-probe model its noise tells from the intense one (physics
+    of a good run, not a fault: the Hilbert stage acts on it)."""
     return quality.GateWarning(
         f"run {run}",
         "fit.weak_probe_delta_chi2",
@@ -539,6 +540,7 @@ def _weak_probe_warning(run: str, verdict: dict, gate: float) -> quality.GateWar
         f"{verdict['max_pull']:.3g} sigma) at {verdict['saturation_parameter']:.3g} I_sat: its "
         "weak-probe fit is biased and the Hilbert transform of its optical depth is not its "
         "index",
+        "note",
     )
 
 

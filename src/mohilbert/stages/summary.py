@@ -77,7 +77,8 @@ def summary_table(
 
     for exp in sorted(set(fits) | set(hilberts)):
         fit, hil = fits.get(exp), hilberts.get(exp)
-        warnings = quality.read(hil.attrs if hil is not None else fit.attrs)
+        # the faults and doubts; the notes (what the analysis did) are the report's
+        warnings = quality.read(hil.attrs if hil is not None else fit.attrs, "warning")
         run_warn = {}
         if fit is not None:
             attrs = FitAttrs.from_dataset(fit)
