@@ -218,3 +218,33 @@ def test_a_run_with_a_probe_power_is_not_judged_by_the_weak_probe_theory():
     assert w.gate == "calibrate.absolute_fit_redchi" and "reduced chi-square 4.6e+05" in str(w)
     intense = {**series_run, "absolute_model": "intense-probe theory at the sheet's 0.003 W"}
     assert len(gates.calibration_warnings("p", intense, limits)) == 1
+
+
+def test_a_short_regular_scan_that_holds_every_line_is_the_sweeps_shape():
+    """Issue 36 item 4: the HIP-ElecSus 15 V records are ~41 % regular (a triangle sweep: the
+    return and the turnarounds cut) but the kept stretch holds every strong line — not a
+    fault; a stretch that lost lines warns and says how many it holds."""
+    limits = gates.DEFAULTS["calibrate"]
+    base = {"scan_fraction_kept": 0.41, "calibration_segment_cuts": "24 fringe(s) before"}
+    assert gates.calibration_warnings("r", {**base, "scan_lines_covered": 1.0}, limits) == []
+    (w,) = gates.calibration_warnings("r", {**base, "scan_lines_covered": 0.75}, limits)
+    assert w.gate == "calibrate.scan_fraction_min"
+    assert "only 41 % of the record is a regular scan (gate 50 %) and it holds 75 % of the " in str(
+        w
+    )
+    # a file from before the line count: the fraction alone, as it was
+    assert len(gates.calibration_warnings("r", base, limits)) == 1
+
+
+def test_the_kept_scan_counts_the_cells_strong_lines(demo_run):
+    raw, rec = demo_run
+    ds = calibrate_run(raw, rec)
+    assert ds.attrs["scan_lines_covered"] == 1.0  # the demo scan holds the whole spectrum
+    from mohilbert.calibration.grid import lines_covered
+    from mohilbert.records import Run
+
+    cell = Run.coerce(rec).cell()
+    # a scan ending between the lines of the sigma+ spectrum holds only some of them
+    assert lines_covered(cell, "sigma_plus", np.array([-60000.0, 60000.0])) == 1.0
+    part = lines_covered(cell, "sigma_plus", np.array([-60000.0, 10000.0]))
+    assert 0 < part < 1, part

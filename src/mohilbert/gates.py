@@ -14,7 +14,9 @@ calibrate
     more than this factor (either way) better than the sheet's; ``axis_scale_tolerance``: warn
     when a fitted axis scale is outside 1 ± this (the etalon FSR in the sheet is off);
     ``linearisation_rms_MHz``: warn when the fringe residuals exceed this;
-    ``scan_fraction_min``: warn when less than this fraction of the record is kept;
+    ``scan_fraction_min``: warn when less than this fraction of the record is kept and the
+    kept stretch lost some of the cell's strong lines (the theory's absorption peaks of at
+    least a tenth of the strongest): a stretch that holds them all is the sweep's shape;
     ``absolute_fit_redchi``: warn when the absolute-axis fit's reduced χ² exceeds this,
     against the channel's whole noise (white per sample, and for a self-calibration the
     correlated scatter measured where the cell is transparent); not for a run with a probe
@@ -140,14 +142,22 @@ def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[GateWarning
                 "hops, vibration) or the etalon trace is noisy",
             )
         )
-    kept = a.scan_fraction_kept
-    if kept < gates["scan_fraction_min"]:
+    kept, lines = a.scan_fraction_kept, a.scan_lines_covered
+    # a short regular stretch that still holds every strong line of the cell is the sweep's
+    # shape (its return and turnarounds cut), not a loss; files before: the fraction alone
+    if kept < gates["scan_fraction_min"] and not lines >= 1.0:
+        held = (
+            f" and it holds {100 * lines:.0f} % of the cell's strong lines"
+            if math.isfinite(lines)
+            else ""
+        )
         out.append(
             GateWarning(
                 subject,
                 "calibrate.scan_fraction_min",
                 f"run {run}: only {100 * kept:.0f} % of the record is a regular scan (gate "
-                f"{100 * gates['scan_fraction_min']:.0f} %); cuts: {a.calibration_segment_cuts}",
+                f"{100 * gates['scan_fraction_min']:.0f} %){held}; cuts: "
+                f"{a.calibration_segment_cuts}",
             )
         )
     # against the channel's whole noise (files before it: the white noise alone)

@@ -141,6 +141,7 @@ class CalibratedAttrs(_AttrsRecord):
     absolute_model: str = field(default="weak-probe theory", metadata={"kind": "str"})
     probe_power_W: float = _NAN
     scan_fraction_kept: float = 1.0
+    scan_lines_covered: float = _NAN
     calibration_segment_cuts: str = field(default="", metadata={"kind": "str"})
     correlated_noise_relative: float = 0.0
     correlated_noise_length_MHz: float = 10.0

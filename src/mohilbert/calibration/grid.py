@@ -568,6 +568,7 @@ def calibration_attrs(
                 )
             ),
             "scan_fraction_kept": float(scan.keep.sum() / scan.n_record),
+            "scan_lines_covered": lines_covered(absolute.cell, absolute.pol, absolute.nu),
             "etalon_fsr_sheet_MHz": fsr,
             "etalon_fsr_uncertainty_MHz": float(rec.etalon_fsr_uncertainty_MHz or 0.0),
             # what the lab learns about its etalon: measured only where the scale is fitted
@@ -586,3 +587,31 @@ def calibration_attrs(
         attrs[key] = value
         attrs[key + "_stderr"] = fit.stderr[name]
     return attrs
+
+
+def lines_covered(cell, polarisation, nu: np.ndarray) -> float:
+    """The fraction of the cell's strong absorption lines (peaks of the weak-probe optical
+    depth at the calibration's cell, at least a tenth of the strongest) whose centres lie
+    inside the kept scan ``nu`` [MHz]: 1 when the regular stretch holds the whole spectrum,
+    whatever else the record held (the sweep's return, its turnarounds); less when a hop or an
+    irregular stretch cut lines off.
+
+    Parameters
+    ----------
+    cell : Cell
+        The signal's cell (the fitted one for a self-calibration).
+    polarisation : str or array_like
+        The run's input polarisation.
+    nu : numpy.ndarray
+        Absolute detuning of the kept samples [MHz].
+    """
+    from scipy.signal import find_peaks
+
+    cell = cell.with_(shift_MHz=0.0)
+    wide = np.arange(-60000.0, 60000.0, 10.0)
+    od = -np.log(np.maximum(spectrum_arrays(wide, cell, polarisation)["S0"], 1e-300))
+    peaks, _ = find_peaks(od, height=0.1 * float(np.max(od)))
+    if peaks.size == 0:
+        return 1.0
+    centres = wide[peaks]
+    return float(np.mean((centres >= np.min(nu)) & (centres <= np.max(nu))))
