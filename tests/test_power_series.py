@@ -631,7 +631,12 @@ def test_series_fits_the_intensity_scale_per_detection_setting_when_asked():
     table = series_table({"s": series})
     scales = table[table["quantity"] == "intensity_scale"]
     assert scales["runs"].tolist() == ["a, b", "c"]
-    assert scales["value"].tolist() == [value["intensity_scale__a"], value["intensity_scale__c"]]
+    # each with the digits its uncertainty needs (formatting.rounded, as pm prints it)
+    from mohilbert.formatting import rounded
+
+    assert scales["value"].tolist() == [
+        rounded(value[n], u[n])[0] for n in ("intensity_scale__a", "intensity_scale__c")
+    ]
     assert table.loc[table["quantity"] == "temperature_C", "runs"].tolist() == [""]
     # the quick look names each setting's scale once
     from mohilbert.plotting.quick_look import _fit

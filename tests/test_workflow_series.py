@@ -172,6 +172,17 @@ def test_power_series_through_the_workflow(tmp_path):
         table["quantity"]
     )
     assert (table.loc[table.quantity == "temperature_C", "u_statistical"] > 0).all()
+    # one number, the same digits in the series file, the table, the report and the figure
+    from mohilbert.formatting import pm
+
+    report = (wd / "results" / "report.html").read_text()
+    row = table[table.quantity == "temperature_C"].iloc[0]
+    text = pm(t, ut)  # the series file's full values
+    assert pm(row.value, row.uncertainty) == text
+    assert f"{row.value:.12g}" == text.split(" ± ")[0]  # the table carries those digits, no more
+    assert f"<td>{row.value:.6g}</td><td>{row.uncertainty:.6g}</td>" in report
+    figure = ps.spectra_figure(series, cal, records)
+    assert f"T = {text} °C" in figure.axes[0].get_title()
     # one row per detection setting for the intensity scale, naming its runs, in the report
     scales = table[table.quantity == "intensity_scale"]
     assert scales["runs"].tolist() == ["T62_0.32uW, T62_3.2uW, T62_32uW, T62_320uW", "T62_3.1mW"]

@@ -168,3 +168,133 @@ def coverage_summary(cases: list[dict]) -> dict[str, float]:
     for k in keys:
         summary[k] = float(np.mean([c[k] for c in cases if k in c]))
     return summary
+
+
+# -- power series ---------------------------------------------------------------------------
+
+#: the fitted parameters of a simulated power series whose coverage is checked
+SERIES_PARAMETERS = ("temperature_C", "field_T", "intensity_scale", "transit_scale")
+#: nominal peak I/I_sat of a simulated series' runs (before the true intensity scale)
+SERIES_SATURATIONS = (0.03, 0.3, 3.0, 30.0)
+SERIES_BEAM_M = 0.5e-3
+
+
+@dataclass
+class SeriesSpec:
+    """The truth and the sheet of one simulated power series (units in the names)."""
+
+    seed: int
+    temperature_C: float
+    field_T: float
+    intensity_scale: float
+    transit_scale: float
+    nominal_temperature_C: float
+    nominal_field_T: float
+    noise: float  # white noise of the transmission per point
+
+
+def draw_series(seed: int) -> SeriesSpec:
+    """Random truth and sheet of series ``seed`` (deterministic)."""
+    rng = np.random.default_rng([2036, seed])
+    t, b = rng.uniform(58.0, 70.0), rng.uniform(0.55, 0.65)
+    return SeriesSpec(
+        seed=seed,
+        temperature_C=t,
+        field_T=b,
+        intensity_scale=rng.uniform(0.2, 0.6),
+        transit_scale=rng.uniform(0.7, 1.5),
+        # the lab's beliefs: the heater's temperature to ~1 C, the field to ~0.5 % (the
+        # calibration's own-theory fit of every run finds it so)
+        nominal_temperature_C=t + rng.normal(0.0, 1.0),
+        nominal_field_T=b * (1 + rng.normal(0.0, 0.005)),
+        noise=math.exp(rng.uniform(math.log(5e-4), math.log(3e-3))),
+    )
+
+
+def run_series(spec: SeriesSpec, points: int = 400) -> dict:
+    """Simulate one power series (calibrated transmission of four runs over three decades of
+    intensity: the intense-probe model at the truth, a flat beam of pure ⁸⁷Rb, white noise),
+    fit it with :func:`mohilbert.stages.series.fit_series` (T, B, intensity and transit
+    scales shared, a detuning shift per run) and return each parameter's value, total σ and
+    pull. The calibration stage is not simulated here (the weak-probe cases cover it)."""
+    import xarray as xr
+
+    from mohilbert.intense import Probe, saturation_intensity_W_m2
+    from mohilbert.stages.series import fit_series
+    from mohilbert.theory import intense_arrays
+
+    rng = np.random.default_rng([2037, spec.seed])
+    x = np.linspace(5500.0, 18000.0, points)
+    cell = Cell(
+        length_m=LENGTH_M,
+        temperature_C=spec.temperature_C,
+        field_T=spec.field_T,
+        isotope_percent={"87Rb": 100},
+    )
+    area = math.pi * SERIES_BEAM_M**2 / 4
+    cal, records = {}, {}
+    for k, s in enumerate(SERIES_SATURATIONS):
+        power = s * saturation_intensity_W_m2("Rb", "D2") * area
+        probe = Probe(
+            power * spec.intensity_scale,
+            SERIES_BEAM_M,
+            "flat",
+            transit_scale=spec.transit_scale,
+        )
+        t = intense_arrays(x, cell, "sigma_plus", probe)["S0"]
+        name = f"p{k}"
+        cal[name] = xr.Dataset(
+            {
+                "transmission": ("detuning", t + rng.normal(0.0, spec.noise, x.size)),
+                "transmission_uncertainty": ("detuning", np.full(x.size, spec.noise)),
+                "baseline": ("detuning", np.full(x.size, 1e3 * power)),
+            },
+            coords={"detuning": x},
+        )
+        records[name] = {
+            "run": name,
+            "experiment": name,
+            "series": "sim",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "cell_length_m": LENGTH_M,
+            "temperature_C": spec.nominal_temperature_C,
+            "field_T": spec.nominal_field_T,
+            "isotope_percent": {"87Rb": 100},
+            "probe_power_W": power,
+            "beam_diameter_m": SERIES_BEAM_M,
+            "beam_profile": "flat",
+        }
+    config = {
+        "free": list(SERIES_PARAMETERS),
+        "per_run": ["shift_MHz"],
+        "per_detection_setting": [],
+        "z_slices": 1,
+        "max_points_per_run": points,
+    }
+    fit = fit_series(cal, records, config)
+    names = [str(n) for n in fit["parameter"].values]
+    out: dict = {"seed": spec.seed, "redchi": float(fit.attrs["redchi"])}
+    for p in SERIES_PARAMETERS:
+        i = names.index(p)
+        value, sigma = float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
+        out[p] = value
+        out[f"{p}_sigma"] = sigma
+        out[f"{p}_pull"] = (value - getattr(spec, p)) / sigma
+    return out
+
+
+def series_coverage_summary(cases: list[dict]) -> dict[str, float]:
+    """Fractions of simulated series with |pull| ≤ 1 and ≤ 2 per parameter, the RMS pull,
+    and the binomial standard deviation of a fraction at its nominal value for this many
+    series."""
+    n = len(cases)
+    summary: dict = {"series": n}
+    for p in SERIES_PARAMETERS:
+        pulls = np.array([c[f"{p}_pull"] for c in cases])
+        summary[f"{p}_within_1sigma"] = float(np.mean(np.abs(pulls) <= 1))
+        summary[f"{p}_within_2sigma"] = float(np.mean(np.abs(pulls) <= 2))
+        summary[f"{p}_pull_rms"] = float(np.sqrt(np.mean(pulls**2)))
+    summary["binomial_sigma_1"] = math.sqrt(0.683 * 0.317 / max(n, 1))
+    summary["binomial_sigma_2"] = math.sqrt(0.954 * 0.046 / max(n, 1))
+    return summary

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mohilbert.formatting import rounded
 from mohilbert.products import FitAttrs
 from mohilbert.records import parameter_parts, parameter_ties
 
@@ -41,7 +42,9 @@ def line_centre_table(points: dict) -> pd.DataFrame:
 def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
     """Fitted shared parameters of each series with their uncertainty budgets (tidy); a
     parameter fitted per detection setting has a row per setting, ``runs`` naming its runs in
-    order of power (empty for a parameter shared by all)."""
+    order of power (empty for a parameter shared by all). Each value and its total uncertainty
+    carry the digits the uncertainty needs (:func:`mohilbert.formatting.rounded`, as
+    ``summary.csv``, the report and the figures print them)."""
     rows = []
     for name, fit in sorted(fits.items()):
         attrs = FitAttrs.from_dataset(fit)
@@ -74,8 +77,16 @@ def series_table(fits: dict[str, xr.Dataset]) -> pd.DataFrame:
                 "runs": ", ".join(sorted(members, key=lambda r: (power.get(r, np.inf), r)))
                 if run
                 else "",
-                "value": float(fit["value"].values[i]),
-                "uncertainty": float(fit["stderr_total"].values[i]),
+                # the digits its uncertainty needs, as the report and the figures print it
+                **dict(
+                    zip(
+                        ("value", "uncertainty"),
+                        rounded(
+                            float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
+                        ),
+                        strict=True,
+                    )
+                ),
                 "unit": str(fit["unit"].values[i]),
             }
             for j, term in enumerate(terms):
