@@ -193,6 +193,30 @@ def test_coverage_by_simulation_reduced():
         assert 0.5 <= s[k] <= 0.9, (k, s[k])
 
 
+def test_series_coverage_by_simulation_reduced():
+    """CI-sized coverage of the power-series fit (issue 36 item 2): 5 simulated series (four
+    runs over three decades of intensity, random truth, sheet and noise) fitted as the
+    workflow fits them; 20 pulls of T, B, intensity and transit scales. The benchmark
+    (benchmarks/bench_series_coverage.py, 60 series) gives the fractions; here the pooled
+    pulls must lie in the binomial 99.9 % range around the nominal 0.683 and the RMS pull near
+    1 (error bars off by ~2x either way fail)."""
+    import warnings
+
+    from mohilbert.coverage import SERIES_PARAMETERS, draw_series, run_series
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = [run_series(draw_series(seed), points=300) for seed in range(5)]
+    pulls = np.array([c[f"{p}_pull"] for c in cases for p in SERIES_PARAMETERS])
+    print(np.round(pulls.reshape(len(cases), -1), 2))
+    assert np.isfinite(pulls).all()
+    within1 = np.mean(np.abs(pulls) <= 1)
+    assert 0.35 <= within1 <= 0.95, within1
+    assert np.mean(np.abs(pulls) <= 2) >= 0.75
+    assert 0.5 < np.sqrt(np.mean(pulls**2)) < 1.8
+    assert all(0.7 < c["redchi"] < 1.4 for c in cases)  # the model describes its own data
+
+
 def test_exponential_kernel_apply_equals_the_dense_product():
     from mohilbert.fitting import exponential_kernel_apply
 
