@@ -66,6 +66,17 @@ def main() -> None:
     print(table[cols].to_string(index=False))
     from mohilbert.io.netcdf import load_dataset
 
+    print("\n## Series fit cost (one job each; benchmark file and the fit's evaluations)")
+    print("| series | runs | wall [s] | lmfit evaluations | s per evaluation | peak MB |")
+    print("|---|---|---|---|---|---|")
+    for nc in sorted((wd / "results" / "series").glob("*.nc")):
+        s = load_dataset(nc)
+        bench = pd.read_csv(wd / "results" / "benchmarks" / "series" / f"{nc.stem}.tsv", sep="\t")
+        wall, nfev = float(bench["s"].iloc[0]), int(s.attrs.get("nfev", 0))
+        print(
+            f"| {nc.stem} | {s.sizes['run']} | {wall:.0f} | {nfev} | "
+            f"{wall / max(nfev, 1):.2f} | {float(bench['max_rss'].iloc[0]):.0f} |"
+        )
     for nc in sorted((wd / "results" / "series").glob("*.nc")):
         s = load_dataset(nc)
         print(
