@@ -60,7 +60,7 @@ from mohilbert.atoms.constants import (
 )
 from mohilbert.atoms.density import number_density
 from mohilbert.atoms.hamiltonian import line_list, populations
-from mohilbert.atoms.lineshape import lagrange_interp, lagrange_interp_rows
+from mohilbert.atoms.lineshape import lagrange_interp_rows
 from mohilbert.atoms.pumping import (
     RatePrepared,
     coherence_width_MHz,
@@ -439,21 +439,7 @@ class ProbeResponse:
 
     def saturation(self, intensity_W_m2: float) -> np.ndarray:
         """χ − χ_linear of the probe at one intensity [W/m²], shape (nΔ,)."""
-        key = float(intensity_W_m2)
-        if key in self._cache:
-            return self._cache[key]
-        rabi = float(rabi_MHz(key, self.medium.element, self.medium.line))
-        out = np.zeros(self.x.size, dtype=complex)
-        if rabi > 0:
-            x = self.x_lines
-            for iso in self.isotopes:
-                for rate, weight in zip(self.transit_MHz, self.transit_weight, strict=True):
-                    lattice, pos = self._lattice_of(iso, rate, x)
-                    conv = lattice.doppler_averaged(rabi, iso.doppler_MHz)
-                    out += weight * iso.fraction * lagrange_interp(conv, pos)
-        out *= self.scale
-        self._cache[key] = out
-        return out
+        return self.saturations([intensity_W_m2])[0]
 
     def saturations(self, intensities_W_m2: np.ndarray) -> np.ndarray:
         """:meth:`saturation` at several intensities [W/m²], shape (n, nΔ): the lattice's
