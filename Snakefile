@@ -41,4 +41,4 @@ localrules:
 rule all:
     default_target: True
     input:
-        all_targets(),
+        all_targets,

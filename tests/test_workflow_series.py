@@ -14,6 +14,8 @@ it), transit scale 3.4 ± 0.6; the weak-probe fits of the single powers 61.7, 60
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,8 +30,9 @@ RUNS = ("T62_0.32uW", "T62_3.2uW", "T62_32uW", "T62_320uW", "T62_3.1mW")
 SERIES = "hip_0.5mm_T62"
 
 
-def _sheet(dest, runs=RUNS):
-    """The paper sheet's rows of ``runs``, with the fast model choices (pure 87Rb, flat beam)."""
+def _sheet(dest, runs=RUNS, edits=None):
+    """The paper sheet's rows of ``runs``, with the fast model choices (pure 87Rb, flat beam)
+    and the cells of ``edits`` (run → column → value)."""
     lines = (REPO / "config" / "hip-paper" / "runs.tsv").read_text().splitlines()
     rows = [ln for ln in lines if not ln.startswith("#")]
     header = rows[0].split("\t")
@@ -38,6 +41,7 @@ def _sheet(dest, runs=RUNS):
         cells = dict(zip(header, ln.split("\t"), strict=True))
         if cells["run"] in runs:
             cells.update(isotope_percent="87Rb:100", beam_profile="flat")
+            cells.update((edits or {}).get(cells["run"], {}))
             keep.append("\t".join(cells[h] for h in header))
     dest.write_text("\n".join(keep) + "\n")
 
@@ -199,10 +203,19 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     two of them (56 and 560 uW) with a dark borrowed from another acquisition of their
     vertical setting, as the lab recorded them. The paper sheet and configuration as they
     are (runs_without_files: leave_out), data_root at the shared copy of the authors' layout,
-    with the fast model choices of the 0.5 mm test (pure 87Rb, flat beam)."""
+    with the fast model choices of the 0.5 mm test (pure 87Rb, flat beam).
+
+    A sixth run (1 uW) whose etalon cable was plugged into the dark (its etalon file is the
+    dark trace: no fringes) cannot be calibrated: it is left out of the series with its one
+    line, and the series, its figures, the summary and the report are made without it."""
     root = hip_paper("data")
     wd = copy_workflow(tmp_path / "wf")
-    _sheet(wd / "config" / "runs.tsv", RUNS_1MM)
+    bad = "D1_T81_1uW"
+    _sheet(
+        wd / "config" / "runs.tsv",
+        (*RUNS_1MM, bad),
+        {bad: {"etalon": "C4", "etalon_file": "1.0mm_0.6T_17.5V/C4--1uW-baseline.csv"}},
+    )
     cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
     cfg.update(runs="config/runs.tsv", data_root=str(root))
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
@@ -218,6 +231,21 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     for name in names:  # every free parameter with a finite, positive uncertainty
         assert np.isfinite(values[name]) and 0 < errors[name] < np.inf, name
     assert set(series["run"].values.tolist()) == set(RUNS_1MM)
+    # the run that could not be calibrated: left out, with its reason, everything else made
+    left = load_dataset(wd / "results" / "calibrated" / f"{bad}.nc")
+    reason = left.attrs["left_out"]
+    assert reason.startswith("CalibrationError: run D1_T81_1uW:") and "fringe" in reason, reason
+    assert json.loads(series.attrs["runs_left_out"]) == {bad: reason}
+    line = f"mohilbert: warning: run {bad}: left out of power series hip_1.0mm_T81: {reason}"
+    assert line in res.stderr, res.stderr[-3000:]
+    assert not (wd / "results" / "fits" / f"{bad}.nc").exists()
+    assert not (wd / "results" / "figures" / "calibration" / f"{bad}.png").exists()
+    report = (wd / "results" / "report.html").read_text()
+    assert (
+        f"run {bad}: left out of power series" in report and "not calibrated (left out)" in report
+    )
+    points = load_dataset(wd / "results" / "line_centre" / "hip_1.0mm_T81.nc")
+    assert bad not in set(points["run"].values.tolist())
     # the borrowed darks are in the calibrated files, each at its run's own setting
     for run, dark in (
         ("D1_T81_56uW", "C4--1uW-baseline.csv"),
@@ -236,8 +264,9 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
 
     results = wd / "results"
     assert unowned_results(results) == []
-    assert stale_results(results, RUNS_1MM, RUNS_1MM, ["hip_1.0mm_T81"]) == []
-    gone = {p.relative_to(results).as_posix() for p in stale_results(results, RUNS_1MM, RUNS_1MM)}
+    every = (*RUNS_1MM, bad)
+    assert stale_results(results, every, every, ["hip_1.0mm_T81"]) == []
+    gone = {p.relative_to(results).as_posix() for p in stale_results(results, every, every)}
     assert {
         "series/hip_1.0mm_T81.nc",
         "figures/power_series/hip_1.0mm_T81_spectra.png",

@@ -246,3 +246,19 @@ def code_files(script: str | Path) -> list[str]:
 # the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
 caches.register("mohilbert.pipeline._package_root", _package_root)
 caches.register("mohilbert.pipeline._imports_of", _imports_of)
+
+
+def calibrated_left_out(path: str | Path) -> str:
+    """Why the run of calibrated file ``path`` was left out of its power series (``""`` when
+    it was calibrated; :attr:`mohilbert.products.CalibratedAttrs.left_out`). Read once per
+    file version: the workflow asks for every series run while it builds the job graph."""
+    p = Path(path)
+    return _left_out(str(p), p.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _left_out(path: str, mtime_ns: int) -> str:
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as nc:
+        return str(nc.attrs.get("left_out", ""))

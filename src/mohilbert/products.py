@@ -152,6 +152,9 @@ class CalibratedAttrs(_AttrsRecord):
     reference_temperature_C: float = _NAN
     dark_file: str = field(default="", metadata={"kind": "str"})
     baseline: str = field(default="", metadata={"kind": "str"})
+    #: why a run of a power series could not be calibrated (its file then holds no spectrum:
+    #: the series, its line-centre analysis and figures go on without it); "" when calibrated
+    left_out: str = field(default="", metadata={"kind": "str"})
 
     def axis_uncertainty(self) -> AxisUncertainty:
         """The run's :class:`AxisUncertainty`: the fitted axis scale's standard error where
@@ -168,6 +171,19 @@ class CalibratedAttrs(_AttrsRecord):
             float(np.nan_to_num(self.axis_offset_stderr_MHz)),
             float(np.nan_to_num(self.linearisation_rms_MHz)),
         )
+
+
+def split_left_out(calibrated: Mapping) -> tuple[dict, dict[str, str]]:
+    """The calibrated datasets of a power series that hold a spectrum, and the one-line
+    reason of each run left out (:attr:`CalibratedAttrs.left_out`), both keyed by run."""
+    usable, left = {}, {}
+    for run, ds in calibrated.items():
+        reason = CalibratedAttrs.from_attrs(ds.attrs).left_out
+        if reason:
+            left[run] = reason
+        else:
+            usable[run] = ds
+    return usable, left
 
 
 @dataclass(frozen=True)

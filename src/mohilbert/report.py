@@ -249,6 +249,17 @@ def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
     rows = []
     for run in sorted(calibrated):
         a = CalibratedAttrs.from_attrs(calibrated[run])
+        if a.left_out:  # its calibration failed: the warning says why
+            rows.append(
+                {
+                    "run": run,
+                    "detuning zero from": "not calibrated (left out)",
+                    **dict.fromkeys(("linearisation RMS [MHz]", "axis offset [MHz]"), ""),
+                    **dict.fromkeys(("axis scale", "scan kept"), ""),
+                    "warnings": len(read_warnings(calibrated[run], "warning")),
+                }
+            )
+            continue
         if a.absolute_method == "reference":
             pinned = f"reference cell at {a.reference_temperature_C:.2f} °C"
         else:

@@ -108,8 +108,8 @@ rule hilbert:
 rule summary:
     """Per experiment: fitted parameters with uncertainties and agreement metrics."""
     input:
-        fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
-        hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        fits=kept_fits,
+        hilbert=kept_hilbert,
         code=stage_code("summary"),
     output:
         report(

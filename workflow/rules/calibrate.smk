@@ -1,5 +1,7 @@
-rule calibrate:
-    """Raw time traces of a run -> transmission on a calibrated detuning grid."""
+checkpoint calibrate:
+    """Raw time traces of a run -> transmission on a calibrated detuning grid. A checkpoint:
+    a run of a power series that cannot be calibrated is left out of it (its file says why),
+    and its own products are then not asked for (common.smk: left_out_runs)."""
     input:
         raw="results/raw/{run}.nc",
         code=stage_code("calibrate"),
@@ -20,6 +22,7 @@ rule calibrate:
     params:
         run=run_params("calibrate"),
         files=raw_relative,
+        series=lambda wildcards: run_series(wildcards.run),
         calibrate=config["calibrate"],
         gates=config["gates"]["calibrate"],
     script:

@@ -5,7 +5,7 @@ import sys
 
 from mohilbert.config import RUNS_SCHEMA_PATH
 from mohilbert.errors import SheetError, one_line
-from mohilbert.pipeline import code_files, quarantine_damaged
+from mohilbert.pipeline import calibrated_left_out, code_files, quarantine_damaged
 from mohilbert.runs import load_runs, left_out_note, sheet_warnings, stage_record
 
 try:
@@ -77,9 +77,11 @@ def experiment_runs(experiment):
 
 
 def experiment_calibrated(wildcards):
-    return expand(
-        "results/calibrated/{run}.nc", run=experiment_runs(wildcards.experiment)
-    )
+    runs = experiment_runs(wildcards.experiment)
+    if any(run_series(r) for r in runs):
+        left = left_out_runs()
+        runs = [r for r in runs if r not in left]
+    return expand("results/calibrated/{run}.nc", run=runs)
 
 
 def experiment_records(stage):
@@ -87,6 +89,7 @@ def experiment_records(stage):
     return lambda wildcards: {
         r: stage_record(RUNS, r, stage, config["data_root"])
         for r in experiment_runs(wildcards.experiment)
+        if r not in (left_out_runs() if run_series(r) else ())
     }
 
 
@@ -101,6 +104,35 @@ wildcard_constraints:
 
 def series_runs(series):
     return sorted(RUNS.index[RUNS["series"] == series])
+
+
+def run_series(run):
+    """The power series a run belongs to ("" for none)."""
+    value = RUNS.at[run, "series"] if "series" in RUNS else ""
+    return value if isinstance(value, str) else ""
+
+
+def left_out_runs():
+    """Runs of a power series whose calibration failed (their calibrated file says why): the
+    series goes on without them and their own products are not asked for. Known once their
+    calibrate jobs have run (checkpoint); runs outside a series are never left out."""
+    out = set()
+    for run in (r for s in SERIES for r in series_runs(s)):
+        path = checkpoints.calibrate.get(run=run).output[0]
+        if calibrated_left_out(path):
+            out.add(run)
+    return out
+
+
+def kept_runs():
+    left = left_out_runs()
+    return [r for r in RUNS.index if r not in left]
+
+
+def kept_experiments():
+    """Experiments with at least one run that was not left out."""
+    left = left_out_runs()
+    return [e for e in EXPERIMENTS if any(r not in left for r in experiment_runs(e))]
 
 
 def series_calibrated(wildcards):
@@ -159,21 +191,22 @@ def series_outputs():
 
 
 def paper_figures():
-    """Every figure of the campaign (PDF and PNG)."""
+    """Every figure of the campaign (PDF and PNG), but those of runs left out."""
+    experiments = kept_experiments()
     return [
         *expand(
             "results/figures/experiment/{experiment}.{ext}",
-            experiment=EXPERIMENTS,
+            experiment=experiments,
             ext=("pdf", "png"),
         ),
         *expand(
             "results/figures/group_index/{experiment}.{ext}",
-            experiment=EXPERIMENTS,
+            experiment=experiments,
             ext=("pdf", "png"),
         ),
         *expand(
             "results/figures/calibration/{run}.{ext}",
-            run=RUNS.index,
+            run=kept_runs(),
             ext=("pdf", "png"),
         ),
         *expand("results/figures/overview.{ext}", ext=("pdf", "png")),
@@ -194,18 +227,26 @@ REPORT_CAPTIONS = (
 )
 
 
-def report_figures():
+def report_figures(wildcards=None):
     """The PNGs the HTML report embeds."""
     pngs = [p for p in paper_figures() if p.endswith(".png")]
     return pngs + [p for p in series_outputs() if p.endswith(".png")]
 
 
-def all_targets():
+def kept_fits(wildcards=None):
+    return expand("results/fits/{experiment}.nc", experiment=kept_experiments())
+
+
+def kept_hilbert(wildcards=None):
+    return expand("results/hilbert/{experiment}.nc", experiment=kept_experiments())
+
+
+def all_targets(wildcards=None):
     return [
         *expand("results/calibrated/{run}.nc", run=RUNS.index),
         *expand("results/series/{series}.nc", series=SERIES),
         *series_outputs(),
-        *expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        *kept_hilbert(),
         "results/summary.csv",
         *paper_figures(),
         "results/report.html",

@@ -75,7 +75,7 @@ rule figure_calibration:
 rule figure_overview:
     """Fitted parameters of every experiment."""
     input:
-        fits=expand("results/fits/{experiment}.nc", experiment=EXPERIMENTS),
+        fits=kept_fits,
         code=stage_code("figure_overview"),
     output:
         pdf="results/figures/overview.pdf",
@@ -187,9 +187,9 @@ rule report:
     """The campaign report: one self-contained HTML page that opens on the results."""
     input:
         summary="results/summary.csv",
-        figures=report_figures(),
+        figures=report_figures,
         calibrated=expand("results/calibrated/{run}.nc", run=RUNS.index),
-        hilbert=expand("results/hilbert/{experiment}.nc", experiment=EXPERIMENTS),
+        hilbert=kept_hilbert,
         series_table=["results/series_table.csv"] if SERIES else [],
         series=expand("results/series/{series}.nc", series=SERIES),
         captions=[workflow.source_path(f"../report/{c}.rst") for c in REPORT_CAPTIONS],

@@ -32,7 +32,7 @@ from mohilbert.calibration.fringes import detect_fringes, linearise, segment_sca
 from mohilbert.calibration.grid import calibrated_dataset
 from mohilbert.calibration.steps import Absolute, AxisFit, Baseline, Dark, Scan
 from mohilbert.config import schema_defaults
-from mohilbert.errors import CalibrationError
+from mohilbert.errors import CalibrationError, MohilbertError, one_line
 from mohilbert.records import Run
 from mohilbert.signal import fft_convolve, legendre_design, running_median, white_noise_rms
 from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
@@ -292,6 +292,47 @@ def _fit_axis(
     stderr = dict(zip(names, (float(e) for e in err), strict=True))
     stderr.setdefault("scale", 0.0)
     return AxisFit(values=values, stderr=stderr, redchi=float(redchi))
+
+
+def calibrate_or_leave_out(
+    raw: xr.Dataset,
+    record: Run | dict,
+    series: str,
+    config: dict | None = None,
+    gates: dict | None = None,
+) -> xr.Dataset:
+    """:func:`calibrate_run` for a run of power series ``series``: a run that cannot be
+    calibrated is left out of its series instead of stopping it.
+
+    The error's one line becomes the file's ``left_out`` attribute and a warning
+    (``series.left_out``); the file holds no spectrum, and the series fit, its line-centre
+    analysis and figures go on with the other runs (:func:`mohilbert.products.split_left_out`).
+    A run outside any series (``series`` empty) stops with its error as before.
+
+    Parameters
+    ----------
+    raw, record, config, gates
+        As :func:`calibrate_run`.
+    series : str
+        The run's power series (sheet column ``series``), or ``""``.
+    """
+    if not series:
+        return calibrate_run(raw, record, config, gates)
+    try:
+        return calibrate_run(raw, record, config, gates)
+    except MohilbertError as exc:
+        return left_out_dataset(Run.coerce(record).run, series, one_line(exc))
+
+
+def left_out_dataset(run: str, series: str, reason: str) -> xr.Dataset:
+    """The calibrated file of a run left out of power series ``series`` for ``reason``
+    (one line): no spectrum, the reason in ``left_out`` and as a warning."""
+    from mohilbert import gates as quality
+
+    ds = xr.Dataset(attrs={"run": run, "series": series, "left_out": reason})
+    message = f"run {run}: left out of power series {series}: {reason}"
+    quality.store(ds.attrs, [quality.GateWarning(f"run {run}", "series.left_out", message)])
+    return ds
 
 
 def calibrate_run(

@@ -23,6 +23,7 @@ from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.atoms.pumping import pumping_system
 from mohilbert.intense import field_frame_components, saturation_intensity_W_m2
 from mohilbert.parameters import domain
+from mohilbert.products import split_left_out
 from mohilbert.records import Experiment, parameter_parts
 from mohilbert.stages.fit import fitted_cell
 from mohilbert.stages.series import fitted_probe, intensity_scale
@@ -198,9 +199,11 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
     cal : dict of str to xarray.Dataset
         The series' calibrated runs.
     records : dict
-        Their sheet values.
+        Their sheet values. Runs left out of the series (their calibration failed) have no
+        points.
     """
-    exp = Experiment.coerce(records)
+    cal, _ = split_left_out(cal)
+    exp = Experiment.coerce({r: records[r] for r in cal})
     table = series_line_centres(fit, cal, exp)
     s_all = table["saturation"].values
     grid = np.geomspace(max(s_all.min() / 3, 1e-4), s_all.max() * 3, 40)

@@ -38,7 +38,7 @@ from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
-from mohilbert.products import CalibratedAttrs, FitAttrs
+from mohilbert.products import CalibratedAttrs, FitAttrs, split_left_out
 from mohilbert.records import Experiment, FitValues, Run
 from mohilbert.stages.fit import fit_experiment, fit_inputs, fitted_cell, valid_points
 from mohilbert.theory import intense_arrays
@@ -414,9 +414,13 @@ def fit_series(
         ``series:`` of the configuration (defaults :data:`DEFAULTS`).
     gates : dict, optional
         ``gates`` thresholds (``fit.weak_probe_delta_chi2``).
+
+    Runs whose calibration failed (:func:`mohilbert.calibration.core.calibrate_or_leave_out`)
+    are left out; their reasons are the attribute ``runs_left_out`` (JSON, run → one line).
     """
     cfg = {**DEFAULTS, **(config or {})}
-    series, exp = _series_experiment(cal, records)
+    cal, left_out = split_left_out(cal)
+    series, exp = _series_experiment(cal, records, left_out)
     runs = list(exp.names)
     response = {r: detector_response_V_per_W(cal[r], exp[r].probe_power_W) for r in runs}
     settings = detector_settings(response, {r: float(exp[r].probe_power_W) for r in runs})
@@ -457,6 +461,7 @@ def fit_series(
         weak_probe_limit_W=limit,
         weak_probe_limit_saturation=_limit_saturation(out, exp, limit),
         validity_json=json.dumps(valid),
+        runs_left_out=json.dumps(left_out),
     )
     warnings = quality.read(out.attrs)
     warnings += shared_dark_warnings(cal, settings, response)
@@ -503,9 +508,17 @@ RUN_VARIABLES = {
 }
 
 
-def _series_experiment(cal: dict[str, xr.Dataset], records: dict) -> tuple[str, Experiment]:
+def _series_experiment(
+    cal: dict[str, xr.Dataset], records: dict, left_out: dict | None = None
+) -> tuple[str, Experiment]:
     """The series' name and its runs as an :class:`Experiment`; every run has a power."""
     if not cal:
+        if left_out:
+            first = sorted(left_out)[0]
+            raise FitError(
+                f"series {Run.coerce(records[first]).series}: every run was left out (run "
+                f"{first}: {left_out[first]})"
+            )
         raise FitError("no calibrated runs in the power series")
     runs = sorted(cal)
     series = Run.coerce(records[runs[0]]).series or "?"
