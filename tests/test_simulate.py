@@ -124,3 +124,58 @@ def test_sheet_columns_are_schema_columns_and_nothing_is_dropped():
         "sheet_text: run 'r1' has values for ['monitor'], which are not sheet columns here; "
         "add them to SHEET_COLUMNS or extra_columns"
     )
+
+
+def test_intense_probe_acquisition_and_its_sheet_row(tmp_path):
+    """Issue 36 item 2: an acquisition with a probe records the intense-probe model's
+    transmission at the power in the cell (the power meter's times intensity_scale), and its
+    sheet row says what the lab wrote down (series, power, beam, isotopes)."""
+    import math
+
+    from mohilbert.intense import Probe
+    from mohilbert.runs import load_schema
+    from mohilbert.simulate import SERIES_COLUMNS, Acquisition, simulate_acquisition
+    from mohilbert.theory import Cell, intense_arrays
+
+    cell = {
+        "length_m": 0.002,
+        "temperature_C": 60.0,
+        "field_T": 0.6,
+        "isotope_percent": {"87Rb": 100},
+    }
+    probe = {"power_W": 3e-3, "beam_diameter_m": 1e-3, "beam_profile": "flat", "z_slices": 2}
+    acq = Acquisition(
+        "p",
+        "p",
+        "faraday",
+        "sigma_plus",
+        cell=cell,
+        probe={**probe, "intensity_scale": 0.5},
+        n_samples=4000,
+        series="s",
+    )
+    _, gt, _, _ = simulate_acquisition(acq)
+    x = gt["detuning"].values
+    expect = intense_arrays(x, Cell(**cell), "sigma_plus", Probe(1.5e-3, 1e-3, "flat", z_slices=2))
+    assert np.max(np.abs(gt["true_signal"].values - expect["S0"])) < 2e-3  # 5 MHz grid interp
+    weak = simulate_acquisition(replace_probe(acq, {}))[1]["true_signal"].values
+    assert np.min(gt["true_signal"].values) > np.min(weak) + 0.05  # saturated: shallower lines
+    # the series columns are the sheet's, and the row carries the lab's numbers
+    assert set(SERIES_COLUMNS) <= set(load_schema(SCHEMA_PATH)["properties"])
+    from mohilbert.simulate import _series_cells
+
+    row = _series_cells(acq, Cell(**cell))
+    assert row == {
+        "series": "s",
+        "isotope_percent": "87Rb:100",
+        "probe_power_W": "0.003",
+        "beam_diameter_m": "0.001",
+        "beam_profile": "flat",
+    }
+    assert math.isclose(float(row["probe_power_W"]), probe["power_W"])
+
+
+def replace_probe(acq, probe):
+    from dataclasses import replace
+
+    return replace(acq, probe=probe)

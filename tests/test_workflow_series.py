@@ -273,3 +273,63 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
         "logs/series/hip_1.0mm_T81.log",
     } <= gone
     assert not any(g.startswith(("calibrated/", "series_table")) for g in gone)
+
+
+def test_simulated_power_series_through_the_workflow(tmp_path):
+    """Issue 36 item 2: a power series made by ``mohilbert simulate`` (config/demo-series:
+    an enriched 87Rb cell at 60 C, 0.6 T, a 1 mm Gaussian beam at 3 uW, 60 uW and 3 mW, the
+    power meter reading 1/0.8 of the light in the cell; raw LeCroy exports with etalon,
+    reference cell and a dark per power) through the whole workflow as its README section
+    says: generate, then run with its configuration.
+
+    Measured: T 59.934 +- 0.043 C (truth 60.0, -1.5 sigma), B 0.60007 +- 0.00026 T (+0.3
+    sigma), intensity scale 0.761 +- 0.014 (truth 0.8, -2.8 sigma: the calibrated spectra
+    lie 0.05-0.2 % below the truth under the lines in every run, a systematic of the
+    calibration chain that the normalisation term does not hold; see the issue 36 note).
+    No quality gate warns (the data are good); the weak-probe fits of the single powers and
+    the linearised Hilbert transforms are notes."""
+    import subprocess
+
+    wd = copy_workflow(tmp_path / "wf")
+    raw = wd / "data" / "raw"
+    cmd = [
+        str(REPO / ".venv" / "bin" / "mohilbert"),
+        "simulate",
+        "config/demo-series/campaign.yaml",
+        "--out",
+        str(raw / "demo-series"),
+        "--sheet",
+        "config/demo-series/runs.tsv",
+        "--sheet-prefix",
+        "demo-series/",
+    ]
+    sim = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, check=False)
+    assert sim.returncode == 0, sim.stderr
+    res = run_snakemake(wd, "--configfile", "config/demo-series/config.yaml", timeout=1500)
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert "mohilbert: warning:" not in res.stderr, res.stderr[-4000:]
+    assert "mohilbert: note: run series_3mW: beyond the weak probe" in res.stderr
+    # the weak-probe fit of a single power: its misfit is the series' question, a note
+    assert (
+        "mohilbert: note: experiment series_60uW: the theory fits the data with reduced chi-square"
+    ) in res.stderr
+    assert (
+        "; these runs have a probe power and a power series: its intense-probe fit says per "
+        "run whether the weak probe holds (series file, weak_probe_holds)"
+    ) in res.stderr
+    series = load_dataset(wd / "results" / "series" / "demo_series.nc")
+    names = series["parameter"].values.tolist()
+    truth = {"temperature_C": 60.0, "field_T": 0.6, "intensity_scale": 0.8}
+    for name, true in truth.items():
+        i = names.index(name)
+        value, sigma = float(series["value"].values[i]), float(series["stderr_total"].values[i])
+        print(
+            f"{name}: {value:.5g} +- {sigma:.2g} (truth {true}, pull {(value - true) / sigma:+.2f})"
+        )
+        assert abs(value - true) < 3 * sigma, name
+    holds = dict(zip(series["run"].values.tolist(), series["weak_probe_holds"].values.tolist()))
+    assert holds == {"series_3uW": 0, "series_60uW": 0, "series_3mW": 0}
+    table = pd.read_csv(wd / "results" / "series_table.csv")
+    assert set(table["quantity"]) >= set(truth)
+    report = (wd / "results" / "report.html").read_text()
+    assert "<section id='series'><h2>Power series</h2>" in report and "demo_series" in report

@@ -35,7 +35,7 @@ import yaml
 
 from mohilbert.io.netcdf import save_dataset
 from mohilbert.io.writers import write_lecroy_csv, write_tek_mso_csv
-from mohilbert.theory import Cell, spectrum_arrays
+from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
 
 @dataclass
@@ -51,6 +51,7 @@ class ScanModel:
     power_ramp: float = 0.15  #: relative laser-power change across the scan
     fringe_amplitude: float = 0.01  #: relative baseline fringe from parasitic etalons (windows)
     fringe_period_MHz: float = 9000.0  #: period of that fringe in laser frequency [MHz]
+    fringe_phase_rad: float = 1.0  #: its phase (drifts between acquisitions as the optics warm)
 
 
 @dataclass
@@ -95,6 +96,27 @@ class Acquisition:
     etalon: dict = field(default_factory=dict)
     reference_cell: dict = field(default_factory=lambda: {"length_m": 0.075, "temperature_C": 20.0})
     channels: dict = field(default_factory=dict)  # role -> ChannelModel overrides
+    #: an intense probe (ProbeModel fields); empty: the weak probe
+    probe: dict = field(default_factory=dict)
+    series: str = ""  #: the power series the run belongs to (sheet column series)
+    nominal: dict = field(default_factory=dict)  #: this run's sheet values over the campaign's
+
+
+@dataclass
+class ProbeModel:
+    """The probe light of an intense-probe acquisition (a power series, HIP-ElecSus).
+
+    ``power_W`` is what the lab's power meter says (the sheet's ``probe_power_W``);
+    the atoms see ``intensity_scale`` × it (the truth a series fit recovers: losses before
+    the cell, a beam larger than stated). The signal photodiode's ``gain_V`` is its volts at
+    this power, as the lab set its detection for each power."""
+
+    power_W: float = 1e-6
+    beam_diameter_m: float = 1e-3
+    beam_profile: str = "flat"  #: flat | gaussian
+    intensity_scale: float = 1.0
+    transit_scale: float = 1.0
+    z_slices: int = 10
 
 
 ROLES_OUT = ("signal", "etalon", "reference", "dark", "polarimeter")
@@ -156,6 +178,23 @@ def digitise(volts: np.ndarray, ch: ChannelModel) -> tuple[np.ndarray, float, in
     return lo + codes * step, step, clipped
 
 
+def _probe_transmission(detuning: np.ndarray, cell: Cell, acq: Acquisition) -> np.ndarray:
+    """The cell's transmission of an intense probe (:func:`mohilbert.theory.intense_arrays`),
+    computed on a sorted grid of the scan's detunings and interpolated to every sample."""
+    from mohilbert.intense import Probe
+
+    pm = _dataclass(ProbeModel, acq.probe)
+    probe = Probe(
+        pm.power_W * pm.intensity_scale,
+        pm.beam_diameter_m,
+        pm.beam_profile,
+        transit_scale=pm.transit_scale,
+        z_slices=pm.z_slices,
+    )
+    grid = np.arange(detuning.min() - 10.0, detuning.max() + 10.0, 5.0)
+    return np.interp(detuning, grid, intense_arrays(grid, cell, acq.polarisation, probe)["S0"])
+
+
 def simulate_acquisition(
     acq: Acquisition,
 ) -> tuple[dict[str, np.ndarray], xr.Dataset, float, float]:
@@ -172,14 +211,16 @@ def simulate_acquisition(
     u = np.where(u < 0, -u, np.where(u > 1, 2 - u, u))  # the sweep folds back at both ends
     detuning = scan_detuning(u, scan)
     power = (1 + scan.power_ramp * (s - 0.5)) * (
-        1 + scan.fringe_amplitude * np.sin(2 * np.pi * detuning / scan.fringe_period_MHz + 1.0)
+        1
+        + scan.fringe_amplitude
+        * np.sin(2 * np.pi * detuning / scan.fringe_period_MHz + scan.fringe_phase_rad)
     )
 
     cell = Cell(**acq.cell)
     if acq.geometry == "voigt" and cell.field_theta_deg != 90:
         cell = cell.with_(field_theta_deg=90.0)
     sig = spectrum_arrays(detuning, cell, acq.polarisation)
-    truth = {"signal": sig["S0"]}
+    truth = {"signal": _probe_transmission(detuning, cell, acq) if acq.probe else sig["S0"]}
     if acq.polarimeter:
         # balanced polarimeter: Faraday rotation shows in S2, Voigt retardance in S3
         truth["polarimeter"] = sig["S2"] if acq.geometry == "faraday" else sig["S3"]
@@ -330,6 +371,8 @@ SHEET_COLUMNS = [
     "reference_temperature_C",
     "notes",
 ]
+#: the columns of a campaign with a power series (after SHEET_COLUMNS)
+SERIES_COLUMNS = ("series", "isotope_percent", "probe_power_W", "beam_diameter_m", "beam_profile")
 
 
 def write_campaign(path: str | Path, out_dir: str | Path, sheet_prefix: str = "") -> list[dict]:
@@ -357,19 +400,37 @@ def write_campaign(path: str | Path, out_dir: str | Path, sheet_prefix: str = ""
         for key in ("file", *[f"{r}_file" for r in ROLES_OUT]):
             if key in row:
                 row[key] = sheet_prefix + row[key]
+        nominal = {**spec.get("nominal", {}), **acq.nominal}
         row.update(
             element=cell.element,
             line=cell.line,
             cell_length_m=cell.length_m,
-            temperature_C=spec.get("nominal", {}).get("temperature_C", cell.temperature_C),
-            field_T=spec.get("nominal", {}).get("field_T", cell.field_T),
+            temperature_C=nominal.get("temperature_C", cell.temperature_C),
+            field_T=nominal.get("field_T", cell.field_T),
             etalon_fsr_MHz=etalon.fsr_MHz,
             reference_length_m=acq.reference_cell.get("length_m", 0.075),
             reference_temperature_C=acq.reference_cell.get("temperature_C", 20.0),
             notes=f"simulated ({acq.writer}), seed {acq.seed}",
         )
+        if acq.probe:
+            row.update(_series_cells(acq, cell))
         rows.append(row)
     return rows
+
+
+def _series_cells(acq: Acquisition, cell: Cell) -> dict:
+    """A power-series run's sheet cells (:data:`SERIES_COLUMNS`): what the lab wrote down."""
+    pm = _dataclass(ProbeModel, acq.probe)
+    isotopes = cell.isotope_percent or {}
+    if isinstance(isotopes, str):
+        isotopes = dict(part.split(":") for part in isotopes.split(",") if part != "natural")
+    return {
+        "series": acq.series,
+        "isotope_percent": ",".join(f"{k}:{float(v):g}" for k, v in isotopes.items()) or "natural",
+        "probe_power_W": f"{pm.power_W:.4g}",
+        "beam_diameter_m": f"{pm.beam_diameter_m:g}",
+        "beam_profile": pm.beam_profile,
+    }
 
 
 def sheet_text(rows: list[dict], extra_columns: tuple[str, ...] = ()) -> str:

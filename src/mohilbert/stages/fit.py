@@ -413,9 +413,8 @@ def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
         {c: getattr(exp.first, c) for c in EXPERIMENT_COLUMNS}, sort_keys=True, default=str
     )
     warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
-    warnings += quality.fit_warnings(
-        exp.label, result.redchi, quality.thresholds("fit", {"gates": gates})
-    )
+    weak = all(sp.probe is None for sp in result.spectra)
+    warnings += _redchi_gate(exp, result.redchi, weak, gates)
     quality.store(out.attrs, warnings)
     return out
 
@@ -434,3 +433,19 @@ def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, d
     }
     shifts = {r: values.of_run("shift_MHz", r) for r in exp.names}
     return exp.cell().with_fitted(cell_values), shifts
+
+
+def _redchi_gate(exp: Experiment, redchi: float, weak: bool, gates: dict | None) -> list:
+    """The fit's reduced-χ² gate (:func:`mohilbert.gates.fit_warnings`). A weak-probe fit
+    (``weak``: ``fit.model: weak_probe``) of runs of a power series is judged by the series, which fits
+    them with the intense-probe model and says per run whether the weak probe holds: here its
+    misfit is a note, not a fault."""
+    found = quality.fit_warnings(exp.label, redchi, quality.thresholds("fit", {"gates": gates}))
+    series_runs = all(exp[r].probe_power_W and exp[r].series for r in exp.names)
+    if not weak or not series_runs:
+        return found
+    why = (
+        "; these runs have a probe power and a power series: its intense-probe fit says per "
+        "run whether the weak probe holds (series file, weak_probe_holds)"
+    )
+    return [replace(w, severity="note", message=w.message + why) for w in found]

@@ -29,7 +29,9 @@ def summary_table(
     Quantities: every fitted parameter, the fit's reduced χ², each run's measured etalon FSR
     where the calibration fitted the axis scale, and the Hilbert analysis' agreement metrics.
     Experiments of one cell that disagree get the consistency gate's warning
-    (:func:`mohilbert.gates.consistency_warnings`, thresholds ``gates.summary``).
+    (:func:`mohilbert.gates.consistency_warnings`, thresholds ``gates.summary``); the weak-probe
+    fit of a run its power series found beyond the weak probe (the Hilbert stage's
+    ``hilbert.saturated_runs`` note) is biased by design and compared with nothing.
 
     Parameters
     ----------
@@ -59,6 +61,12 @@ def summary_table(
                 if not r and (fit["vary"].values[k] if "vary" in fit else True)
             },
         }
+    # a weak-probe fit of a run its power series found beyond the weak probe is biased by
+    # design (the note says so; the series fit is its answer): compared with nothing
+    for exp, hil in hilberts.items():
+        notes = quality.read(hil.attrs, "note")
+        if exp in shared and any(w.gate == "hilbert.saturated_runs" for w in notes):
+            shared[exp]["cell"] = exp
     across = quality.consistency_warnings(shared, quality.thresholds("summary", {"gates": gates}))
 
     def add(exp, run, quantity, value, unit, uncertainty=np.nan, budget=None, warnings=()):
