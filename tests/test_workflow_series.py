@@ -327,7 +327,8 @@ def test_simulated_power_series_through_the_workflow(tmp_path):
             f"{name}: {value:.5g} +- {sigma:.2g} (truth {true}, pull {(value - true) / sigma:+.2f})"
         )
         assert abs(value - true) < 3 * sigma, name
-    holds = dict(zip(series["run"].values.tolist(), series["weak_probe_holds"].values.tolist()))
+    runs = series["run"].values.tolist()
+    holds = dict(zip(runs, series["weak_probe_holds"].values.tolist(), strict=True))
     assert holds == {"series_3uW": 0, "series_60uW": 0, "series_3mW": 0}
     table = pd.read_csv(wd / "results" / "series_table.csv")
     assert set(table["quantity"]) >= set(truth)
