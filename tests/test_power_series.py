@@ -223,6 +223,18 @@ def test_series_messages():
         {"a": ds},
         {"a": rec},
     )
+    # a series whose every run was left out (its calibration failed) says so, naming one
+    from mohilbert.calibration.core import left_out_dataset
+
+    gone = left_out_dataset("a", "s", "CalibrationError: run a: no etalon fringes")
+    assert gone.attrs["left_out"] == "CalibrationError: run a: no etalon fringes"
+    _raises(
+        FitError,
+        "series s: every run was left out (run a: CalibrationError: run a: no etalon fringes)",
+        fit_series,
+        {"a": gone},
+        {"a": rec},
+    )
     _raises(
         FitError,
         "experiment e: intensity_scale is free but no run has probe_power_W (and "

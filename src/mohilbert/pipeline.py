@@ -262,3 +262,6 @@ def _left_out(path: str, mtime_ns: int) -> str:
 
     with h5netcdf.File(path, "r") as nc:
         return str(nc.attrs.get("left_out", ""))
+
+
+caches.register("mohilbert.pipeline._left_out", _left_out)

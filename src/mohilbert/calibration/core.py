@@ -311,10 +311,12 @@ def calibrate_or_leave_out(
 
     Parameters
     ----------
-    raw, record, config, gates
+    raw, record
         As :func:`calibrate_run`.
     series : str
         The run's power series (sheet column ``series``), or ``""``.
+    config, gates
+        As :func:`calibrate_run`.
     """
     if not series:
         return calibrate_run(raw, record, config, gates)
@@ -325,8 +327,18 @@ def calibrate_or_leave_out(
 
 
 def left_out_dataset(run: str, series: str, reason: str) -> xr.Dataset:
-    """The calibrated file of a run left out of power series ``series`` for ``reason``
-    (one line): no spectrum, the reason in ``left_out`` and as a warning."""
+    """The calibrated file of a run left out of its power series: no spectrum, the reason in
+    the attribute ``left_out`` and as a warning (``series.left_out``).
+
+    Parameters
+    ----------
+    run : str
+        The run id.
+    series : str
+        Its power series.
+    reason : str
+        Why it could not be calibrated (one line, the error's type first).
+    """
     from mohilbert import gates as quality
 
     ds = xr.Dataset(attrs={"run": run, "series": series, "left_out": reason})

@@ -402,7 +402,9 @@ def fit_series(
     ``intensity_ratio`` and its uncertainty (:func:`run_intensity_ratios`); attrs
     ``weak_probe_limit_W`` and ``weak_probe_limit_saturation``. The parameters named in
     ``per_detection_setting`` take one value per detection setting (found before the fit),
-    each run's tied to its setting's first run.
+    each run's tied to its setting's first run. Runs whose calibration failed
+    (:func:`mohilbert.calibration.core.calibrate_or_leave_out`) are left out; their reasons
+    are the attribute ``runs_left_out`` (JSON, run → one line).
 
     Parameters
     ----------
@@ -414,9 +416,6 @@ def fit_series(
         ``series:`` of the configuration (defaults :data:`DEFAULTS`).
     gates : dict, optional
         ``gates`` thresholds (``fit.weak_probe_delta_chi2``).
-
-    Runs whose calibration failed (:func:`mohilbert.calibration.core.calibrate_or_leave_out`)
-    are left out; their reasons are the attribute ``runs_left_out`` (JSON, run → one line).
     """
     cfg = {**DEFAULTS, **(config or {})}
     cal, left_out = split_left_out(cal)
