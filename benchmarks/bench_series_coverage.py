@@ -6,7 +6,13 @@ fits them, on this machine's cores. Prints, per parameter, the fraction within 1
 to the nominal 0.683 / 0.954 with the binomial standard deviation for N series, and the RMS
 pull; ``--json FILE`` keeps every case.
 
-    .venv/bin/python benchmarks/bench_series_coverage.py [--series 50] [--json out.json]
+With ``--chain`` each series goes through the whole chain instead
+(mohilbert.coverage.run_chain_series: raw LeCroy exports of three powers from 0.3 to 350 I_sat
+with etalon, reference cell, dark, white and 1/f noise and a window fringe → ingest →
+calibration → series fit of T, B and the intensity scale; default 20 series, ~25 s each on
+one core): what the calibration's errors do to the series fit's coverage.
+
+    .venv/bin/python benchmarks/bench_series_coverage.py [--series 50] [--chain] [--json out.json]
 """
 
 from __future__ import annotations
@@ -19,23 +25,32 @@ import warnings
 from multiprocessing import Pool
 
 from mohilbert.coverage import (
+    CHAIN_PARAMETERS,
     SERIES_PARAMETERS,
+    draw_chain_series,
     draw_series,
+    run_chain_series,
     run_series,
     series_coverage_summary,
 )
+
+CHAIN = "--chain" in sys.argv
 
 
 def _one(seed: int) -> dict:
     warnings.simplefilter("ignore")
     try:
+        if CHAIN:
+            return run_chain_series(draw_chain_series(seed))
         return run_series(draw_series(seed))
     except Exception as exc:  # a fit that fails is counted, not hidden
         return {"seed": seed, "failed": f"{type(exc).__name__}: {exc}"}
 
 
 def main() -> None:
-    n = int(sys.argv[sys.argv.index("--series") + 1]) if "--series" in sys.argv else 50
+    default = 20 if CHAIN else 50
+    n = int(sys.argv[sys.argv.index("--series") + 1]) if "--series" in sys.argv else default
+    parameters = CHAIN_PARAMETERS if CHAIN else SERIES_PARAMETERS
     t0 = time.perf_counter()
     with Pool(os.cpu_count() or 1) as pool:
         cases = pool.map(_one, range(n))
@@ -46,14 +61,15 @@ def main() -> None:
         if "failed" in c or c.get("temperature_C_pull") != c.get("temperature_C_pull")
     ]
     good = [c for c in cases if c not in failed]
-    s = series_coverage_summary(good)
-    print(f"## Series-fit coverage: {len(good)} of {n} simulated series ({wall:.0f} s wall)\n")
+    s = series_coverage_summary(good, parameters)
+    what = "through the whole chain" if CHAIN else "simulated"
+    print(f"## Series-fit coverage: {len(good)} of {n} series {what} ({wall:.0f} s wall)\n")
     if failed:
         print(f"fits that failed or gave no σ: {[c['seed'] for c in failed]}\n")
     b1, b2 = s["binomial_sigma_1"], s["binomial_sigma_2"]
     print(f"| parameter | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull |")
     print("|---|---|---|---|")
-    for p in SERIES_PARAMETERS:
+    for p in parameters:
         print(
             f"| {p} | {s[f'{p}_within_1sigma']:.3f} | {s[f'{p}_within_2sigma']:.3f} | "
             f"{s[f'{p}_pull_rms']:.2f} |"
