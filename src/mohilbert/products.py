@@ -145,6 +145,9 @@ class CalibratedAttrs(_AttrsRecord):
     calibration_segment_cuts: str = field(default="", metadata={"kind": "str"})
     correlated_noise_relative: float = 0.0
     correlated_noise_length_MHz: float = 10.0
+    #: the fraction of the correlated noise's variance correlated over GHz, and that length
+    correlated_noise_slow_fraction: float = 0.0
+    correlated_noise_slow_length_MHz: float = 0.0
     etalon_fsr_sheet_MHz: float = _NAN
     etalon_fsr_uncertainty_MHz: float = 0.0
     etalon_fsr_fitted_MHz: float = _NAN

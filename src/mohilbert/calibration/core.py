@@ -79,6 +79,74 @@ def _cv_degree(t: np.ndarray, v: np.ndarray, mask: np.ndarray, span, max_degree:
     return best
 
 
+def _batch_inflation(r: np.ndarray, blocks: int = 20) -> float:
+    """How much more a mean over a stretch of ``r`` scatters than a white residual's would
+    (≥ 1): the variance of the means of ``blocks`` contiguous blocks times the block size,
+    over the variance of ``r`` — the effective-sample-size factor for quantities that
+    average ``r`` over a twentieth of the scan or more (a baseline's coefficients)."""
+    size = r.size // blocks
+    if size < 2:
+        return 1.0
+    means = r[: size * blocks].reshape(blocks, size).mean(axis=1)
+    var = float(np.var(r))
+    return max(float(np.var(means, ddof=1)) * size / var, 1.0) if var > 0 else 1.0
+
+
+def _under_lines(mask: np.ndarray) -> np.ndarray:
+    """1 where the baseline is interpolated (stretches outside the off-resonant ``mask`` with
+    off-resonant points on both sides), 0 elsewhere, with edges smoothed over 1 % of the
+    record (the error of an interpolation does not jump at a line's foot)."""
+    idx = np.flatnonzero(mask)
+    inside = np.zeros(mask.size)
+    if idx.size:
+        inside[idx[0] : idx[-1] + 1] = 1.0
+    under = inside * (~mask)
+    width = max(mask.size // 100, 1)
+    return np.clip(np.convolve(under, np.ones(width) / width, mode="same") * inside, 0, 1)
+
+
+def _gap_error(
+    t: np.ndarray, light: np.ndarray, mask: np.ndarray, degree: int, span, windows: int = 12
+) -> float:
+    """The baseline's relative error where it is interpolated under the lines: stretches of
+    off-resonant points as wide as the widest stretch of lines (at most 60 % of the widest
+    off-resonant stretch) are left out in turn, the polynomial of ``degree`` is fitted to the
+    rest, and the mean relative error of its prediction over each left-out stretch is taken;
+    returns their RMS (0 when there is no room). This is the error of interpolating across
+    a gap that the baseline's coefficient errors (white residual) do not hold: drifts and
+    window fringes coherent over the lines."""
+    idx = np.flatnonzero(mask)
+    if idx.size < 20:
+        return 0.0
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)  # off-resonant stretches
+    holes = np.diff(idx)
+    width = int(holes.max()) - 1 if holes.size else 0
+    longest = max(len(r) for r in runs)
+    width = min(width, int(0.6 * longest))
+    if width < 10:
+        return 0.0
+    starts = [
+        s
+        for r in runs
+        if len(r) > width + 2
+        for s in range(int(r[0]) + 1, int(r[-1]) - width, max(width // 4, 1))
+        if s > idx[0] and s + width < idx[-1]  # interpolation: off-resonant points beyond
+    ]
+    if not starts:
+        return 0.0
+    pick = np.unique(np.linspace(0, len(starts) - 1, min(windows, len(starts))).astype(int))
+    a = legendre_design(t, degree, span)
+    errors = []
+    for k in pick:
+        window = np.zeros(mask.size, bool)
+        window[starts[k] : starts[k] + width] = True
+        train = mask & ~window
+        coef, *_ = np.linalg.lstsq(a[train], light[train], rcond=None)
+        pred = a[window] @ coef
+        errors.append(float(np.mean(light[window] / pred - 1)))
+    return float(np.sqrt(np.mean(np.square(errors))))
+
+
 def _upper_envelope(t: np.ndarray, v: np.ndarray, degree: int) -> np.ndarray:
     """Rough baseline for a first look: polynomial through the upper part of the trace."""
     span = (t[0], t[-1])
@@ -692,7 +760,11 @@ def baseline_fit(
         baseline = a @ coef
         # standard error of the baseline from the fit scatter (includes drifts in the wings)
         scatter = np.std(light[mask] - baseline[mask])
-        cov = scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
+        # the residual is not white (1/f drifts, window fringes): its coefficients' error is
+        # that of fewer independent points (batch means: the variance of block averages
+        # against a white residual's)
+        inflation = _batch_inflation(light[mask] - baseline[mask])
+        cov = inflation * scatter**2 * np.linalg.pinv(a[mask].T @ a[mask])
         stat = np.sqrt(np.einsum("ij,jk,ik->i", a, cov, a))
         # model uncertainty of the interpolation under the lines: spread of the
         # neighbouring degrees (d - 1, d + 1) around the chosen one
@@ -706,7 +778,11 @@ def baseline_fit(
                 spread = np.maximum(spread, np.abs(diff))
                 if np.sum(diff**2) > np.sum(spread_mode**2):
                     spread_mode = diff
-        baseline_sigma = np.hypot(stat, spread)
+        # the baseline is interpolated under the lines: its error there, measured by leaving
+        # out stretches of off-resonant points as wide as the lines and predicting them
+        under = _under_lines(mask)
+        gap_mode = _gap_error(t, light, mask, int(degree), span) * baseline * under
+        baseline_sigma = np.hypot(np.hypot(stat, spread), gap_mode)
         # the same error as shapes (1 sigma each): principal axes of the coefficients'
         # covariance and the larger neighbouring-degree difference, so that a fit can
         # propagate how the baseline can really be wrong (a tilt across a line pair moves
@@ -717,6 +793,7 @@ def baseline_fit(
             for k, i in enumerate(np.argsort(lam)[::-1])
         }
         baseline_modes["baseline_degree"] = spread_mode
+        baseline_modes["baseline_under_lines"] = gap_mode
         # refine: drop points that absorb although the model says they do not. "Absorb" is
         # judged against the robust scatter of the off-resonant points about the baseline
         # (white noise and slow drifts together): a white-noise threshold would drop every

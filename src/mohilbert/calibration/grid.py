@@ -53,6 +53,43 @@ def _correlation_length(grid: np.ndarray, clear: np.ndarray, r: np.ndarray) -> f
     return float(np.clip(np.median(lengths), step, span / 4)) if lengths else step
 
 
+def _long_drift(
+    grid: np.ndarray, clear: np.ndarray, r: np.ndarray, short_MHz: float
+) -> tuple[float, float]:
+    """The slow part of the drift residual ``r`` (at the ``clear`` points of ``grid``): the
+    fraction of its variance correlated over GHz (1/f drifts, window fringes) and that
+    correlation length [MHz].
+
+    The autocorrelation at lags from 5 short lengths to an eighth of the scan is fitted with
+    a·exp(−lag/Λ); a short-lag estimate alone (:func:`_correlation_length`) sees only the
+    fast part, and errors that are coherent across a whole line then average away in a fit.
+    Returns (a, Λ); (0, short) when there is no slow part.
+    """
+    step = float(grid[1] - grid[0])
+    span = float(grid[-1] - grid[0])
+    full = np.zeros(grid.size)
+    full[clear] = r
+    var = np.mean(r**2)
+    lo, hi = max(5 * short_MHz / step, 2.0), span / 8 / step
+    if var <= 0 or hi <= lo:
+        return 0.0, short_MHz
+    lags, rho = [], []
+    for lag in np.unique(np.geomspace(lo, hi, 14).astype(int)):
+        both = clear[:-lag] & clear[lag:]
+        if both.sum() < 20:
+            continue
+        value = np.mean(full[:-lag][both] * full[lag:][both]) / var
+        if value > 0.02:
+            lags.append(lag * step)
+            rho.append(value)
+    if len(lags) < 3:
+        return 0.0, short_MHz
+    slope, intercept = np.polyfit(np.array(lags), np.log(rho), 1)
+    if slope >= 0:
+        return 0.0, short_MHz
+    return float(min(np.exp(intercept), 1.0)), float(np.clip(-1 / slope, short_MHz, span / 4))
+
+
 @dataclass
 class Binning:
     """Samples binned onto a uniform detuning grid [MHz].
@@ -300,6 +337,9 @@ class GridSpectrum:
         Shapes of the correlated transmission error (each 1 σ).
     excess, drift_length_MHz : float
         Correlated noise over the white part (relative) and its correlation length [MHz].
+    slow_fraction, slow_length_MHz : float
+        The fraction of its variance that is correlated over GHz and that length [MHz]
+        (:func:`_long_drift`).
     """
 
     t: np.ndarray
@@ -313,6 +353,8 @@ class GridSpectrum:
     error_modes: dict
     excess: float
     drift_length_MHz: float
+    slow_fraction: float = 0.0
+    slow_length_MHz: float = 0.0
 
 
 def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base: Baseline):
@@ -347,12 +389,14 @@ def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base
     model_grid = binned(base.model_t)
     clear = (-np.log(model_grid) < 0.002) & (counts > 0)
     excess, drift_length = 0.0, bins.step
+    slow, slow_length = 0.0, bins.step
     if clear.sum() > 30:
         r = t_grid[clear] - model_grid[clear]
         scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
         white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
         excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
         drift_length = _correlation_length(grid, clear, r - np.median(r))
+        slow, slow_length = _long_drift(grid, clear, r - np.median(r), drift_length)
         sigma_corr = np.hypot(sigma_corr, excess)  # additive (detector drifts): grows in OD as 1/T
     # dark level error δ: T = (S - D) / (B - D) moves by δ (T - 1) / (B - D) at every point
     dark_sigma = dark.uncertainty_V
@@ -373,6 +417,8 @@ def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base
         error_modes=error_modes,
         excess=excess,
         drift_length_MHz=drift_length,
+        slow_fraction=slow,
+        slow_length_MHz=slow_length,
     )
 
 
@@ -543,6 +589,8 @@ def calibration_attrs(
             "white_noise_V": sigma_v,
             "correlated_noise_relative": excess,
             "correlated_noise_length_MHz": drift_length,
+            "correlated_noise_slow_fraction": g.slow_fraction,
+            "correlated_noise_slow_length_MHz": g.slow_length_MHz,
             "absolute_method": mode,
             "absolute_model": absolute.model,
             "absolute_correlation": absolute.score,

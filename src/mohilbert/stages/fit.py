@@ -52,8 +52,9 @@ BUDGET_TERMS = {
     "statistical": "the fit's statistical error from its residuals (sandwich estimator: scaled "
     "by the reduced chi-square and by the residuals' correlation length when they exceed the "
     "stated noise)",
-    "normalisation": "baseline, drifts and dark level: each run's transmission moved by its "
-    "correlated calibration uncertainty (runs independent)",
+    "normalisation": "baseline (its coefficients, its degree, and its interpolation under the "
+    "lines), drifts and dark level: each run's transmission moved by its correlated "
+    "calibration uncertainty (runs independent)",
     "etalon_fsr": "etalon free spectral range: every axis without a fitted scale stretched by "
     "the sheet's etalon_fsr_uncertainty_MHz (runs sharing one etalon coherently)",
     "axis_scale": "the calibration's fitted axis scale: each self-calibrated run's axis "
@@ -245,7 +246,14 @@ def budget_components(result, spectra, correlated, cal, exp: Experiment, cell):
             # detector drifts: a random smooth error of rms `drift` with the correlation
             # length the calibration measured where the cell is transparent
             length = calibrated.correlated_noise_length_MHz
-            drift_cov.append(result.drift_covariance_response(k, drift, length))
+            slow = min(max(calibrated.correlated_noise_slow_fraction, 0.0), 1.0)
+            drift_cov.append(result.drift_covariance_response(k, drift * np.sqrt(1 - slow), length))
+            if slow > 0:  # its part correlated over GHz (1/f, window fringes)
+                drift_cov.append(
+                    result.drift_covariance_response(
+                        k, drift * np.sqrt(slow), calibrated.correlated_noise_slow_length_MHz
+                    )
+                )
         for mode in correlated[k]:
             moved = list(spectra)
             moved[k] = replace(spectra[k], data=spectra[k].data + mode)
