@@ -4,6 +4,7 @@ their reason; the messages."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -722,3 +723,80 @@ def test_the_model_line_centre_uncertainty_is_the_fit_covariance_propagated():
         # first order: within 5 % (measured 0.2 % closed, 0.3-4.5 % open: its α falls steeply
         # with I, so ±1 σ steps see the curvature)
         np.testing.assert_allclose(u[line], expected, rtol=0.05)
+
+
+def _thick_series(truth_slices: int, noise: float = 1e-3):
+    """Four runs over three decades at 81 C (line-centre optical depth ~2), simulated with
+    ``truth_slices`` slices through the cell: calibrated datasets and sheet records."""
+    x = np.linspace(5500, 18000, 300)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(21)
+    cell = CELL.with_(temperature_C=81.0)
+    cal, records = {}, {}
+    for k, s in enumerate((0.3, 3.0, 30.0, 300.0)):
+        power = s * isat * np.pi * D**2 / 4
+        true = intense_arrays(x, cell, "sigma_plus", Probe(0.3 * power, D, z_slices=truth_slices))
+        cal[f"p{k}"] = xr.Dataset(
+            {
+                "transmission": ("detuning", true["S0"] + rng.normal(0, noise, x.size)),
+                "transmission_uncertainty": ("detuning", np.full(x.size, noise)),
+                "baseline": ("detuning", np.full(x.size, 1e3 * power)),
+            },
+            coords={"detuning": x},
+        )
+        records[f"p{k}"] = {
+            "run": f"p{k}",
+            "experiment": f"p{k}",
+            "series": "thick",
+            "geometry": "faraday",
+            "polarisation": "sigma_plus",
+            "cell_length_m": 0.002,
+            "temperature_C": 80.0,
+            "field_T": 0.6,
+            "isotope_percent": {"87Rb": 100},
+            "probe_power_W": power,
+            "beam_diameter_m": D,
+            "beam_profile": "flat",
+        }
+    return cal, records
+
+
+def test_the_models_own_error_when_the_data_reject_it():
+    """Issue 36 item 3: series.model_error: power_halves. Spectra simulated propagated
+    through an optically thick cell (20 slices) and fitted with the optically thin model
+    (z_slices 1): chi2/N >> 1 and the temperature off by several of its statistical-and-
+    calibration sigma; the lower and upper halves of the powers disagree on it, and that
+    spread beyond their own sigma is the budget term ``model``, which makes the total cover
+    the truth. With the right model (thin data, thin fit) the data do not reject it and the
+    term is zero."""
+    config = {
+        "free": ["temperature_C", "field_T", "intensity_scale"],
+        "z_slices": 1,
+        "max_points_per_run": 300,
+        "model_error": "power_halves",
+    }
+    cal, records = _thick_series(20)
+    fit = fit_series(cal, records, config)
+    names = fit["parameter"].values.tolist()
+    i = names.index("temperature_C")
+    terms = fit["term"].values.tolist()
+    assert terms[-1] == "model"
+    u_model = float(fit["budget"].values[i, terms.index("model")])
+    total = float(fit["stderr_total"].values[i])
+    without = float(np.sqrt(np.sum(fit["budget"].values[i, :-1] ** 2)))
+    value = float(fit["value"].values[i])
+    halves = json.loads(fit.attrs["model_error_json"])["temperature_C"]
+    assert halves["model"] == pytest.approx(u_model)
+    assert float(fit.attrs["redchi"]) > 3
+    # the model's error is what the budget lacked (measured: 81.33 C, 2.6 sigma without it;
+    # halves 81.18 +- 0.12 and 82.38 +- 1.08 C, model term 0.37, total 0.39 C)
+    assert abs(value - 81.0) > 2 * without
+    assert u_model > 0 and total == pytest.approx(np.hypot(without, u_model), rel=1e-6)
+    assert abs(value - 81.0) < 2 * total
+    # the right model: no term
+    cal, records = _thick_series(1)
+    fit = fit_series(cal, records, config)
+    assert float(fit.attrs["redchi"]) < 3
+    terms = fit["term"].values.tolist()
+    assert np.all(fit["budget"].values[:, terms.index("model")] == 0)
+    assert json.loads(fit.attrs["model_error_json"]) == {}

@@ -52,6 +52,10 @@ def test_power_series_through_the_workflow(tmp_path):
     _sheet(wd / "config" / "runs.tsv")
     cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
     cfg.update(runs="config/runs.tsv", data_root=str(root))
+    # the model's own error from halves of five powers (two and three runs) is not what this
+    # reduced series tests (with it the 0.5 mm series said 61.45 +- 3.21 C); the term has its
+    # own test (test_power_series) and the full series' numbers are in the issue 36 note
+    cfg["series"]["model_error"] = "none"
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = run_snakemake(wd, timeout=1500)
     assert res.returncode == 0, res.stderr[-4000:]
@@ -218,6 +222,10 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     )
     cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
     cfg.update(runs="config/runs.tsv", data_root=str(root))
+    # the model's own error from halves of five powers (two and three runs) is not what this
+    # reduced series tests (with it the 0.5 mm series said 61.45 +- 3.21 C); the term has its
+    # own test (test_power_series) and the full series' numbers are in the issue 36 note
+    cfg["series"]["model_error"] = "none"
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = run_snakemake(wd, timeout=1500)
     assert res.returncode == 0, res.stderr[-4000:]

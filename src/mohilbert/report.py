@@ -40,6 +40,7 @@ BUDGET_WORDS = {
     "u_axis_scale": "axis scale",
     "u_linearisation": "linearisation",
     "u_cell_length": "cell length",
+    "u_model": "the model's own error",
 }
 
 #: fitted quantities in words

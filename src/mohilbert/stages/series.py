@@ -27,6 +27,7 @@ series's cell, beam and noise.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -434,6 +435,8 @@ def fit_series(
     out = fit_experiment(
         cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label, groups=groups or None
     )
+    if cfg["model_error"] == "power_halves":
+        out = with_model_error(out, power_halves_error(out, cal, exp, cfg, gates, groups))
     gate = float(quality.thresholds("fit", {"gates": gates})["weak_probe_delta_chi2"])
     valid = weak_probe_validity(out, cal, exp, cfg["max_points_per_run"])
     out = out.assign_coords(run=("run", runs, {"units": "1", "long_name": "run id"}))
@@ -467,6 +470,114 @@ def fit_series(
     warnings += intensity_ratio_warnings(ratios, settings, response)
     warnings += [_weak_probe_warning(r, valid[r], gate) for r in runs if not holds[r]]
     quality.store(out.attrs, warnings)
+    return out
+
+
+#: the parameters that carry the model's own error (``series.model_error``)
+MODEL_ERROR_PARAMETERS = ("temperature_C", "field_T")
+MODEL_ERROR_TERM = (
+    "the model's own error: the spread of the shared parameter between fits of the lower and "
+    "the upper half of the powers beyond their own uncertainties, sqrt(max(d^2 - s1^2 - s2^2, "
+    "0) / 2) (series.model_error: power_halves; only when the data reject the model)"
+)
+
+
+def power_halves_error(
+    out: xr.Dataset,
+    cal: dict[str, xr.Dataset],
+    exp: Experiment,
+    cfg: dict,
+    gates: dict | None,
+    groups: dict | None,
+) -> dict:
+    """The model's own error of :data:`MODEL_ERROR_PARAMETERS` from the data: when the joint
+    fit's reduced χ² exceeds ``gates.fit.redchi``, the lower and the upper half of the powers
+    are fitted on their own (same configuration) and each parameter's difference d beyond
+    their own uncertainties s1, s2 gives sqrt(max(d² − s1² − s2², 0) / 2) — the scatter a
+    parameter shows between parts of the data that one model should describe alike.
+
+    Parameters
+    ----------
+    out : xarray.Dataset
+        The joint fit (:func:`mohilbert.stages.fit.fit_experiment`).
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    exp : Experiment
+        Their sheet values.
+    cfg : dict
+        ``series:`` of the configuration.
+    gates : dict, optional
+        ``gates`` thresholds (``fit.redchi``).
+    groups : dict, optional
+        Parameter → run → detection setting (``series.per_detection_setting``).
+
+    Returns
+    -------
+    dict
+        Parameter → ``{"low": [value, σ], "high": [value, σ], "model": u}`` and
+        ``"redchi"``; empty when the data do not reject the model or a half has < 2 runs.
+    """
+    redchi = float(FitAttrs.from_dataset(out).redchi)
+    gate = float(quality.thresholds("fit", {"gates": gates})["redchi"])
+    runs = sorted(exp.names, key=lambda r: (exp[r].probe_power_W, r))
+    half = len(runs) // 2
+    if not redchi > gate or half < 2:
+        return {}
+    parts = {}
+    for name, members in (("low", runs[:half]), ("high", runs[half:])):
+        sub = {p: {r: g[r] for r in members} for p, g in (groups or {}).items()}
+        fit = fit_experiment(
+            {r: cal[r] for r in members},
+            {r: exp[r] for r in members},
+            cfg,
+            gates,
+            label=f"{exp.label} ({name} powers)",
+            groups=sub or None,
+        )
+        names = fit["parameter"].values.tolist()
+        parts[name] = {
+            p: [
+                float(fit["value"].values[names.index(p)]),
+                float(fit["stderr_total"].values[names.index(p)]),
+            ]
+            for p in MODEL_ERROR_PARAMETERS
+            if p in names
+        }
+    result: dict = {"redchi": redchi}
+    for p in MODEL_ERROR_PARAMETERS:
+        if p in parts["low"] and p in parts["high"]:
+            (v1, s1), (v2, s2) = parts["low"][p], parts["high"][p]
+            u = math.sqrt(max((v1 - v2) ** 2 - s1**2 - s2**2, 0.0) / 2)
+            result[p] = {"low": [v1, s1], "high": [v2, s2], "model": u}
+    return result
+
+
+def with_model_error(out: xr.Dataset, errors: dict) -> xr.Dataset:
+    """The fit with the budget term ``model`` (:func:`power_halves_error`): a column of
+    ``budget``, added in quadrature to ``stderr_systematic``, ``stderr_total`` and the
+    covariance's diagonal; the halves' values in the attribute ``model_error_json``."""
+    out = out.copy()
+    names = out["parameter"].values.tolist()
+    u = np.zeros(len(names))
+    for p, e in errors.items():
+        if p in names:
+            u[names.index(p)] = e["model"]
+    terms = json.loads(out.attrs["budget_terms_json"])
+    terms["model"] = MODEL_ERROR_TERM
+    budget = np.column_stack([out["budget"].values, u])
+    attrs = dict(out["budget"].attrs)
+    out = out.drop_vars(["budget", "term"])
+    out = out.assign_coords(
+        term=("term", list(terms), {"units": "1", "long_name": "uncertainty-budget term"})
+    )
+    out["budget"] = (("parameter", "term"), budget, attrs)
+    out["stderr_systematic"].values = np.hypot(out["stderr_systematic"].values, u)
+    out["stderr_total"].values = np.hypot(out["stderr_total"].values, u)
+    cov = out["covariance"].values.copy()
+    cov[np.diag_indices_from(cov)] += u**2
+    out["covariance"].values = cov
+    out.attrs["budget_terms_json"] = json.dumps(terms)
+    out.attrs["model_error_json"] = json.dumps(errors)
     return out
 
 
