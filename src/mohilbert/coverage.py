@@ -273,9 +273,14 @@ def run_series(spec: SeriesSpec, points: int = 400) -> dict:
         "max_points_per_run": points,
     }
     fit = fit_series(cal, records, config)
+    return _pulls(fit, spec, SERIES_PARAMETERS)
+
+
+def _pulls(fit, spec, parameters: tuple[str, ...]) -> dict:
+    """A series fit's value, total σ and pull against the truth ``spec`` per parameter."""
     names = [str(n) for n in fit["parameter"].values]
     out: dict = {"seed": spec.seed, "redchi": float(fit.attrs["redchi"])}
-    for p in SERIES_PARAMETERS:
+    for p in parameters:
         i = names.index(p)
         value, sigma = float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
         out[p] = value
@@ -411,12 +416,4 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
             "max_points_per_run": 600,
         }
         fit = fit_series(cal, records, config)
-    names = [str(n) for n in fit["parameter"].values]
-    out: dict = {"seed": spec.seed, "redchi": float(fit.attrs["redchi"])}
-    for p in CHAIN_PARAMETERS:
-        i = names.index(p)
-        value, sigma = float(fit["value"].values[i]), float(fit["stderr_total"].values[i])
-        out[p] = value
-        out[f"{p}_sigma"] = sigma
-        out[f"{p}_pull"] = (value - getattr(spec, p)) / sigma
-    return out
+    return _pulls(fit, spec, CHAIN_PARAMETERS)
