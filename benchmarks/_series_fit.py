@@ -72,6 +72,12 @@ def main() -> None:
         "redchi": float(ds.attrs.get("redchi", float("nan"))),
         "values": dict(zip(names, map(float, ds["value"].values), strict=True)),
         "stderr_total": dict(zip(names, map(float, ds["stderr_total"].values), strict=True)),
+        "budget": {
+            str(term): dict(zip(names, map(float, ds["budget"].sel(term=term).values), strict=True))
+            for term in ds["term"].values
+        }
+        if "budget" in ds
+        else {},
     }
     out.write_text(json.dumps(result, indent=1))
 

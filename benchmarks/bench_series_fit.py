@@ -129,6 +129,16 @@ def main() -> None:
                 f"| {name} | {v:.6g} ± {now['stderr_total'][name]:.2g} | "
                 f"{old['values'][name]:.6g} ± {old['stderr_total'][name]:.2g} | {d:+.3f} |"
             )
+        shared = [n for n in now["values"] if "__" not in n]
+        terms = [t for t in now.get("budget", {}) if t in old.get("budget", {})]
+        if terms:
+            print("\n| shared parameter | term | this checkout | revision |")
+            print("|---|---|---|---|")
+            for name in shared:
+                for t in terms:
+                    a, b = now["budget"][t].get(name), old["budget"][t].get(name)
+                    if a is not None and b is not None:
+                        print(f"| {name} | {t} | {a:.3g} | {b:.3g} |")
     if profile is not None:
         import pstats
 

@@ -169,3 +169,42 @@ def test_fit_spectra_does_not_change_the_callers_spectra():
     r = fit_spectra([spec], cell.with_(temperature_C=58), ["temperature_C"])
     assert spec.name == "" and r.spectra[0].name == "spectrum0"
     assert r.values["temperature_C"] == pytest.approx(60, abs=0.05)
+
+
+def test_a_step_in_one_spectrums_own_parameter_evaluates_that_spectrum_only(monkeypatch):
+    """Issue 35: in a joint fit, a difference step in one spectrum's own offset must not
+    recompute the other spectra (the per-spectrum model cache; it was bypassed by every
+    residual evaluation, so a series fit of 17 runs recomputed all 17 for each step)."""
+    from mohilbert import fitting
+
+    x = np.linspace(-6000, 6000, 400)
+    cell = Cell(length_m=2e-3, temperature_C=70, field_T=0.6)
+    spectra = []
+    for k, (pol, shift) in enumerate([("sigma_plus", 5.0), ("sigma_minus", -3.0), ("x", 8.0)]):
+        xk = x.copy()
+        y = spectrum_arrays(xk - shift, cell, pol)["S0"]
+        y = y + np.random.default_rng(k).normal(0, 1e-3, x.size)
+        spectra.append(FitSpectrum(xk, y, "S0", pol, np.full(x.size, 1e-3), name=f"r{k}"))
+    calls = {"spectra": 0, "residuals": 0}
+    model, residuals = fitting.spectrum_arrays, fitting._JointModel.residuals
+
+    def counted_model(*args, **kwargs):
+        calls["spectra"] += 1
+        return model(*args, **kwargs)
+
+    def counted_residuals(self, *args, **kwargs):
+        calls["residuals"] += 1
+        return residuals(self, *args, **kwargs)
+
+    monkeypatch.setattr(fitting, "spectrum_arrays", counted_model)
+    monkeypatch.setattr(fitting._JointModel, "residuals", counted_residuals)
+    r = fit_spectra(
+        spectra,
+        cell.with_(temperature_C=68),
+        {"temperature_C": None, "field_T": None, "shift_MHz": (-50, 50)},
+        per_spectrum=("shift_MHz",),
+    )
+    assert r.values["shift_MHz__r2"] == pytest.approx(8.0, abs=4 * r.stderr["shift_MHz__r2"])
+    # of a Jacobian's five steps (T, B, three offsets) each spectrum needs three: without
+    # the cache every residual evaluation costs all three spectra
+    assert calls["spectra"] < 0.8 * 3 * calls["residuals"], calls

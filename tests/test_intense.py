@@ -117,9 +117,15 @@ def test_spectra_share_their_saturation_solves_without_changing_them(monkeypatch
     # new solves; one reaching beyond the shared lattice widens it, with the same result
     from mohilbert import intense
 
-    calls = []
+    calls, points = [], []
     solve = pm.RatePrepared.solve
-    monkeypatch.setattr(pm.RatePrepared, "solve", lambda self, r: calls.append(r) or solve(self, r))
+
+    def counted(self, r, rows=None):
+        calls.append(r)
+        points.append(self.lor.shape[0] if rows is None else int(rows.sum()))
+        return solve(self, r, rows)
+
+    monkeypatch.setattr(pm.RatePrepared, "solve", counted)
     x1, x2, wide = (np.linspace(*ends, 333) for ends in ((5500, 18000), (5600, 17900), (0, 25000)))
     first = Probe(_power(1.0), D, beam_profile="gaussian", z_slices=4)
     second = Probe(_power(30.0), D, beam_profile="gaussian", z_slices=4)
@@ -128,16 +134,22 @@ def test_spectra_share_their_saturation_solves_without_changing_them(monkeypatch
     for x in (x2, wide):
         intense._LATTICES.clear()
         calls.clear()
+        points.clear()
         alone = intense_arrays(x, shifted, "sigma_plus", second)["S0"]
-        n_alone = len(calls)
+        n_alone, points_alone = len(calls), sum(points)
         intense._LATTICES.clear()
         intense_arrays(x1, RB87, "sigma_plus", first)
         calls.clear()
+        points.clear()
         shared = intense_arrays(x, shifted, "sigma_plus", second)["S0"]
         assert np.abs(shared - alone).max() < 1e-12
-        results[x.size, x[0]] = (len(calls), n_alone)
-    new, n_alone = results[333, 5600.0]
+        results[x.size, x[0]] = (len(calls), n_alone, sum(points), points_alone)
+    new, n_alone, _, _ = results[333, 5600.0]
     assert 0 < new < 0.7 * n_alone  # the first spectrum's intensities were solved already
+    # widened, the lattice keeps the narrower one's solves and solves only the points it
+    # lacks (issue 35: it used to solve the whole lattice again for each wider run)
+    _, _, widened, wide_alone = results[333, 0.0]
+    assert 0 < widened < 0.8 * wide_alone
 
 
 # ---------------------------------------------------------------------- HIP-ElecSus parity
@@ -224,6 +236,34 @@ def test_weakly_pumped_detunings_take_the_first_order_steady_state(rabi, monkeyp
     # and the prepared form gives the same at another intensity without preparing again
     prepared = pm.RatePrepared(d, sysm, gt, 0.0)
     assert np.array_equal(prepared.solve(2 * rabi)[0], pm.rate_equations(d, sysm, 2 * rabi, gt)[0])
+
+
+@pytest.mark.parametrize("rabi", [0.3, 3.0, 30.0])
+def test_the_compiled_rate_equations_are_the_dense_ground_state_solve(rabi):
+    """Issue 35: the steady state per detuning is a compiled loop (numba) over the driven
+    pairs; against the same equations as numpy matrices (``ground_system`` and
+    ``numpy.linalg.solve``) at every detuning, both isotopes."""
+    d = np.linspace(-8000, 22000, 3001)
+    for name, pops in (("87Rb", 335.15), ("85Rb", 335.15)):
+        ll = line_list(name, "D2", 6000.0)
+        sysm = pm.pumping_system(
+            name, "D2", 6000.0, np.array([1, 0, 0], complex), populations(ll, pops), 6.065
+        )
+        prepared = pm.RatePrepared(d, sysm, 0.09, 0.02)
+        every = np.arange(d.size)
+        m, a = prepared.ground_system(every, rabi**2, prepared.transit)
+        p0 = sysm.ground_population
+        rhs = np.broadcast_to(-prepared.transit * p0, (d.size, sysm.n_ground))[..., None]
+        pg = np.linalg.solve(m, rhs)[..., 0]
+        pe = np.matmul(a, pg[..., None])[..., 0]
+        diff = pg[:, prepared.gg] - pe[:, prepared.e_loc] - p0[prepared.gg][None, :]
+        dense = (prepared.lor * diff) @ prepared.a2
+        compiled, excited = prepared.solve(rabi)
+        strong = rabi**2 * prepared.total1 >= pm.WEAK_PUMPING * prepared.transit
+        assert strong.sum() > 20
+        scale = np.abs(dense).max()
+        assert np.abs(compiled - dense)[strong].max() < 1e-11 * scale
+        assert np.abs(excited - pe.sum(axis=1))[strong].max() < 1e-12
 
 
 def test_rate_equations_against_the_master_equation_doppler_averaged():

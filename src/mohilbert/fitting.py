@@ -543,7 +543,9 @@ class _JointModel:
 
     def models(self, p, spectra=None, cells=None, only: int | None = None) -> list[np.ndarray]:
         """Model of every spectrum (or, with ``only``, of that one spectrum given alone)."""
-        cacheable = spectra is None and cells is None and only is None
+        # the fit's own spectra (``residuals`` passes them on) are cached; others are not
+        own = spectra is None or spectra is self.spectra
+        cacheable = own and cells is None and only is None
         spectra = self.spectra if spectra is None else spectra
         cells = self.cells if cells is None else cells
         out = []

@@ -556,21 +556,39 @@ class _Lattice:
     def saturation(self, rabi_MHz: float) -> np.ndarray:
         """The saturation part on the lattice δ_j at Ω₀/2π = ``rabi_MHz``."""
         if rabi_MHz not in self.solved:
-            if self.prepared is not None:
-                sat, _ = self.prepared.solve(rabi_MHz)
-            else:
-                key = self.key
-                sat, _ = lindblad(
-                    self.delta,
-                    self.system,
-                    rabi_MHz,
-                    key.rate,
-                    key.dephasing,
-                    transit_broadening=key.transit_broadening,
-                    coherence_transfer=key.compat != "hip-elecsus",
-                )
-            self.solved[rabi_MHz] = sat
+            self.solved[rabi_MHz] = self._solve(rabi_MHz, np.ones(self.delta.size, bool))
         return self.solved[rabi_MHz]
+
+    def _solve(self, rabi_MHz: float, rows: np.ndarray) -> np.ndarray:
+        """The saturation part at Ω₀/2π = ``rabi_MHz``, solved at the lattice points ``rows``
+        (a boolean mask; elsewhere first order, or zero for the master equation)."""
+        if self.prepared is not None:
+            return self.prepared.solve(rabi_MHz, rows=None if rows.all() else rows)[0]
+        key = self.key
+        sat = np.zeros(self.delta.size, dtype=complex)
+        sat[rows] = lindblad(
+            self.delta[rows],
+            self.system,
+            rabi_MHz,
+            key.rate,
+            key.dephasing,
+            transit_broadening=key.transit_broadening,
+            coherence_transfer=key.compat != "hip-elecsus",
+        )[0]
+        return sat
+
+    def adopt(self, old: _Lattice) -> None:
+        """Take over the solves of a narrower lattice of the same atoms and step, solving only
+        the points it lacks: each point's steady state depends on its own δ alone, so a
+        lattice widened for a run with a wider scan keeps the work done for the others."""
+        offset = old.j0 - self.j0
+        inner = slice(offset, offset + old.delta.size)
+        rows = np.ones(self.delta.size, bool)
+        rows[inner] = False
+        for rabi, sat_old in old.solved.items():
+            sat = self._solve(rabi, rows)
+            sat[inner] = sat_old
+            self.solved[rabi] = sat
 
 
 def _lattice(key: _Atoms, h: float, j0: int, j1: int, system) -> _Lattice:
@@ -584,6 +602,8 @@ def _lattice(key: _Atoms, h: float, j0: int, j1: int, system) -> _Lattice:
     if old is not None and old.h == h:
         lo, hi = min(lo, old.j0), max(hi, old.j1)
     _LATTICES[key] = new = _Lattice(key, h, lo, hi, system)
+    if old is not None and old.h == h:
+        new.adopt(old)
     while len(_LATTICES) > _LATTICES_KEPT:
         _LATTICES.popitem(last=False)
     return new

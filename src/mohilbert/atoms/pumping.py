@@ -46,12 +46,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mohilbert import caches
 from mohilbert.atoms.hamiltonian import couplings
 
 #: pairs with |a_eg|² below this are not driven
 _MIN_COUPLING = 1e-12
-#: detunings per batched solve (memory: chunk × n² complex)
-_CHUNK = 4096
+#: detunings per batched master-equation solve (memory: chunk × n² complex)
+_LINDBLAD_CHUNK = 512
 #: detunings whose total pump rate is below this fraction of the transit rate take the steady
 #: state to first order in the pump rates (closed form, no solve): the neglected terms are
 #: (R/γ_t)² of the ground populations, i.e. < 1e-6 of the local weak-probe response
@@ -252,6 +253,97 @@ def rate_equations(
     return RatePrepared(d, system, transit_MHz, dephasing_MHz, transit_broadening).solve(rabi_MHz)
 
 
+def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, saturation, excited):
+    """The rate equations' steady state at each row (detuning) of ``rate1``: compiled by
+    :func:`_rate_rows_kernel` (numba), one small dense system per detuning built from the
+    driven pairs only, solved by Gaussian elimination with partial pivoting.
+
+    Per row i: pump rates r_p = o2 rate1[i, p] of the pairs p = (e_loc[p], gg[p]);
+    D_e = Γ + γ_t + Σ_{p∈e} r_p; A_eh = r_(e,h) / D_e (P_e = Σ_h A_eh P_h);
+    M_gh = Σ_e (r_(e,g) + Γ b_eg) A_eh − δ_gh (Σ_{p∋g} r_p + γ_t); M P_g = −γ_t p₀;
+    saturation[i] = Σ_p lor[i, p] |a_p|² (P_g − P_e − p₀_g), excited[i] = Σ_e P_e.
+    The same equations as :meth:`RatePrepared.ground_system` with ``numpy.linalg.solve``
+    (tests compare them), without the interpreter's cost per detuning.
+    """
+    n_rows, n_pairs = rate1.shape
+    n_e, n_g = branch.shape
+    full = np.zeros((n_e, n_g))
+    amp = np.zeros(n_pairs)
+    m = np.zeros((n_g, n_g))
+    b = np.zeros(n_g)
+    d = np.zeros(n_e)
+    pe = np.zeros(n_e)
+    for i in range(n_rows):
+        m[:, :] = 0.0
+        d[:] = gamma + transit
+        for p in range(n_pairs):
+            r = o2 * rate1[i, p]
+            full[e_loc[p], gg[p]] = r
+            d[e_loc[p]] += r
+            m[gg[p], gg[p]] -= r
+        # A is non-zero on the driven pairs only: M_gh += (r_eg + Γ b_eg) A_eh per pair (e, h)
+        for p in range(n_pairs):
+            e, h = e_loc[p], gg[p]
+            amp[p] = full[e, h] / d[e]
+            for g in range(n_g):
+                m[g, h] += (full[e, g] + branch[e, g]) * amp[p]
+        for g in range(n_g):
+            m[g, g] -= transit
+            b[g] = -transit * p0[g]
+        # Gaussian elimination with partial pivoting, then back substitution
+        for k in range(n_g):
+            piv = k
+            big = abs(m[k, k])
+            for j in range(k + 1, n_g):
+                if abs(m[j, k]) > big:
+                    big = abs(m[j, k])
+                    piv = j
+            if piv != k:
+                for h in range(n_g):
+                    t = m[k, h]
+                    m[k, h] = m[piv, h]
+                    m[piv, h] = t
+                t = b[k]
+                b[k] = b[piv]
+                b[piv] = t
+            for j in range(k + 1, n_g):
+                f = m[j, k] / m[k, k]
+                if f != 0.0:
+                    for h in range(k, n_g):
+                        m[j, h] -= f * m[k, h]
+                    b[j] -= f * b[k]
+        for k in range(n_g - 1, -1, -1):
+            acc = b[k]
+            for h in range(k + 1, n_g):
+                acc -= m[k, h] * b[h]
+            b[k] = acc / m[k, k]
+        pe[:] = 0.0
+        for p in range(n_pairs):
+            pe[e_loc[p]] += amp[p] * b[gg[p]]
+        total = 0.0
+        for e in range(n_e):
+            total += pe[e]
+        excited[i] = total
+        s = 0j
+        for p in range(n_pairs):
+            s += lor[i, p] * (a2[p] * (b[gg[p]] - pe[e_loc[p]] - p0[gg[p]]))
+            full[e_loc[p], gg[p]] = 0.0  # the next row's pairs start from zero
+        saturation[i] = s
+
+
+#: the compiled :func:`_rate_rows` (numba; compiled on first use, its machine code cached on disk)
+_KERNELS: dict = caches.register("mohilbert.atoms.pumping._KERNELS", {})
+
+
+def _rate_rows_kernel():
+    """:func:`_rate_rows` compiled (numba is imported here, not by every user of this module)."""
+    if "rate_rows" not in _KERNELS:
+        import numba
+
+        _KERNELS["rate_rows"] = numba.njit(cache=True, nogil=True)(_rate_rows)
+    return _KERNELS["rate_rows"]
+
+
 class RatePrepared:
     """:func:`rate_equations` for one detuning grid, system and transit rate, at any Rabi
     frequency: what does not depend on the intensity (line shapes, the first-order response)
@@ -323,13 +415,24 @@ class RatePrepared:
         m[:, diag, diag] -= r @ self.to_g + relaxation_MHz
         return m, a
 
-    def solve(self, rabi_MHz: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(saturation, excited)`` of :func:`rate_equations` at Ω₀/2π = ``rabi_MHz``."""
+    def solve(
+        self, rabi_MHz: float, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(saturation, excited)`` of :func:`rate_equations` at Ω₀/2π = ``rabi_MHz``.
+
+        Parameters
+        ----------
+        rabi_MHz : float
+            Ω₀/2π of a unit-strength transition [MHz].
+        rows : numpy.ndarray, optional
+            Boolean mask of the detunings to solve; the others hold the first-order
+            response only (a caller that has them solved already fills them in).
+        """
         system, transit = self.system, self.transit
-        ng, ne = system.n_ground, system.n_excited
         o2 = float(rabi_MHz) ** 2
         # weakly pumped detunings: first order in the pump rates, exact to (R/γ_t)²
-        strong = np.flatnonzero(o2 * self.total1 >= WEAK_PUMPING * transit)
+        pumped = o2 * self.total1 >= WEAK_PUMPING * transit
+        strong = np.flatnonzero(pumped if rows is None else pumped & rows)
         saturation = o2 * self.sat1
         excited = o2 * self.excited1
         if strong.size == 0:
@@ -338,19 +441,24 @@ class RatePrepared:
         # P_g. Eliminating them leaves an n_g × n_g system per detuning (8 × 8 for 87Rb
         # instead of 24 × 24): M P_g = −γ_t p₀ with
         # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
-        ee, gg, driven_e = self.ee, self.gg, self.driven_e
-        p0 = system.ground_population
-        rhs = -transit * p0
-        pops = np.zeros((strong.size, ng + ne))
-        for lo in range(0, strong.size, _CHUNK):
-            rows = strong[lo : lo + _CHUNK]
-            m, a = self.ground_system(rows, o2, transit)
-            pg = np.linalg.solve(m, np.broadcast_to(rhs, (rows.size, ng))[..., None])[..., 0]
-            pops[lo : lo + _CHUNK, :ng] = pg
-            pops[lo : lo + _CHUNK, ng + driven_e] = np.matmul(a, pg[..., None])[..., 0]
-        diff = pops[:, gg] - pops[:, ng + ee] - p0[gg][None, :]
-        saturation[strong] = (self.lor[strong] * diff) @ self.a2
-        excited[strong] = pops[:, ng:].sum(axis=1)
+        sat_strong = np.empty(strong.size, dtype=complex)
+        excited_strong = np.empty(strong.size)
+        _rate_rows_kernel()(
+            np.ascontiguousarray(self.rate1[strong]),
+            np.ascontiguousarray(self.lor[strong]),
+            self.e_loc,
+            self.gg,
+            np.ascontiguousarray(self.branch),
+            float(system.gamma_MHz),
+            transit,
+            np.ascontiguousarray(system.ground_population, dtype=float),
+            self.a2,
+            o2,
+            sat_strong,
+            excited_strong,
+        )
+        saturation[strong] = sat_strong
+        excited[strong] = excited_strong
         return saturation, excited
 
 
@@ -465,8 +573,8 @@ def lindblad(
     coupling = system.coupling[ee, gg]
     resp = np.zeros(d.size, dtype=np.complex128)
     excited = np.zeros(d.size)
-    for lo in range(0, d.size, _CHUNK // 8):
-        dc = d[lo : lo + _CHUNK // 8]
+    for lo in range(0, d.size, _LINDBLAD_CHUNK):
+        dc = d[lo : lo + _LINDBLAD_CHUNK]
         m = np.broadcast_to(a, (dc.size, *a.shape)).copy()
         m[:, np.arange(keep.size), np.arange(keep.size)] += dc[:, None] * dd[None, :]
         x = np.linalg.solve(m, np.broadcast_to(b, (dc.size, b.size))[..., None])[..., 0]
