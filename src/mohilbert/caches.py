@@ -46,6 +46,34 @@ def register(name: str, cache: Any) -> Any:
     return cache
 
 
+#: compiled kernels by "<module>.<function>" (:func:`compiled`)
+_KERNELS: dict[str, Any] = {}
+
+
+def compiled(func: Callable) -> Callable:
+    """``func`` compiled to machine code by numba (``njit``), made on first use and kept.
+
+    The kernels of the physics layer (loops per detuning that the interpreter would run one
+    element at a time) are plain Python functions compiled here: numba is imported only by a
+    process that needs one, and its machine code is cached on disk beside the module (the
+    first process compiles, ~1 s; the next load it). Cleared with the other caches.
+
+    Parameters
+    ----------
+    func
+        A module-level function numba can compile in nopython mode.
+    """
+    key = f"{func.__module__}.{func.__qualname__}"
+    if key not in _KERNELS:
+        import numba
+
+        _KERNELS[key] = numba.njit(cache=True, nogil=True)(func)
+    return _KERNELS[key]
+
+
+register("mohilbert.caches._KERNELS", _KERNELS)
+
+
 def names() -> list[str]:
     """The registered caches, sorted."""
     return sorted(_REGISTRY)

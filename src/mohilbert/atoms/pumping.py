@@ -254,16 +254,17 @@ def rate_equations(
 
 
 def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, saturation, excited):
-    """The rate equations' steady state at each row (detuning) of ``rate1``: compiled by
-    :func:`_rate_rows_kernel` (numba), one small dense system per detuning built from the
-    driven pairs only, solved by Gaussian elimination with partial pivoting.
+    """The rate equations' steady state at each row (detuning) of ``rate1``: one small dense
+    system per detuning built from the driven pairs only, solved by Gaussian elimination with
+    partial pivoting.
 
     Per row i: pump rates r_p = o2 rate1[i, p] of the pairs p = (e_loc[p], gg[p]);
     D_e = Γ + γ_t + Σ_{p∈e} r_p; A_eh = r_(e,h) / D_e (P_e = Σ_h A_eh P_h);
     M_gh = Σ_e (r_(e,g) + Γ b_eg) A_eh − δ_gh (Σ_{p∋g} r_p + γ_t); M P_g = −γ_t p₀;
     saturation[i] = Σ_p lor[i, p] |a_p|² (P_g − P_e − p₀_g), excited[i] = Σ_e P_e.
     The same equations as :meth:`RatePrepared.ground_system` with ``numpy.linalg.solve``
-    (tests compare them), without the interpreter's cost per detuning.
+    (tests compare them), without the interpreter's cost per detuning (compiled by
+    :func:`mohilbert.caches.compiled`).
     """
     n_rows, n_pairs = rate1.shape
     n_e, n_g = branch.shape
@@ -329,19 +330,6 @@ def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, satura
             s += lor[i, p] * (a2[p] * (b[gg[p]] - pe[e_loc[p]] - p0[gg[p]]))
             full[e_loc[p], gg[p]] = 0.0  # the next row's pairs start from zero
         saturation[i] = s
-
-
-#: the compiled :func:`_rate_rows` (numba; compiled on first use, its machine code cached on disk)
-_KERNELS: dict = caches.register("mohilbert.atoms.pumping._KERNELS", {})
-
-
-def _rate_rows_kernel():
-    """:func:`_rate_rows` compiled (numba is imported here, not by every user of this module)."""
-    if "rate_rows" not in _KERNELS:
-        import numba
-
-        _KERNELS["rate_rows"] = numba.njit(cache=True, nogil=True)(_rate_rows)
-    return _KERNELS["rate_rows"]
 
 
 class RatePrepared:
@@ -443,7 +431,7 @@ class RatePrepared:
         # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
         sat_strong = np.empty(strong.size, dtype=complex)
         excited_strong = np.empty(strong.size)
-        _rate_rows_kernel()(
+        caches.compiled(_rate_rows)(
             np.ascontiguousarray(self.rate1[strong]),
             np.ascontiguousarray(self.lor[strong]),
             self.e_loc,
