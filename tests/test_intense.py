@@ -515,3 +515,17 @@ def test_intense_messages(capsys, tmp_path):
         "mohilbert theory: ValueError: --probe-power-W needs --beam-diameter-m"
     )
     assert not (tmp_path / "a.nc").exists()
+
+
+def test_the_log_intensity_table_is_scipys_not_a_knot_spline():
+    """Issue 35: the table's spline coefficients are made without CubicSpline's checks and
+    polynomial object; the same numbers, bit for bit."""
+    from scipy.interpolate import CubicSpline
+
+    from mohilbert.intense import _not_a_knot
+
+    rng = np.random.default_rng(0)
+    for n in (4, 5, 56):
+        x = np.arange(-30, -30 + n) * (np.log(10) / 6)
+        y = rng.normal(size=(n, 300)) + 1j * rng.normal(size=(n, 300))
+        assert np.array_equal(_not_a_knot(x, y), CubicSpline(x, y, axis=0).c)

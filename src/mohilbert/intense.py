@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.fft as sfft
+from scipy.linalg import solve_banded
 
 from mohilbert import caches
 from mohilbert.atoms.constants import (
@@ -613,6 +614,35 @@ def _index(chi):
     return np.sqrt(1 + chi.astype(complex, copy=False))
 
 
+def _not_a_knot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Coefficients (4, n − 1, m) of the cubic spline through ``y`` (n, m) at the n ≥ 4 nodes
+    ``x`` with not-a-knot ends: ``scipy.interpolate.CubicSpline(x, y).c``, the same
+    operations without its input checks and polynomial object (a run's table is made at
+    every step of a fit; tests compare the two)."""
+    dx = np.diff(x)
+    dxr = dx[:, None]
+    slope = np.diff(y, axis=0) / dxr
+    n = x.size
+    band = np.zeros((3, n))
+    b = np.empty(y.shape, dtype=y.dtype)
+    band[1, 1:-1] = 2 * (dx[:-1] + dx[1:])
+    band[0, 2:] = dx[:-1]
+    band[-1, :-2] = dx[1:]
+    b[1:-1] = 3 * (dxr[1:] * slope[:-1] + dxr[:-1] * slope[1:])
+    d = x[2] - x[0]
+    band[1, 0], band[0, 1] = dx[1], d
+    b[0] = ((dxr[0] + 2 * d) * dxr[1] * slope[0] + dxr[0] ** 2 * slope[1]) / d
+    d = x[-1] - x[-3]
+    band[1, -1], band[-1, -2] = dx[-2], d
+    b[-1] = (dxr[-1] ** 2 * slope[-2] + (2 * d + dxr[-1]) * dxr[-2] * slope[-1]) / d
+    # a real matrix: the real and imaginary parts solved as real columns side by side
+    rhs = b.view(float) if np.iscomplexobj(b) else b
+    s = solve_banded((1, 1), band, rhs, overwrite_ab=True, overwrite_b=True, check_finite=False)
+    s = np.ascontiguousarray(s).view(y.dtype) if np.iscomplexobj(b) else s
+    t = (s[:-1] + s[1:] - 2 * slope) / dxr
+    return np.stack((t / dxr, (slope - s[:-1]) / dxr - t, s[:-1], y[:-1]))
+
+
 class _LogTable:
     """χ(Δ; I) for intensities that differ per detuning: cubic in log I between table points,
     ∝ I (saturation part) below the table."""
@@ -623,15 +653,14 @@ class _LogTable:
         k0 = int(np.floor(np.log10(i_lo) * per_decade + 1e-9))
         k1 = max(int(np.ceil(np.log10(i_hi) * per_decade - 1e-9)), k0 + 3)
         self.logi = np.arange(k0, k1 + 1) * (np.log(10.0) / per_decade)
-        from scipy.interpolate import CubicSpline
-
         sat = response.saturations(np.exp(self.logi))
-        self.spline = CubicSpline(self.logi, sat, axis=0)
+        #: (4, n_tab − 1, nΔ): Σ c_k t^(3−k) per segment
+        self.c = _not_a_knot(self.logi, sat)
         self.lo = self.logi[0]
         self.hi = self.logi[-1]
         self.sat_lo = sat[0]
-        self._n_seg = self.spline.c.shape[1]
-        self._cols = np.arange(self.spline.c.shape[2])
+        self._n_seg = self.c.shape[1]
+        self._cols = np.arange(self.c.shape[2])
         self._linear = response.linear()
 
     def chi(self, intensity: np.ndarray) -> np.ndarray:
@@ -642,7 +671,7 @@ class _LogTable:
         seg = np.searchsorted(self.logi, inside) - 1
         np.minimum(np.maximum(seg, 0, out=seg), self._n_seg - 1, out=seg)
         t = inside - self.logi[seg]
-        c, cols = self.spline.c, self._cols  # (4, n_tab − 1, nΔ): Σ c_k t^(3−k) per segment
+        c, cols = self.c, self._cols
         sat = ((c[0, seg, cols] * t + c[1, seg, cols]) * t + c[2, seg, cols]) * t + c[3, seg, cols]
         below = logi < self.lo
         if below.any():
@@ -748,7 +777,7 @@ def _propagate(response: ProbeResponse, intensity_in, k: float, length_m: float,
     phase = np.empty(inten.shape)
     chi_mean = np.empty(inten.shape, dtype=complex)
     caches.compiled(_slices)(
-        table.spline.c,
+        table.c,
         table.logi,
         table.sat_lo,
         np.ascontiguousarray(table._linear, dtype=complex),
