@@ -12,7 +12,13 @@ import pytest
 from mohilbert.atoms.constants import get_line, isotope_fractions
 from mohilbert.atoms.density import number_density, vapour_pressure_Pa
 from mohilbert.atoms.hamiltonian import line_list, populations
-from mohilbert.atoms.lineshape import complex_voigt, faddeeva, lagrange_deposit, lagrange_interp
+from mohilbert.atoms.lineshape import (
+    complex_voigt,
+    faddeeva,
+    lagrange_deposit,
+    lagrange_interp,
+    lagrange_interp_rows,
+)
 
 
 def test_rb_vapour_pressure_and_density_at_room_temperature():
@@ -91,6 +97,11 @@ def test_fourth_order_deposition_and_interpolation_are_exact_for_cubics():
     np.testing.assert_allclose(
         lagrange_interp(cubic[None, :], pos)[0], 0.3 * pos**3 - 2 * pos**2 + pos - 5, rtol=1e-12
     )
+    # many rows at once (the intense model's table): the same numbers as one row at a time
+    rows = [cubic * (1 + 0.5j * k) for k in range(3)]
+    together = lagrange_interp_rows(rows, pos)
+    for k, row in enumerate(rows):
+        assert np.array_equal(together[k], lagrange_interp(row, pos))
     grid = lagrange_deposit(pos, np.array([1.0, 2.0, 0.5]), 40)
     assert grid.sum() == pytest.approx(3.5)  # weight conserved
     np.testing.assert_allclose((grid * x).sum(), 10.3 + 2 * 17.75 + 0.5 * 25.5)  # and its centre

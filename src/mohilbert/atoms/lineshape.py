@@ -150,10 +150,11 @@ def lagrange_interp_rows(rows, positions: np.ndarray) -> np.ndarray:
         Fractional grid positions, each in [1, n − 3].
     """
     i0, coeffs = _lagrange4(positions)
-    out = np.empty((len(rows), np.size(positions)), dtype=np.result_type(*rows, coeffs[0]))
+    dtype = np.result_type(*rows, coeffs[0])
+    out = np.empty((len(rows), np.size(positions)), dtype=dtype)
+    # one gather of the four neighbours per row, summed in the same order as lagrange_interp
+    neighbours = i0[None, :] + np.arange(-1, 3)[:, None]
+    weights = np.stack(coeffs).astype(dtype)
     for k, row in enumerate(rows):
-        value = row[i0 - 1] * coeffs[0]
-        for offset, c in zip((0, 1, 2), coeffs[1:], strict=True):
-            value += row[i0 + offset] * c
-        out[k] = value
+        out[k] = np.einsum("kp,kp->p", row[neighbours], weights)
     return out
