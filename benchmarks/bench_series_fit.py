@@ -9,7 +9,10 @@ time, lmfit's evaluations, the runs' model evaluations and the time per run eval
 ratio, and how far apart the fitted values are in units of their total uncertainty.
 
     .venv/bin/python benchmarks/bench_series_fit.py [--series hip_1.0mm_T81] [--keep DIR]
-        [--against REV] [--profile]
+        [--against REV] [--threads N] [--profile]
+
+``--threads N`` runs this checkout's fit once more with the compiled kernels on N threads
+(every core: what a series job does with the cores Snakemake gives it).
 """
 
 from __future__ import annotations
@@ -56,16 +59,20 @@ def calibrated_workspace(wd: Path, series: str) -> list[str]:
     return runs
 
 
-def fit_once(src: Path, wd: Path, series: str, profile: Path | None = None) -> dict:
-    """The helper's fit with the package under ``src``, in its own process on one core."""
+def fit_once(
+    src: Path, wd: Path, series: str, profile: Path | None = None, threads: int = 1
+) -> dict:
+    """The helper's fit with the package under ``src``, in its own process on one core (or
+    with ``threads`` threads for the compiled kernels, on every core)."""
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(os.environ, PYTHONPATH=str(src))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    env["NUMBA_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, str(HELPER), str(wd), series, str(out)]
     if profile is not None:
         cmd += ["--profile", str(profile)]
-    if shutil.which("taskset"):
+    if shutil.which("taskset") and threads == 1:
         cmd = ["taskset", "-c", "0", *cmd]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -91,6 +98,11 @@ def main() -> None:
     print(f"## Series fit {series}: {len(runs)} runs, one core (workspace {wd})\n")
     profile = wd / f"{series}.prof" if "--profile" in sys.argv else None
     results = {"this checkout": fit_once(REPO / "src", wd, series, profile)}
+    threads = int(_arg("--threads", "1"))
+    if threads > 1:  # the same fit with the kernels on more threads (a series job's cores)
+        results[f"this checkout, {threads} threads"] = fit_once(
+            REPO / "src", wd, series, threads=threads
+        )
     rev = _arg("--against")
     if rev:
         tree = Path(tempfile.mkdtemp(prefix="mohilbert-rev-"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,15 @@ def test_plotting_style_is_code_of_the_figures():
     assert any(f.endswith("plotting/mohilbert.mplstyle") for f in files)
 
 
-def test_rule_step_logs_failures(tmp_path, capsys):
+def test_rule_step_logs_failures(tmp_path, capsys, monkeypatch):
     from mohilbert.errors import InputError
 
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # restored after: rule_step sets it
     log = tmp_path / "job.log"
+    # a job runs its compiled kernels on the cores Snakemake gave it (issue 35)
+    with rule_step(str(log), "series s", threads=2):
+        assert os.environ["NUMBA_NUM_THREADS"] == "2"
+    assert log.read_text().splitlines()[0].endswith("(local), 2 threads")
     with pytest.raises(SystemExit) as info, rule_step(str(log), "ingest r"):
         raise InputError("run r: no signal file")
     assert info.value.code == 1

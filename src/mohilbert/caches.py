@@ -50,7 +50,7 @@ def register(name: str, cache: Any) -> Any:
 _KERNELS: dict[str, Any] = {}
 
 
-def compiled(func: Callable) -> Callable:
+def compiled(func: Callable, parallel: bool = False) -> Callable:
     """``func`` compiled to machine code by numba (``njit``), made on first use and kept.
 
     The kernels of the physics layer (loops per detuning that the interpreter would run one
@@ -62,12 +62,19 @@ def compiled(func: Callable) -> Callable:
     ----------
     func
         A module-level function numba can compile in nopython mode.
+    parallel
+        Its ``numba.prange`` loops run on numba's threads: as many as the process may use
+        (``NUMBA_NUM_THREADS``; a workflow job sets it to the cores Snakemake gave the rule,
+        :func:`mohilbert.jobs.rule_step`). Each iteration must be independent: the results
+        do not depend on the number of threads.
     """
     key = f"{func.__module__}.{func.__qualname__}"
     if key not in _KERNELS:
         import numba
 
-        _KERNELS[key] = numba.njit(cache=True, nogil=True)(func)
+        # a kernel module's ``prange = range`` (plain Python) becomes numba's parallel range
+        func.__globals__["prange"] = numba.prange
+        _KERNELS[key] = numba.njit(cache=True, nogil=True, parallel=parallel)(func)
     return _KERNELS[key]
 
 

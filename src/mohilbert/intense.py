@@ -508,6 +508,9 @@ class _Atoms(NamedTuple):
     step_fraction: float
 
 
+#: the loops of the compiled kernels that may run on several threads (numba.prange once
+#: compiled by mohilbert.caches.compiled; plain range in Python)
+prange = range
 #: δ-lattice spans are rounded out to this many points (≈ 1.5 GHz), so that runs whose
 #: detuning ranges differ by a few hundred MHz share one lattice
 _LATTICE_BLOCK = 1024
@@ -688,67 +691,73 @@ def _slices(coef, logi, sat_lo, linear, inten_in, k, dz, z_slices, heun, alpha, 
     χ into ``chi`` (arrays of ``inten_in``'s shape); the intensity is carried as its
     logarithm, which the table takes (no exp and log per step). Compiled by
     :func:`mohilbert.caches.compiled`: one pass per element instead of ~40 whole-array
-    operations per step."""
+    operations per step, blocks of detunings on numba's threads."""
     n_nodes, nx = inten_in.shape
     n_seg = coef.shape[1]
     lo, hi = logi[0], logi[n_seg]
     step = logi[1] - lo
     two_k = 2.0 * k
     stages = 2 if heun else 1
-    log_i = np.empty(n_nodes)
-    a1 = np.empty(n_nodes)
-    a_st = np.empty(n_nodes)
-    nr_st = np.empty(n_nodes)
-    c_st = np.empty(n_nodes, dtype=np.complex128)
-    for j in range(nx):  # detunings outer: a detuning's table column stays in the cache
-        # the intensity is followed as its logarithm: I e^(−α dz) is log I − α dz
-        for i in range(n_nodes):
-            log_i[i] = np.log(max(inten_in[i, j], 1e-300))
-            alpha[i, j] = 0.0
-            phase[i, j] = 0.0
-            chi[i, j] = 0.0
-        for _ in range(z_slices):
-            for stage in range(stages):
-                # the beam nodes are independent: one pass over them per step keeps the
-                # processor busy while each node's chain of steps waits on its last one
-                for i in range(n_nodes):
-                    li = log_i[i] if stage == 0 else log_i[i] - a1[i] * dz
-                    if li < lo:
-                        sat = sat_lo[j] * np.exp(li - lo)
-                    else:
-                        inside = min(li, hi)
-                        # numpy.searchsorted(logi, inside) − 1, clipped to the segments
-                        seg = min(max(int((inside - lo) / step), 0), n_seg - 1)
-                        while seg > 0 and logi[seg] >= inside:
-                            seg -= 1
-                        while seg < n_seg - 1 and logi[seg + 1] < inside:
-                            seg += 1
-                        t = inside - logi[seg]
-                        sat = ((coef[0, seg, j] * t + coef[1, seg, j]) * t + coef[2, seg, j]) * t
-                        sat += coef[3, seg, j]
-                    c = linear[j] + sat
-                    if c.real * c.real + c.imag * c.imag < 1e-8:
-                        # √(1 + χ) by its series where |χ| < 1e-4 (a vapour's χ is ~1e-5):
-                        # the next term, 7χ⁵/256, is below 1e-21
-                        c2 = c * c
-                        n = 1.0 + 0.5 * c - 0.125 * c2 + (0.0625 * c - 0.0390625 * c2) * c2
-                    else:
-                        n = np.sqrt(1.0 + c)
-                    if stage == 0:
-                        a1[i] = two_k * n.imag
-                        a_st[i] = a1[i]
-                        nr_st[i] = n.real
-                        c_st[i] = c
-                    else:
-                        a_st[i] += two_k * n.imag
-                        nr_st[i] += n.real
-                        c_st[i] += c
+    # blocks of detunings on numba's threads (prange), each with its own work arrays
+    n_blocks = max(1, min(64, nx // 64))
+    for blk in prange(n_blocks):
+        log_i = np.empty(n_nodes)
+        a1 = np.empty(n_nodes)
+        a_st = np.empty(n_nodes)
+        nr_st = np.empty(n_nodes)
+        c_st = np.empty(n_nodes, dtype=np.complex128)
+        # detunings outer: a detuning's table column stays in the cache
+        for j in range(blk * nx // n_blocks, (blk + 1) * nx // n_blocks):
+            # the intensity is followed as its logarithm: I e^(−α dz) is log I − α dz
             for i in range(n_nodes):
-                a = a_st[i] / stages
-                log_i[i] -= a * dz
-                alpha[i, j] += a * dz
-                phase[i, j] += nr_st[i] / stages * dz
-                chi[i, j] += c_st[i] / stages / z_slices
+                log_i[i] = np.log(max(inten_in[i, j], 1e-300))
+                alpha[i, j] = 0.0
+                phase[i, j] = 0.0
+                chi[i, j] = 0.0
+            for _ in range(z_slices):
+                for stage in range(stages):
+                    # the beam nodes are independent: one pass over them per step keeps the
+                    # processor busy while each node's chain of steps waits on its last one
+                    for i in range(n_nodes):
+                        li = log_i[i] if stage == 0 else log_i[i] - a1[i] * dz
+                        if li < lo:
+                            sat = sat_lo[j] * np.exp(li - lo)
+                        else:
+                            inside = min(li, hi)
+                            # numpy.searchsorted(logi, inside) − 1, clipped to the segments
+                            seg = min(max(int((inside - lo) / step), 0), n_seg - 1)
+                            while seg > 0 and logi[seg] >= inside:
+                                seg -= 1
+                            while seg < n_seg - 1 and logi[seg + 1] < inside:
+                                seg += 1
+                            t = inside - logi[seg]
+                            sat = (
+                                (coef[0, seg, j] * t + coef[1, seg, j]) * t + coef[2, seg, j]
+                            ) * t
+                            sat += coef[3, seg, j]
+                        c = linear[j] + sat
+                        if c.real * c.real + c.imag * c.imag < 1e-8:
+                            # √(1 + χ) by its series where |χ| < 1e-4 (a vapour's χ is ~1e-5):
+                            # the next term, 7χ⁵/256, is below 1e-21
+                            c2 = c * c
+                            n = 1.0 + 0.5 * c - 0.125 * c2 + (0.0625 * c - 0.0390625 * c2) * c2
+                        else:
+                            n = np.sqrt(1.0 + c)
+                        if stage == 0:
+                            a1[i] = two_k * n.imag
+                            a_st[i] = a1[i]
+                            nr_st[i] = n.real
+                            c_st[i] = c
+                        else:
+                            a_st[i] += two_k * n.imag
+                            nr_st[i] += n.real
+                            c_st[i] += c
+                for i in range(n_nodes):
+                    a = a_st[i] / stages
+                    log_i[i] -= a * dz
+                    alpha[i, j] += a * dz
+                    phase[i, j] += nr_st[i] / stages * dz
+                    chi[i, j] += c_st[i] / stages / z_slices
 
 
 def _table(response: ProbeResponse, i_lo: float, i_hi: float, k: float, length_m: float):
@@ -776,7 +785,7 @@ def _propagate(response: ProbeResponse, intensity_in, k: float, length_m: float,
     alpha_sum = np.empty(inten.shape)
     phase = np.empty(inten.shape)
     chi_mean = np.empty(inten.shape, dtype=complex)
-    caches.compiled(_slices)(
+    caches.compiled(_slices, parallel=True)(
         table.c,
         table.logi,
         table.sat_lo,

@@ -56,10 +56,13 @@ class _Log:
 
 
 @contextlib.contextmanager
-def rule_step(log_path: str | None, what: str) -> Iterator[_Log]:
+def rule_step(log_path: str | None, what: str, threads: int = 1) -> Iterator[_Log]:
     """Run one rule's work: log start/end, one-line errors, non-zero exit on failure.
 
-    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning).
+    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning). ``threads`` is
+    what Snakemake gave the rule (``snakemake.threads``): the compiled kernels
+    (:func:`mohilbert.caches.compiled`) run on that many, so that jobs side by side do not
+    share cores they were not given.
 
     A :class:`~mohilbert.errors.MohilbertError` becomes one line ``mohilbert: <what>:
     <Error>: ...`` on stderr and in the log, and exit status 1. Any other exception (a bug)
@@ -70,10 +73,17 @@ def rule_step(log_path: str | None, what: str) -> Iterator[_Log]:
 
     log = _Log(log_path)
     start = time.perf_counter()
+    threads = max(1, int(threads))
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # read when numba is first imported
+    if "numba" in sys.modules:
+        sys.modules["numba"].set_num_threads(
+            min(threads, sys.modules["numba"].config.NUMBA_NUM_THREADS)
+        )
     job = os.environ.get("SLURM_JOB_ID")
     log.say(
         f"{what}: start on {socket.gethostname()}"
         + (f" (slurm_job_id={job})" if job else " (local)")
+        + f", {threads} thread{'s' if threads > 1 else ''}"
     )
     watch_parent()
     try:

@@ -39,7 +39,7 @@ rule fit_series:
         "results/benchmarks/series/{series}.tsv"
     conda:
         "../envs/mohilbert.yaml"
-    threads: 1
+    threads: 2  # the compiled kernels' threads (fewer when --cores says so)
     resources:
         mem_mb=3000,
         runtime=120,

@@ -8,7 +8,7 @@ from mohilbert.jobs import rule_step
 from mohilbert.stages.series import fit_series
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with rule_step(sm.log[0], f"series {sm.wildcards.series}") as log:
+with rule_step(sm.log[0], f"series {sm.wildcards.series}", sm.threads) as log:
     cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
     ds = fit_series(cal, sm.params.records, sm.params.series, sm.params.gates)
     for warning in gates.read(ds.attrs):

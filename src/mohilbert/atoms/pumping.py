@@ -51,6 +51,9 @@ from mohilbert.atoms.hamiltonian import couplings
 
 #: pairs with |a_eg|² below this are not driven
 _MIN_COUPLING = 1e-12
+#: the loops of the compiled kernels that may run on several threads (numba.prange once
+#: compiled by mohilbert.caches.compiled; plain range in Python)
+prange = range
 #: detunings per batched master-equation solve (memory: chunk × n² complex)
 _LINDBLAD_CHUNK = 512
 #: detunings whose total pump rate is below this fraction of the transit rate take the steady
@@ -264,72 +267,75 @@ def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, satura
     saturation[i] = Σ_p lor[i, p] |a_p|² (P_g − P_e − p₀_g), excited[i] = Σ_e P_e.
     The same equations as :meth:`RatePrepared.ground_system` with ``numpy.linalg.solve``
     (tests compare them), without the interpreter's cost per detuning (compiled by
-    :func:`mohilbert.caches.compiled`).
+    :func:`mohilbert.caches.compiled`, blocks of rows on numba's threads).
     """
     n_rows, n_pairs = rate1.shape
     n_e, n_g = branch.shape
-    full = np.zeros((n_e, n_g))
-    amp = np.zeros(n_pairs)
-    m = np.zeros((n_g, n_g))
-    b = np.zeros(n_g)
-    d = np.zeros(n_e)
-    pe = np.zeros(n_e)
-    for i in range(n_rows):
-        m[:, :] = 0.0
-        d[:] = gamma + transit
-        for p in range(n_pairs):
-            r = o2 * rate1[i, p]
-            full[e_loc[p], gg[p]] = r
-            d[e_loc[p]] += r
-            m[gg[p], gg[p]] -= r
-        # A is non-zero on the driven pairs only: M_gh += (r_eg + Γ b_eg) A_eh per pair (e, h)
-        for p in range(n_pairs):
-            e, h = e_loc[p], gg[p]
-            amp[p] = full[e, h] / d[e]
+    # blocks of rows on numba's threads (prange), each with its own work arrays
+    n_blocks = max(1, min(64, n_rows // 256))
+    for blk in prange(n_blocks):
+        full = np.zeros((n_e, n_g))
+        amp = np.zeros(n_pairs)
+        m = np.zeros((n_g, n_g))
+        b = np.zeros(n_g)
+        d = np.zeros(n_e)
+        pe = np.zeros(n_e)
+        for i in range(blk * n_rows // n_blocks, (blk + 1) * n_rows // n_blocks):
+            m[:, :] = 0.0
+            d[:] = gamma + transit
+            for p in range(n_pairs):
+                r = o2 * rate1[i, p]
+                full[e_loc[p], gg[p]] = r
+                d[e_loc[p]] += r
+                m[gg[p], gg[p]] -= r
+            # A is non-zero on the driven pairs only: M_gh += (r_eg + Γ b_eg) A_eh per pair (e, h)
+            for p in range(n_pairs):
+                e, h = e_loc[p], gg[p]
+                amp[p] = full[e, h] / d[e]
+                for g in range(n_g):
+                    m[g, h] += (full[e, g] + branch[e, g]) * amp[p]
             for g in range(n_g):
-                m[g, h] += (full[e, g] + branch[e, g]) * amp[p]
-        for g in range(n_g):
-            m[g, g] -= transit
-            b[g] = -transit * p0[g]
-        # Gaussian elimination with partial pivoting, then back substitution
-        for k in range(n_g):
-            piv = k
-            big = abs(m[k, k])
-            for j in range(k + 1, n_g):
-                if abs(m[j, k]) > big:
-                    big = abs(m[j, k])
-                    piv = j
-            if piv != k:
-                for h in range(n_g):
-                    t = m[k, h]
-                    m[k, h] = m[piv, h]
-                    m[piv, h] = t
-                t = b[k]
-                b[k] = b[piv]
-                b[piv] = t
-            for j in range(k + 1, n_g):
-                f = m[j, k] / m[k, k]
-                if f != 0.0:
-                    for h in range(k, n_g):
-                        m[j, h] -= f * m[k, h]
-                    b[j] -= f * b[k]
-        for k in range(n_g - 1, -1, -1):
-            acc = b[k]
-            for h in range(k + 1, n_g):
-                acc -= m[k, h] * b[h]
-            b[k] = acc / m[k, k]
-        pe[:] = 0.0
-        for p in range(n_pairs):
-            pe[e_loc[p]] += amp[p] * b[gg[p]]
-        total = 0.0
-        for e in range(n_e):
-            total += pe[e]
-        excited[i] = total
-        s = 0j
-        for p in range(n_pairs):
-            s += lor[i, p] * (a2[p] * (b[gg[p]] - pe[e_loc[p]] - p0[gg[p]]))
-            full[e_loc[p], gg[p]] = 0.0  # the next row's pairs start from zero
-        saturation[i] = s
+                m[g, g] -= transit
+                b[g] = -transit * p0[g]
+            # Gaussian elimination with partial pivoting, then back substitution
+            for k in range(n_g):
+                piv = k
+                big = abs(m[k, k])
+                for j in range(k + 1, n_g):
+                    if abs(m[j, k]) > big:
+                        big = abs(m[j, k])
+                        piv = j
+                if piv != k:
+                    for h in range(n_g):
+                        t = m[k, h]
+                        m[k, h] = m[piv, h]
+                        m[piv, h] = t
+                    t = b[k]
+                    b[k] = b[piv]
+                    b[piv] = t
+                for j in range(k + 1, n_g):
+                    f = m[j, k] / m[k, k]
+                    if f != 0.0:
+                        for h in range(k, n_g):
+                            m[j, h] -= f * m[k, h]
+                        b[j] -= f * b[k]
+            for k in range(n_g - 1, -1, -1):
+                acc = b[k]
+                for h in range(k + 1, n_g):
+                    acc -= m[k, h] * b[h]
+                b[k] = acc / m[k, k]
+            pe[:] = 0.0
+            for p in range(n_pairs):
+                pe[e_loc[p]] += amp[p] * b[gg[p]]
+            total = 0.0
+            for e in range(n_e):
+                total += pe[e]
+            excited[i] = total
+            s = 0j
+            for p in range(n_pairs):
+                s += lor[i, p] * (a2[p] * (b[gg[p]] - pe[e_loc[p]] - p0[gg[p]]))
+                full[e_loc[p], gg[p]] = 0.0  # the next row's pairs start from zero
+            saturation[i] = s
 
 
 class RatePrepared:
@@ -431,7 +437,7 @@ class RatePrepared:
         # M_gh = −δ_gh (Σ_e R_eg + γ_t) + Σ_e (R_eg + Γ b_eg) R_eh / D_e (driven e only).
         sat_strong = np.empty(strong.size, dtype=complex)
         excited_strong = np.empty(strong.size)
-        caches.compiled(_rate_rows)(
+        caches.compiled(_rate_rows, parallel=True)(
             np.ascontiguousarray(self.rate1[strong]),
             np.ascontiguousarray(self.lor[strong]),
             self.e_loc,
