@@ -59,15 +59,23 @@ class _Log:
 def rule_step(log_path: str | None, what: str, threads: int = 1) -> Iterator[_Log]:
     """Run one rule's work: log start/end, one-line errors, non-zero exit on failure.
 
-    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning). ``threads`` is
-    what Snakemake gave the rule (``snakemake.threads``): the compiled kernels
-    (:func:`mohilbert.caches.compiled`) run on that many, so that jobs side by side do not
-    share cores they were not given.
+    Yields the job's log (``log.warn(msg)`` reports a soft gate's warning).
 
     A :class:`~mohilbert.errors.MohilbertError` becomes one line ``mohilbert: <what>:
     <Error>: ...`` on stderr and in the log, and exit status 1. Any other exception (a bug)
     is logged as failed and shows its traceback. While the job runs, a watchdog ends it if
     the Snakemake process that started it dies (see :func:`watch_parent`).
+
+    Parameters
+    ----------
+    log_path : str or None
+        The rule's log file (None: no log; a one-line error still goes to stderr).
+    what : str
+        How the log and a one-line error name the job (``"calibrate run1"``).
+    threads : int
+        The cores Snakemake gave the rule (``snakemake.threads``): the compiled kernels
+        (:func:`mohilbert.caches.compiled`) run on that many threads, so that jobs side by
+        side do not share cores they were not given.
     """
     import socket
 
