@@ -208,3 +208,33 @@ def test_a_step_in_one_spectrums_own_parameter_evaluates_that_spectrum_only(monk
     # of a Jacobian's five steps (T, B, three offsets) each spectrum needs three: without
     # the cache every residual evaluation costs all three spectra
     assert calls["spectra"] < 0.8 * 3 * calls["residuals"], calls
+
+
+def test_a_fit_can_start_from_another_fits_values():
+    """Issue 35 / 36: a refit (a power series' halves) starts from the joint optimum by the
+    result's own parameter names, per-spectrum ones included; it lands on the same optimum
+    in fewer steps."""
+    sp = FitSpectrum(
+        X,
+        _noisy(TRUTH, "sigma_plus", seed=4, shift=12.0),
+        "S0",
+        "sigma_plus",
+        np.full(X.size, 2e-3),
+        name="sp",
+    )
+    free = {"temperature_C": None, "field_T": None, "shift_MHz": (-100, 100)}
+    first = fit_spectra(
+        [sp], TRUTH.with_(temperature_C=78, field_T=0.57), free, per_spectrum=("shift_MHz",)
+    )
+    again = fit_spectra(
+        [sp],
+        TRUTH.with_(temperature_C=78, field_T=0.57),
+        free,
+        per_spectrum=("shift_MHz",),
+        start=first.values,
+    )
+    assert again.nfev < first.nfev
+    for name in ("temperature_C", "field_T", "shift_MHz__sp"):
+        assert again.values[name] == pytest.approx(
+            first.values[name], abs=0.01 * first.stderr[name]
+        )

@@ -92,7 +92,6 @@ def test_summary_and_forced_figures(two_runs):
         a,
         "--forcerun",
         "figure_experiment",
-        "figure_group_index",
         "figure_calibration",
         "figure_overview",
         env=_src_env(a),
@@ -232,7 +231,6 @@ _DEMO_JOBS = {
     "fit": 2,
     "hilbert": 2,
     "figure_experiment": 2,
-    "figure_group_index": 2,
     "figure_overview": 1,
     "summary": 1,
     "report": 1,
@@ -248,7 +246,6 @@ _DEMO_JOBS = {
             {
                 "hilbert": 2,
                 "figure_experiment": 2,
-                "figure_group_index": 2,
                 "summary": 1,
                 "report": 1,
             },

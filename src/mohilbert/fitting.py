@@ -267,6 +267,7 @@ def fit_spectra(
     per_spectrum: Sequence[str] = (),
     groups: Mapping[str, Mapping[str, object]] | None = None,
     max_nfev: int = 2000,
+    start: Mapping[str, float] | None = None,
 ) -> FitResult:
     """Fit the theory to one or several spectra with shared and per-spectrum parameters.
 
@@ -299,6 +300,10 @@ def fit_spectra(
         the others are tied to it (:attr:`FitResult.ties`).
     max_nfev : int
         Most model evaluations of the minimiser.
+    start : mapping, optional
+        Start values by the result's parameter names (``temperature_C``,
+        ``shift_MHz__<spectrum>``, ...), e.g. another fit's optimum; the others start from
+        ``cell`` and the defaults. Values outside the bounds are moved just inside.
     """
     spectra = _checked_spectra(spectra)
     bounds = dict.fromkeys(free) if not isinstance(free, Mapping) else dict(free)
@@ -307,7 +312,7 @@ def fit_spectra(
     # lmfit names must be identifiers: per-spectrum parameters use a safe token of the name
     tokens = {n: f"s{k}_" + re.sub(r"\W", "_", n) for k, n in enumerate(names)}
     owners = _owners(names, bounds, per_spectrum, groups or {})
-    params = _fit_parameters(bounds, cell, spectra, pols, tokens, owners)
+    params = _fit_parameters(bounds, cell, spectra, pols, tokens, owners, start or {})
     model = _JointModel(spectra, cell, pols, [tokens[n] for n in names], owners)
     result = _minimise(model, params, max_nfev)
     return _fit_result(model, result, cell, spectra, pols, tokens, owners)
@@ -382,10 +387,10 @@ def _checked_spectra(spectra: Sequence[FitSpectrum]) -> list[FitSpectrum]:
     return out
 
 
-def _fit_parameters(bounds, cell, spectra, pols, tokens, owners) -> lmfit.Parameters:
-    """lmfit parameters: start values from the cell (isotope abundances from its mix),
-    bounds given or :data:`DEFAULT_BOUNDS`, starts kept just inside the bounds; one per
-    spectrum that owns a per-spectrum or grouped parameter (``owners``)."""
+def _fit_parameters(bounds, cell, spectra, pols, tokens, owners, given) -> lmfit.Parameters:
+    """lmfit parameters: start values ``given`` by public name, else from the cell (isotope
+    abundances from its mix), bounds given or :data:`DEFAULT_BOUNDS`, starts kept just inside
+    the bounds; one per spectrum that owns a per-spectrum or grouped parameter (``owners``)."""
     names = [s.name for s in spectra]
     params = lmfit.Parameters()
     iso_names = [n for n in bounds if n.startswith("percent_")]
@@ -412,6 +417,9 @@ def _fit_parameters(bounds, cell, spectra, pols, tokens, owners) -> lmfit.Parame
                 raise FitError(
                     f"unknown fit parameter {pname!r}; known: {', '.join(CELL_PARAMETERS + JONES_PARAMETERS + PROBE_PARAMETERS)}, percent_<isotope>"
                 )
+            public = f"{pname}__{names[k]}" if own else pname
+            if public in given:
+                value = float(given[public])
             lo, hi = bounds[pname] or DEFAULT_BOUNDS.get(pname, (0.0, 100.0))
             # a start exactly on a bound has a zero gradient in lmfit's bound transform
             margin = 1e-4 * (hi - lo)

@@ -1,5 +1,7 @@
 rule figure_experiment:
-    """Paper-style comparison figure of one experiment."""
+    """Paper-style comparison figure of one experiment, and its group index and group delay
+    (one job: both read the experiment's Hilbert file; a job's start-up costs more than a
+    figure)."""
     input:
         hilbert="results/hilbert/{experiment}.nc",
         fit="results/fits/{experiment}.nc",
@@ -16,33 +18,17 @@ rule figure_experiment:
                 "figure": "transmission, index, rotation",
             },
         ),
-    log:
-        "results/logs/figures/experiment_{experiment}.log",
-    benchmark:
-        "results/benchmarks/figures/experiment_{experiment}.tsv"
-    conda:
-        "../envs/mohilbert.yaml"
-    script:
-        "../scripts/figure_experiment.py"
-
-
-rule figure_group_index:
-    """Group index and group delay of one experiment."""
-    input:
-        hilbert="results/hilbert/{experiment}.nc",
-        code=stage_code("figure_experiment"),
-    output:
-        pdf="results/figures/group_index/{experiment}.pdf",
-        png=report(
+        group_pdf="results/figures/group_index/{experiment}.pdf",
+        group_png=report(
             "results/figures/group_index/{experiment}.png",
             caption="../report/group_index.rst",
             category="Group index",
             labels={"experiment": "{experiment}", "figure": "group index"},
         ),
     log:
-        "results/logs/figures/group_index_{experiment}.log",
+        "results/logs/figures/experiment_{experiment}.log",
     benchmark:
-        "results/benchmarks/figures/group_index_{experiment}.tsv"
+        "results/benchmarks/figures/experiment_{experiment}.tsv"
     conda:
         "../envs/mohilbert.yaml"
     script:

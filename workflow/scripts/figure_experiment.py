@@ -1,5 +1,5 @@
-"""Rules figure_experiment and figure_group_index: an experiment's comparison with theory and
-its group index (PDF + PNG)."""
+"""Rule figure_experiment: an experiment's comparison with theory and its group index (PDF +
+PNG each)."""
 
 from pathlib import Path
 
@@ -15,9 +15,7 @@ from mohilbert.plotting.experiment import experiment_figure, group_index_figure
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], sm.rule):
     hilbert = load_dataset(sm.input.hilbert)
-    if sm.rule == "figure_group_index":
-        fig = group_index_figure(hilbert)
-    else:
-        cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
-        fig = experiment_figure(hilbert, cal, load_dataset(sm.input.fit))
+    cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
+    fig = experiment_figure(hilbert, cal, load_dataset(sm.input.fit))
     save_figure(fig, sm.output.pdf, sm.output.png)
+    save_figure(group_index_figure(hilbert), sm.output.group_pdf, sm.output.group_png)

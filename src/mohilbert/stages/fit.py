@@ -102,6 +102,7 @@ def fit_experiment(
     gates: dict | None = None,
     label: str | None = None,
     groups: dict[str, dict[str, object]] | None = None,
+    start: dict[str, float] | None = None,
 ) -> xr.Dataset:
     """Joint theory fit of all runs of an experiment → Dataset for ``results/fits/{exp}.nc``.
 
@@ -138,6 +139,9 @@ def fit_experiment(
     groups : dict, optional
         Probe parameters fitted once per group of runs: parameter → {run → group label}
         (:func:`mohilbert.fitting.fit_spectra`; a power series' detection settings).
+    start : dict, optional
+        Start values by parameter name (another fit's ``value``; default: the sheet's
+        temperature and field, the model's defaults).
     """
     from mohilbert.fitting import fit_spectra  # lmfit: only the fit rule pays its import
 
@@ -159,7 +163,9 @@ def fit_experiment(
         # a run's residual frequency offset (PER_RUN_SHIFT_BOUND_MHZ); other per-run
         # parameters keep their physical bounds (a scale stays > 0)
         free[p] = (-PER_RUN_SHIFT_BOUND_MHZ, PER_RUN_SHIFT_BOUND_MHZ) if p == "shift_MHz" else None
-    result = fit_spectra(spectra, cell, free, per_spectrum=tuple(cfg["per_run"]), groups=groups)
+    result = fit_spectra(
+        spectra, cell, free, per_spectrum=tuple(cfg["per_run"]), groups=groups, start=start
+    )
     components, drift_cov = budget_components(result, spectra, correlated, cal, exp, cell)
     budget, cov = combined_budget(result, components, drift_cov)
     out = fit_dataset(result, budget, cov, cal, exp, gates)

@@ -523,22 +523,24 @@ def power_halves_error(
     half = len(runs) // 2
     if not redchi > gate or half < 2:
         return {}
-    # each half starts where the joint fit ended: a half of a misfitted series can hold more
-    # than one minimum, and the one next to the joint solution is the spread asked for
-    # (from the sheet's values a half's fit landed in either of two, 0.3 °C apart, on
-    # rounding-level changes of the data)
-    values = FitValues.of(out).shared
-    start = {k: values[k] for k in ("temperature_C", "field_T") if k in values}
+    # each half starts where the joint fit ended (every parameter): a half of a misfitted
+    # series can hold more than one minimum, and the one next to the joint solution is the
+    # spread asked for (from the sheet's values a half's fit landed in either of two, 0.3 °C
+    # apart, on rounding-level changes of the data); and it takes fewer steps
+    start = dict(
+        zip(out["parameter"].values.tolist(), map(float, out["value"].values), strict=True)
+    )
     parts = {}
     for name, members in (("low", runs[:half]), ("high", runs[half:])):
         sub = {p: {r: g[r] for r in members} for p, g in (groups or {}).items()}
         fit = fit_experiment(
             {r: cal[r] for r in members},
-            {r: replace(exp[r], **start) for r in members},
+            {r: exp[r] for r in members},
             cfg,
             gates,
             label=f"{exp.label} ({name} powers)",
             groups=sub or None,
+            start=start,
         )
         names = fit["parameter"].values.tolist()
         parts[name] = {
