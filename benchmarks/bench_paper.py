@@ -7,7 +7,10 @@ prints the wall time, the number of jobs, the sum of job compute and the largest
 (from each rule's benchmark file), then the fitted series parameters and each run's weak-probe
 verdict, and the weak-probe fit of every power on its own (how it drifts with power).
 
-    .venv/bin/python benchmarks/bench_paper.py [--keep DIR]
+    .venv/bin/python benchmarks/bench_paper.py [--keep DIR] [-- SNAKEMAKE ARGS]
+
+Arguments after ``--`` go to Snakemake (e.g. ``-- --set-threads fit_series=1``: the series
+fits on one core each, side by side with the other jobs).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
         "workflow/profiles/default",
         "--configfile",
         "paper.yaml",
+        *(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []),
     ]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, check=False)
