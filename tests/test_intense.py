@@ -529,3 +529,50 @@ def test_the_log_intensity_table_is_scipys_not_a_knot_spline():
         x = np.arange(-30, -30 + n) * (np.log(10) / 6)
         y = rng.normal(size=(n, 300)) + 1j * rng.normal(size=(n, 300))
         assert np.array_equal(_not_a_knot(x, y), CubicSpline(x, y, axis=0).c)
+
+
+@pytest.mark.parametrize("compat", ["mohilbert", "hip-elecsus"])
+def test_the_compiled_steps_through_the_cell_are_the_tables_own(compat):
+    """Issue 35: the probe's steps through the cell are one compiled pass (``_slices``);
+    against the same steps written with the table's own χ(I) (``_LogTable.chi``) as whole-
+    array operations: Heun's steps (Euler's for HIP-ElecSus), 8 beam nodes, 12 slices."""
+    from mohilbert import intense
+
+    cell = RB87.with_(temperature_C=81.0)
+    x = np.linspace(5500, 18000, 400)
+    probe = Probe(_power(50.0), D, beam_profile="gaussian", z_slices=12, compat=compat)
+    seen = {}
+    init = intense.ProbeResponse.__init__
+
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        seen["response"] = self
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(intense.ProbeResponse, "__init__", keep)
+        intense_arrays(x, cell, "sigma_plus", probe)
+    response = seen["response"]
+    k = 2 * np.pi / response.line.wavelength_m
+    inten = probe.peak_intensity_W_m2 * np.exp(-np.polynomial.laguerre.laggauss(8)[0])
+    table = intense._table(response, inten.min(), inten.max(), k, 2e-3)
+    t, n, chi = intense._propagate(response, inten, k, 2e-3, table)
+    # the reference: the same steps, whole arrays at a time
+    dz = 2e-3 / probe.z_slices
+    i = np.repeat(inten[:, None], x.size, axis=1)
+    alpha, phase, chi_ref = np.zeros(i.shape), np.zeros(i.shape), np.zeros(i.shape, complex)
+    for _ in range(probe.z_slices):
+        c1 = table.chi(i)
+        n1 = np.sqrt(1 + c1)
+        a = 2 * k * n1.imag
+        nr, c = n1.real, c1
+        if compat != "hip-elecsus":
+            c2 = table.chi(i * np.exp(-a * dz))
+            n2 = np.sqrt(1 + c2)
+            a, nr, c = 0.5 * (a + 2 * k * n2.imag), 0.5 * (n1.real + n2.real), 0.5 * (c1 + c2)
+        i = i * np.exp(-a * dz)
+        alpha += a * dz
+        phase += nr * dz
+        chi_ref += c / probe.z_slices
+    assert np.abs(t - np.exp(-alpha)).max() < 1e-14
+    assert np.abs(chi - chi_ref).max() < 1e-12 * np.abs(chi_ref).max()
+    assert np.abs(n.real - phase / 2e-3).max() < 1e-14

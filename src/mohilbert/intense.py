@@ -668,7 +668,8 @@ class _LogTable:
 
     def chi(self, intensity: np.ndarray) -> np.ndarray:
         """χ at one intensity per detuning: ``intensity`` of shape (nΔ,) or (m, nΔ) [W/m²]
-        (what :func:`_slices` evaluates inside its loop)."""
+        (what :func:`_slices` evaluates inside its loop, written as whole-array operations:
+        the reference the compiled steps are tested against)."""
         logi = np.log(np.maximum(intensity, 1e-300))
         inside = np.minimum(np.maximum(logi, self.lo), self.hi)
         seg = np.searchsorted(self.logi, inside) - 1
