@@ -22,6 +22,12 @@ def _noisy(cell, pol, quantity="S0", sigma=2e-3, seed=0, shift=0.0):
     return y + np.random.default_rng(seed).normal(0, sigma, X.size)
 
 
+def _measured(pol, seed, shift, name):
+    """A noisy S0 spectrum of TRUTH with its σ (2e-3), offset by ``shift`` [MHz]."""
+    y = _noisy(TRUTH, pol, seed=seed, shift=shift)
+    return FitSpectrum(X, y, "S0", pol, np.full(X.size, 2e-3), name=name)
+
+
 def test_single_fit_recovers_truth_with_calibrated_errors():
     y = _noisy(TRUTH, "x")
     r = fit_spectra(
@@ -37,22 +43,8 @@ def test_single_fit_recovers_truth_with_calibrated_errors():
 
 
 def test_joint_fit_shares_temperature_and_field_with_per_run_offsets(tmp_path):
-    sp = FitSpectrum(
-        X,
-        _noisy(TRUTH, "sigma_plus", seed=1, shift=15.0),
-        "S0",
-        "sigma_plus",
-        np.full(X.size, 2e-3),
-        name="sp",
-    )
-    sm = FitSpectrum(
-        X,
-        _noisy(TRUTH, "sigma_minus", seed=2, shift=-10.0),
-        "S0",
-        "sigma_minus",
-        np.full(X.size, 2e-3),
-        name="sm",
-    )
+    sp = _measured("sigma_plus", seed=1, shift=15.0, name="sp")
+    sm = _measured("sigma_minus", seed=2, shift=-10.0, name="sm")
     r = fit_spectra(
         [sp, sm],
         TRUTH.with_(temperature_C=80, field_T=0.58),
@@ -214,14 +206,7 @@ def test_a_fit_can_start_from_another_fits_values():
     """Issue 35 / 36: a refit (a power series' halves) starts from the joint optimum by the
     result's own parameter names, per-spectrum ones included; it lands on the same optimum
     in fewer steps."""
-    sp = FitSpectrum(
-        X,
-        _noisy(TRUTH, "sigma_plus", seed=4, shift=12.0),
-        "S0",
-        "sigma_plus",
-        np.full(X.size, 2e-3),
-        name="sp",
-    )
+    sp = _measured("sigma_plus", seed=4, shift=12.0, name="sp")
     free = {"temperature_C": None, "field_T": None, "shift_MHz": (-100, 100)}
     first = fit_spectra(
         [sp], TRUTH.with_(temperature_C=78, field_T=0.57), free, per_spectrum=("shift_MHz",)
