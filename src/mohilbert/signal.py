@@ -121,6 +121,22 @@ def quantisation_step(x: np.ndarray) -> float:
     return float(np.diff(u).min())
 
 
+def robust_sigma(x) -> float:
+    """The standard deviation of the bulk of ``x`` from its median absolute deviation
+    (1.4826·MAD, that of a normal distribution), blind to a few outliers; NaN for no values.
+
+    Parameters
+    ----------
+    x : array_like
+        Values (NaN ignored).
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
 def white_noise_rms(x: np.ndarray, order: int = 2) -> float:
     """Per-sample white-noise rms of a trace [units of ``x``], robust to signal and to ADC steps.
 

@@ -34,7 +34,13 @@ from mohilbert.calibration.steps import Absolute, AxisFit, Baseline, Dark, Scan
 from mohilbert.config import schema_defaults
 from mohilbert.errors import CalibrationError, MohilbertError, one_line
 from mohilbert.records import Run
-from mohilbert.signal import fft_convolve, legendre_design, running_median, white_noise_rms
+from mohilbert.signal import (
+    fft_convolve,
+    legendre_design,
+    robust_sigma,
+    running_median,
+    white_noise_rms,
+)
 from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
 
 #: the calibrate stage's defaults: ``calibrate:`` of the configuration schema (its one home)
@@ -799,7 +805,7 @@ def baseline_fit(
         # (white noise and slow drifts together): a white-noise threshold would drop every
         # point a drift pushes below the baseline and walk the baseline up to the envelope
         r = light / baseline - 1
-        scatter_r = 1.4826 * np.median(np.abs(r[mask] - np.median(r[mask])))
+        scatter_r = robust_sigma(r[mask])
         excess = -r > 4 * max(scatter_r, sigma_v / np.median(baseline))
         new_mask = (od_model < cfg["od_threshold"]) & ~excess
         if new_mask.sum() < 50 or np.array_equal(new_mask, mask):

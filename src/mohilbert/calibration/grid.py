@@ -13,7 +13,7 @@ import xarray as xr
 from mohilbert.calibration.steps import Absolute, Baseline, Dark, Scan
 from mohilbert.errors import CalibrationError
 from mohilbert.records import Run
-from mohilbert.signal import legendre_design, running_median, white_noise_rms
+from mohilbert.signal import legendre_design, robust_sigma, running_median, white_noise_rms
 from mohilbert.theory import spectrum_arrays
 
 
@@ -182,7 +182,7 @@ def polarimeter_variables(
     pol_excess = 0.0
     if clear.sum() > 200:
         r = (pol_grid - running_median(pol_grid, 101))[clear]
-        scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
+        scatter = robust_sigma(r)
         white_p = float(np.median(pol_sigma[clear])) * pol_scale
         pol_excess = float(np.sqrt(max(scatter**2 - white_p**2, 0.0)))
     data["polarimeter"] = (
@@ -392,7 +392,7 @@ def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base
     slow, slow_length = 0.0, bins.step
     if clear.sum() > 30:
         r = t_grid[clear] - model_grid[clear]
-        scatter = 1.4826 * np.median(np.abs(r - np.median(r)))
+        scatter = robust_sigma(r)
         white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
         excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
         drift_length = _correlation_length(grid, clear, r - np.median(r))
