@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import hip_paper
+from conftest import REPO, hip_paper
 from scipy.optimize import brentq
 
 from mohilbert.atoms import pumping as pm
@@ -264,6 +264,30 @@ def test_the_compiled_rate_equations_are_the_dense_ground_state_solve(rabi):
         scale = np.abs(dense).max()
         assert np.abs(compiled - dense)[strong].max() < 1e-11 * scale
         assert np.abs(excited - pe.sum(axis=1))[strong].max() < 1e-12
+
+
+def test_a_process_with_one_thread_runs_the_plain_loops_with_the_same_results():
+    """Issue 36 (the demo's cold start): a job given one thread compiles the kernels' plain
+    loops (half the compile time), cached apart from the parallel ones; the same numbers as
+    the dense solve and the table's own steps."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); import test_intense as t; "
+        "from mohilbert import caches; import mohilbert.atoms.pumping as pm; "
+        "t.test_the_compiled_rate_equations_are_the_dense_ground_state_solve(3.0); "
+        "t.test_the_compiled_steps_through_the_cell_are_the_tables_own('mohilbert'); "
+        "k = caches.compiled(pm._rate_rows, parallel=True); "
+        "print(k.py_func.__qualname__, k.targetoptions.get('parallel'))"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.split() == ["_rate_rows_serial", "False"]
 
 
 def test_rate_equations_against_the_master_equation_doppler_averaged():
