@@ -33,7 +33,6 @@ localrules:
     summary,
     report,
     figure_experiment,
-    figure_group_index,
     figure_calibration,
     figure_overview,
 
@@ -41,4 +40,5 @@ localrules:
 rule all:
     default_target: True
     input:
-        all_targets,
+        calibrated=all_calibrated,
+        products=all_targets,

@@ -63,7 +63,6 @@ def quarantine_damaged(results: str | Path = "results") -> list[str]:
 RESULT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("run", "raw/{}.nc"),
     ("run", "calibrated/{}.nc"),
-    ("run", "figures/calibration/{}.pdf"),
     ("run", "figures/calibration/{}.png"),
     ("run", "logs/ingest/{}.log"),
     ("run", "logs/calibrate/{}.log"),

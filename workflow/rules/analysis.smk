@@ -40,6 +40,9 @@ rule fit_series:
     conda:
         "../envs/mohilbert.yaml"
     threads: 2  # the compiled kernels' threads (fewer when --cores says so)
+    # the series chain (its fit, line centres, tables, figures) runs as soon as it can: the
+    # per-run jobs fill the other core around it, and the run does not end on it alone
+    priority: 10
     resources:
         mem_mb=3000,
         runtime=120,
@@ -67,6 +70,7 @@ rule line_centre:
     conda:
         "../envs/mohilbert.yaml"
     threads: 1
+    priority: 10
     resources:
         mem_mb=2000,
         runtime=20,

@@ -36,12 +36,12 @@ rule figure_experiment:
 
 
 rule figure_calibration:
-    """Calibration diagnostics of one run."""
+    """Calibration diagnostics of one run (PNG: a run's diagnostic is looked at, not printed;
+    the PDF cost as much as the drawing)."""
     input:
         calibrated="results/calibrated/{run}.nc",
         code=stage_code("figure_calibration"),
     output:
-        pdf="results/figures/calibration/{run}.pdf",
         png=report(
             "results/figures/calibration/{run}.png",
             caption="../report/calibration.rst",
@@ -98,6 +98,7 @@ rule figure_series_spectra:
         ),
     log:
         "results/logs/figures/series_spectra_{series}.log",
+    priority: 10
     conda:
         "../envs/mohilbert.yaml"
     params:
@@ -133,6 +134,7 @@ rule figure_series_line_centre:
         ),
     log:
         "results/logs/figures/series_line_centre.log",
+    priority: 10
     conda:
         "../envs/mohilbert.yaml"
     params:
@@ -163,6 +165,7 @@ rule series_tables:
         ),
     log:
         "results/logs/series_tables.log",
+    priority: 10
     conda:
         "../envs/mohilbert.yaml"
     script:

@@ -1,4 +1,4 @@
-"""Rule figure_calibration: one run's calibration diagnostics (PDF + PNG)."""
+"""Rule figure_calibration: one run's calibration diagnostics (PNG)."""
 
 import matplotlib
 
@@ -12,4 +12,4 @@ from mohilbert.plotting.common import save_figure
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_step(sm.log[0], sm.rule):
     fig = calibration_figure(load_dataset(sm.input.calibrated))
-    save_figure(fig, sm.output.pdf, sm.output.png)
+    save_figure(fig, None, sm.output.png)
