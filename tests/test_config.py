@@ -132,7 +132,7 @@ def test_library_defaults_are_the_schemas():
     configuration schema, which is one file: the workflow validates against the package's
     file (the Snakefile validates against it). A library user calling a stage
     function without the workflow gets the defaults the workflow validates with, and the
-    shipped config.yaml sets nothing else."""
+    shipped config.yaml sets nothing else but three keys of the demo's power series."""
     from mohilbert import gates
     from mohilbert.config import SCHEMA_PATH
     from mohilbert.stages import fit, hilbert, series
@@ -153,6 +153,18 @@ def test_library_defaults_are_the_schemas():
         gate = props["gates"]["properties"][stage]["properties"]
         assert values == {k: v["default"] for k, v in gate.items()}, stage
     shipped = _config()
+    # the bundled demo's power series, where its config departs from the defaults on purpose
+    # (each line's comment says why): each power's weak-probe fit to show its drift (the
+    # default, auto, fits the intense-probe model at the sheet's power: ~60 s more), its
+    # 10 000-sample records fitted at 600 points, its saturated runs' Hilbert transforms
+    # linearised to show them (the default refuses)
+    demo = {
+        ("fit", "model"): "weak_probe",
+        ("series", "max_points_per_run"): 600,
+        ("hilbert", "saturated_runs"): "linearise",
+    }
     for section in ("calibrate", "fit", "series", "hilbert", "ingest"):
         for key, value in (shipped.get(section) or {}).items():
-            assert value == defaults(section)[key], f"{section}.{key}"
+            assert value == demo.get((section, key), defaults(section)[key]), f"{section}.{key}"
+    for (section, key), value in demo.items():
+        assert shipped[section][key] == value != defaults(section)[key]

@@ -149,7 +149,7 @@ def test_runs_sheet_random_bytes(tmp_path, data):
 def test_repo_sheet_still_parses():
     assert (
         len(load_runs(REPO / "config" / "runs.tsv", SCHEMA_PATH, data_root=REPO / "data" / "raw"))
-        == 6
+        == 9
     )
 
 

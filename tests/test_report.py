@@ -51,6 +51,37 @@ def test_summary_overview_rounds_value_and_uncertainty_together():
     assert html.count("<tr>") == 3  # header + two experiments
 
 
+def test_summary_overview_marks_biased_weak_fits_and_adds_the_series_row():
+    """Issue 36 item 2 (the demo's power series): the weak-probe fit of a run beyond the weak
+    probe said 29.2 ± 1.1 °C in the report's first table, the series' intense-probe fit
+    59.93 ± 0.11 °C (truth 60) further down. The first table marks the biased fit and shows
+    the series' measurement as a row of its own."""
+    from mohilbert import gates
+
+    note = gates.GateWarning("run run_a", "hilbert.saturated_runs", "run run_a: beyond", "note")
+    hil = {}
+    gates.store(hil, [note])
+    table = pd.DataFrame(
+        {
+            "series": ["s1", "s1", "s1"],
+            "quantity": ["temperature_C", "field_T", "intensity_scale"],
+            "value": [59.93141, 0.6001512, 0.76],
+            "uncertainty": [0.10664, 0.00023, 0.034],
+            "unit": ["degC", "T", "1"],
+        }
+    )
+    series = {"s1": {"redchi": 1.0213, "warnings": "[]"}}
+    html = report.summary_overview(SUMMARY, {"faraday": hil, "voigt": {}}, table, series)
+    assert "88.018 ± 0.013 †" in html and "0.599986 ± 0.000010 †" in html
+    assert html.count("†") == 3  # faraday's two values and the footnote
+    assert "biased by design; the series row is the measurement" in html
+    assert (
+        "<tr><td>series s1 (intense-probe fit)</td><td>59.93 ± 0.11</td>"
+        "<td>0.60015 ± 0.00023</td><td>1.021</td><td>0</td></tr>"
+    ) in html
+    assert html.count("<tr>") == 4  # header, two experiments, the series
+
+
 def test_parameter_table_shows_the_budget_terms_in_words():
     html = report.parameter_table(SUMMARY, "faraday")
     assert "u: statistical" in html and "u: normalisation" in html

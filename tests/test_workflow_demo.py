@@ -1,5 +1,7 @@
 """The whole demo campaign through the real workflow, twice: identical numbers (xarray) and
-byte-identical figures, whatever the number of cores; the HTML report, in a real browser."""
+byte-identical figures, whatever the number of cores; the HTML report, in a real browser.
+The campaign: a Faraday and a Voigt experiment (six runs) and a power series (three runs of
+an enriched 87Rb cell at 3 uW, 60 uW and 3 mW, each also an experiment of its own)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def two_runs(tmp_path_factory):
         wd = demo_workspace(tmp_path_factory.mktemp(f"demo{cores}") / "wf", with_src=cores == "1")
         res = run_snakemake(wd, "--cores", cores, timeout=1200, env=_src_env(wd))
         assert res.returncode == 0, res.stderr[-4000:]
+        (wd / "console.txt").write_text(res.stderr)  # what the user saw
         dirs.append(wd)
     return dirs
 
@@ -39,7 +42,9 @@ def _files(wd, pattern):
 def test_every_netcdf_identical(two_runs):
     a, b = two_runs
     files = _files(a, "*.nc")
-    assert len(files) == 6 + 6 + 2 + 2  # raw, calibrated, fits, hilbert
+    assert (
+        len(files) == 9 + 9 + 5 + 5 + 1 + 1
+    )  # raw, calibrated, fits, hilbert, series, line centre
     assert files == _files(b, "*.nc")
     for rel in files:
         da, db = load_dataset(a / rel), load_dataset(b / rel)
@@ -54,7 +59,9 @@ def test_every_netcdf_identical(two_runs):
 def test_figures_byte_identical(two_runs):
     a, b = two_runs
     figs = _files(a, "*.png") + _files(a, "*.pdf")
-    assert len(figs) == 2 * (2 + 2 + 6 + 1)
+    # experiment and group index (PDF + PNG), each run's calibration (PNG), the overview, the
+    # series' spectra, line centres and spectra by beam (PDF + PNG)
+    assert len(figs) == 2 * 5 + 2 * 5 + 9 + 2 + 2 * 3
     for rel in figs:
         assert (
             hashlib.sha256((a / rel).read_bytes()).digest()
@@ -66,8 +73,14 @@ def test_summary_and_forced_figures(two_runs):
     a, b = two_runs
     ta, tb = pd.read_csv(a / "results" / "summary.csv"), pd.read_csv(b / "results" / "summary.csv")
     pd.testing.assert_frame_equal(ta, tb)
-    assert sorted(set(ta.experiment)) == ["faraday", "voigt"]
-    temps = ta[ta.quantity == "temperature_C"]
+    assert sorted(set(ta.experiment)) == [
+        "faraday",
+        "series_3mW",
+        "series_3uW",
+        "series_60uW",
+        "voigt",
+    ]
+    temps = ta[(ta.quantity == "temperature_C") & ta.experiment.isin(["faraday", "voigt"])]
     assert len(temps) == 2 and (abs(temps.value - 88.0) < 2 * temps.uncertainty).all()
     # one number, the same digits everywhere: the summary, the report and the fit file as the
     # figures print it (the report showed 0.6000060 +- 0.0000076 T where the fit had 0.6000057)
@@ -109,7 +122,7 @@ def test_report_is_part_of_the_run_and_identical(two_runs):
     )
     assert ra == rb
     html = ra.decode()
-    assert html.count("data:image/png;base64,") == 2 + 2 + 6 + 1
+    assert html.count("data:image/png;base64,") == 5 + 5 + 9 + 1 + 3
     assert "All quality gates passed" in html
     assert 'id="summary-table"' in html and "88.0" in html
 
@@ -195,12 +208,61 @@ def test_report_in_a_real_browser_opens_on_the_results(two_runs):
         )
     finally:
         browser.quit()
-    assert state["n"] == 11 and state["loaded"] == 11, state
+    assert state["n"] == 23 and state["loaded"] == 23, state
     assert state["gates"] is not None and state["gates"] < state["height"], state
     assert state["table"] is not None and state["table"] < state["height"], state
     assert state["figure"] is not None and state["figure"] < state["height"], state
-    assert state["rows"] == 3  # header + two experiments
+    assert state["rows"] == 7  # header, five experiments, the power series
     assert "faraday" in state["first"] and "±" in state["first"], state
+
+
+def test_the_power_series_is_analysed_and_reported(two_runs):
+    """Issue 36 item 2: the demo's power series (an enriched 87Rb cell at 60 C, 0.6 T, a 1 mm
+    Gaussian beam at 3 uW, 60 uW and 3 mW, i.e. 0.3-350 I_sat; the power meter reads 1/0.8
+    of the light in the cell; etalon, reference cell and a dark of its own per power) through
+    the default workflow: the joint intense-probe fit finds the truth, each power's weak-probe
+    fit is marked as biased (notes, not warnings), the saturated runs' Hilbert transforms are
+    linearised, and the report shows it all.
+
+    Measured: T 59.93 +- 0.11 C (truth 60.0, -0.6 sigma), B 0.60015 +- 0.00023 T (+0.7
+    sigma), intensity scale 0.760 +- 0.034 (truth 0.8, -1.2 sigma). No quality gate warns
+    (the data are good)."""
+    a, _ = two_runs
+    console = (a / "console.txt").read_text()
+    assert "mohilbert: warning:" not in console, console[-4000:]
+    assert "mohilbert: note: run series_3mW: beyond the weak probe" in console
+    # the weak-probe fit of a single power: its misfit is the series' question, a note
+    assert (
+        "mohilbert: note: experiment series_60uW: the theory fits the data with reduced chi-square"
+    ) in console
+    assert (
+        "; these runs have a probe power and a power series: its intense-probe fit says per "
+        "run whether the weak probe holds (series file, weak_probe_holds)"
+    ) in console
+    series = load_dataset(a / "results" / "series" / "demo_series.nc")
+    names = series["parameter"].values.tolist()
+    truth = {"temperature_C": 60.0, "field_T": 0.6, "intensity_scale": 0.8}
+    for name, true in truth.items():
+        i = names.index(name)
+        value, sigma = float(series["value"].values[i]), float(series["stderr_total"].values[i])
+        print(
+            f"{name}: {value:.5g} +- {sigma:.2g} (truth {true}, pull {(value - true) / sigma:+.2f})"
+        )
+        assert abs(value - true) < 3 * sigma, name
+    runs = series["run"].values.tolist()
+    holds = dict(zip(runs, series["weak_probe_holds"].values.tolist(), strict=True))
+    assert holds == {"series_3uW": 0, "series_60uW": 0, "series_3mW": 0}
+    for exp in ("series_3uW", "series_60uW", "series_3mW"):
+        hil = load_dataset(a / "results" / "hilbert" / f"{exp}.nc")
+        assert (
+            "linear optical depth recovered with the intense-probe model" in hil.attrs["warnings"]
+        )
+    table = pd.read_csv(a / "results" / "series_table.csv")
+    assert set(table["quantity"]) >= set(truth)
+    report = (a / "results" / "report.html").read_text()
+    assert "<section id='series'><h2>Power series</h2>" in report
+    assert "<td>series demo_series (intense-probe fit)</td>" in report
+    assert "biased by design; the series row is the measurement" in report
 
 
 def test_noop_rerun_runs_nothing(two_runs):
@@ -220,18 +282,25 @@ def test_every_result_file_is_known_to_prune(two_runs):
     results = a / "results"
     assert unowned_results(results) == []
     runs = ["faraday_sp", "faraday_sm", "faraday_pol", "voigt_par", "voigt_perp", "voigt_pol"]
-    assert stale_results(results, runs, ["faraday", "voigt"]) == []
+    series_runs = ["series_3uW", "series_60uW", "series_3mW"]
+    experiments = ["faraday", "voigt", *series_runs]
+    assert stale_results(results, runs + series_runs, experiments, ["demo_series"]) == []
 
 
-#: jobs of each rule of the demo campaign (6 runs, 2 experiments, no power series)
+#: jobs of each rule of the demo campaign (9 runs, 5 experiments, a power series)
 _DEMO_JOBS = {
-    "ingest": 6,
-    "calibrate": 6,
-    "figure_calibration": 6,
-    "fit": 2,
-    "hilbert": 2,
-    "figure_experiment": 2,
+    "ingest": 9,
+    "calibrate": 9,
+    "figure_calibration": 9,
+    "fit": 5,
+    "fit_series": 1,
+    "line_centre": 1,
+    "hilbert": 5,
+    "figure_experiment": 5,
     "figure_overview": 1,
+    "figure_series_spectra": 1,
+    "figure_series_line_centre": 1,
+    "series_tables": 1,
     "summary": 1,
     "report": 1,
 }
@@ -244,8 +313,8 @@ _DEMO_JOBS = {
         (
             "kramers_kronig.py",
             {
-                "hilbert": 2,
-                "figure_experiment": 2,
+                "hilbert": 5,
+                "figure_experiment": 5,
                 "summary": 1,
                 "report": 1,
             },
@@ -253,7 +322,7 @@ _DEMO_JOBS = {
         # the summary table: itself and the report
         ("stages/summary.py", {"summary": 1, "report": 1}),
         # one figure family: its figures only (the report embeds them)
-        ("plotting/calibration.py", {"figure_calibration": 6, "report": 1}),
+        ("plotting/calibration.py", {"figure_calibration": 9, "report": 1}),
         ("plotting/overview.py", {"figure_overview": 1, "report": 1}),
     ],
 )

@@ -317,14 +317,11 @@ def _add_simulate(sub) -> None:
 
 def _run_simulate(args) -> int:
     from mohilbert.io.atomic import write_bytes_atomic
-    from mohilbert.simulate import SERIES_COLUMNS, sheet_text, write_campaign
+    from mohilbert.simulate import campaign_sheet_text, write_campaign
 
     rows = write_campaign(args.campaign, args.out, args.sheet_prefix)
     if args.sheet:
-        write_bytes_atomic(
-            Path(args.sheet),
-            sheet_text(rows, SERIES_COLUMNS if any(r.get("series") for r in rows) else ()).encode(),
-        )
+        write_bytes_atomic(Path(args.sheet), campaign_sheet_text(rows).encode())
     print(f"wrote {len(rows)} simulated runs to {args.out}")
     return 0
 

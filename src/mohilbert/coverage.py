@@ -308,7 +308,8 @@ def series_coverage_summary(
 
 
 #: the powers of a simulated power series through the whole chain [W] (1 mm Gaussian beam:
-#: ~0.3, 7 and 350 I_sat at its centre), as config/demo-series
+#: ~0.3, 7 and 350 I_sat at its centre), as the demo's power series
+#: (data/raw/demo/campaign.yaml)
 CHAIN_POWERS_W = (3e-6, 6e-5, 3e-3)
 CHAIN_PARAMETERS = ("temperature_C", "field_T", "intensity_scale")
 
@@ -349,8 +350,8 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
     ⁸⁷Rb cell, σ+, a 1 mm Gaussian beam at :data:`CHAIN_POWERS_W`, etalon, reference cell and
     a dark per power, white and 1/f noise, a 0.1 % window fringe of drifting phase), run it
     through the workflow's stages (sheet, ingest, calibration, series fit with T, B and the
-    intensity scale free, as config/demo-series) and return each parameter's value, total σ
-    and pull against the truth."""
+    intensity scale free, as the demo's power series, data/raw/demo/campaign.yaml) and return
+    each parameter's value, total σ and pull against the truth."""
     from mohilbert.calibration.core import calibrate_run
     from mohilbert.config import RUNS_SCHEMA_PATH as schema
     from mohilbert.io.ingest import ingest_run

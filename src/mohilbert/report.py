@@ -183,26 +183,70 @@ def warnings_section(warnings: list[str]) -> str:
     )
 
 
-def summary_overview(summary: pd.DataFrame) -> str:
-    """One row per experiment: temperature, field (± total 1σ), reduced χ², warnings."""
+def summary_overview(
+    summary: pd.DataFrame,
+    experiments: Mapping | None = None,
+    series_table: pd.DataFrame | None = None,
+    series: Mapping | None = None,
+) -> str:
+    """One row per experiment: temperature, field (± total 1σ), reduced χ², warnings; then
+    one per power series (its joint intense-probe fit). An experiment whose runs its power
+    series found beyond the weak probe is marked: its weak-probe fit is biased by design (its
+    notes say so), the series row is the measurement.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``results/summary.csv``.
+    experiments : mapping of str to mapping, optional
+        Per experiment: its Hilbert file's attributes (the notes that mark it).
+    series_table : pandas.DataFrame, optional
+        ``results/series_table.csv``.
+    series : mapping of str to mapping, optional
+        Per power series: its fit file's attributes (reduced χ², warnings).
+    """
+    beyond = {
+        exp
+        for exp, attrs in (experiments or {}).items()
+        if any(w.gate == "hilbert.saturated_runs" for w in read_warnings(attrs, "note"))
+    }
     rows = []
     for exp, grp in summary.groupby("experiment", sort=True):
+        mark = " †" if exp in beyond else ""
         cells = [f"<td>{esc(exp)}</td>"]
         for q in ("temperature_C", "field_T", "fit_reduced_chi_square"):
             r = grp[(grp.quantity == q) & grp.run.isna()]
+            text = value_text(r.value.iloc[0], r.uncertainty.iloc[0]) if len(r) else "–"
             cells.append(
-                f"<td>{esc(value_text(r.value.iloc[0], r.uncertainty.iloc[0]))}</td>"
-                if len(r)
-                else "<td>–</td>"
+                f"<td>{esc(text)}{mark if len(r) and q != 'fit_reduced_chi_square' else ''}</td>"
             )
         n = len(split_warnings(grp.get("warnings", pd.Series(dtype=str))))
         cells.append(f"<td>{n}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
+    if series_table is not None:
+        for name, grp in series_table.groupby("series", sort=True):
+            cells = [f"<td>series {esc(name)} (intense-probe fit)</td>"]
+            for q in ("temperature_C", "field_T"):
+                r = grp[grp.quantity == q]
+                text = value_text(r.value.iloc[0], r.uncertainty.iloc[0]) if len(r) else "–"
+                cells.append(f"<td>{esc(text)}</td>")
+            attrs = (series or {}).get(name, {})
+            redchi = attrs.get("redchi")
+            cells.append(f"<td>{redchi:.4g}</td>" if redchi is not None else "<td>–</td>")
+            cells.append(f"<td>{len(read_warnings(attrs, 'warning'))}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+    foot = (
+        "<p class='meta'>† a weak-probe fit of runs beyond the weak probe (the power series"
+        "' intense-probe fit tells the two models apart): biased by design; the series row "
+        "is the measurement.</p>"
+        if beyond
+        else ""
+    )
     return (
         '<table id="summary-table"><caption>Fitted parameters per experiment (total 1σ: '
         "statistical and systematic in quadrature)</caption>"
         "<tr><th>experiment</th><th>temperature [°C]</th><th>field [T]</th>"
-        "<th>reduced χ²</th><th>warnings</th></tr>" + "".join(rows) + "</table>"
+        "<th>reduced χ²</th><th>warnings</th></tr>" + "".join(rows) + "</table>" + foot
     )
 
 
@@ -348,7 +392,7 @@ def build_report(
         warnings_section(warnings),
         notes_section(_all_notes(experiments, series or {})),
         "<section id='results'>",
-        summary_overview(summary),
+        summary_overview(summary, experiments, series_table, series),
         *_experiment_sections(summary, experiments, figures, captions),
         "</section>",
     ]

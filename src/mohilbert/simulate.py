@@ -433,6 +433,12 @@ def _series_cells(acq: Acquisition, cell: Cell) -> dict:
     }
 
 
+def campaign_sheet_text(rows: list[dict]) -> str:
+    """A campaign's runs sheet (:func:`sheet_text`): with :data:`SERIES_COLUMNS` when any
+    of its runs belongs to a power series (what ``mohilbert simulate --sheet`` writes)."""
+    return sheet_text(rows, SERIES_COLUMNS if any(r.get("series") for r in rows) else ())
+
+
 def sheet_text(rows: list[dict], extra_columns: tuple[str, ...] = ()) -> str:
     """Rows as TSV text with the standard column order (empty cells for missing roles),
     plus ``extra_columns`` at the end."""
