@@ -37,12 +37,12 @@ rule fit_series:
         "results/logs/series/{series}.log",
     benchmark:
         "results/benchmarks/series/{series}.tsv"
-    conda:
-        "../envs/mohilbert.yaml"
-    threads: 2  # the compiled kernels' threads (fewer when --cores says so)
     # the series chain (its fit, line centres, tables, figures) runs as soon as it can: the
     # per-run jobs fill the other core around it, and the run does not end on it alone
     priority: 10
+    conda:
+        "../envs/mohilbert.yaml"
+    threads: 2  # the compiled kernels' threads (fewer when --cores says so)
     resources:
         mem_mb=3000,
         runtime=120,
@@ -67,10 +67,10 @@ rule line_centre:
         "results/logs/line_centre/{series}.log",
     benchmark:
         "results/benchmarks/line_centre/{series}.tsv"
+    priority: 10
     conda:
         "../envs/mohilbert.yaml"
     threads: 1
-    priority: 10
     resources:
         mem_mb=2000,
         runtime=20,
