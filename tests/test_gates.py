@@ -301,6 +301,12 @@ def test_a_saturated_runs_axis_fit_judges_neither_the_etalon_nor_the_theory():
     single = _series_run(probe_power_W=float("nan"))
     kinds = [w.gate for w in gates.calibration_warnings("single", single, thr)]
     assert kinds == ["calibrate.axis_scale_tolerance", "calibrate.absolute_fit_redchi"]
+    # no absolute-axis fit at all (NaN): nothing to judge it by, and its scale is judged
+    unfitted = _series_run(
+        absolute_fit_redchi_total=float("nan"), absolute_fit_redchi_noise=float("nan")
+    )
+    kinds = [w.gate for w in gates.calibration_warnings("unfitted", unfitted, thr)]
+    assert kinds == ["calibrate.axis_scale_tolerance"]
 
 
 def test_the_linearisation_gate_passes_a_lasers_jitter_and_catches_a_shaking_scan():

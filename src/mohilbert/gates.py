@@ -133,7 +133,7 @@ def calibration_warnings(run: str, attrs: dict, gates: dict) -> list[GateWarning
     # fitted with where it saturates (physics, not a fault): its series fit judges it against
     # the intense-probe model (fit.redchi, series.intensity_ratio)
     judged_by_series = math.isfinite(a.probe_power_W) and a.absolute_method == "self"
-    described = chi <= gates["absolute_fit_redchi"]
+    described = not chi > gates["absolute_fit_redchi"]  # (no absolute fit: NaN, not judged)
     if a.axis_scale_fitted and (described or not judged_by_series):
         scale, err = a.axis_scale, a.axis_scale_stderr
         off = abs(scale - 1)
