@@ -87,7 +87,8 @@ def _draw_spectra(ax, axr, fit, cal, exp: Experiment, runs: list[str]) -> None:
         ax.plot(x_ghz, t_int, **THEORY)
         axr.plot(x_ghz, 100 * (y - t_int), color=color, lw=0.6, alpha=0.8)
     ax.plot([], [], **THEORY, label="intense-probe model (joint fit)")
-    ax.legend(fontsize=6, loc="lower right")
+    # where it hides the fewest points: the lines sit elsewhere for another cell or isotope mix
+    ax.legend(fontsize=6, loc="best")
     axr.axhline(0, color="0.5", lw=0.5)
     axr.set_xlabel(f"detuning from the {exp.first.line} line centre [GHz]")
 
