@@ -210,26 +210,26 @@ def summary_overview(
         for exp, attrs in (experiments or {}).items()
         if any(w.gate == "hilbert.saturated_runs" for w in read_warnings(attrs, "note"))
     }
+
+    def cell(r: pd.DataFrame, mark: str = "") -> str:
+        if not len(r):
+            return "<td>–</td>"
+        return f"<td>{esc(value_text(r.value.iloc[0], r.uncertainty.iloc[0]))}{mark}</td>"
+
     rows = []
     for exp, grp in summary.groupby("experiment", sort=True):
         mark = " †" if exp in beyond else ""
+        own = grp[grp.run.isna()]
         cells = [f"<td>{esc(exp)}</td>"]
-        for q in ("temperature_C", "field_T", "fit_reduced_chi_square"):
-            r = grp[(grp.quantity == q) & grp.run.isna()]
-            text = value_text(r.value.iloc[0], r.uncertainty.iloc[0]) if len(r) else "–"
-            cells.append(
-                f"<td>{esc(text)}{mark if len(r) and q != 'fit_reduced_chi_square' else ''}</td>"
-            )
+        cells += [cell(own[own.quantity == q], mark) for q in ("temperature_C", "field_T")]
+        cells.append(cell(own[own.quantity == "fit_reduced_chi_square"]))
         n = len(split_warnings(grp.get("warnings", pd.Series(dtype=str))))
         cells.append(f"<td>{n}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     if series_table is not None:
         for name, grp in series_table.groupby("series", sort=True):
             cells = [f"<td>series {esc(name)} (intense-probe fit)</td>"]
-            for q in ("temperature_C", "field_T"):
-                r = grp[grp.quantity == q]
-                text = value_text(r.value.iloc[0], r.uncertainty.iloc[0]) if len(r) else "–"
-                cells.append(f"<td>{esc(text)}</td>")
+            cells += [cell(grp[grp.quantity == q]) for q in ("temperature_C", "field_T")]
             attrs = (series or {}).get(name, {})
             redchi = attrs.get("redchi")
             cells.append(f"<td>{redchi:.4g}</td>" if redchi is not None else "<td>–</td>")
