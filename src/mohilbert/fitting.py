@@ -60,6 +60,11 @@ class FitSpectrum:
     probe
         An intense probe (:class:`mohilbert.intense.Probe`): the spectrum is modelled beyond
         the weak probe, its power times ``intensity_scale``; ``None``: weak probe.
+    sigma_white
+        The part of ``sigma`` independent from point to point (same units); ``None`` = all
+        of it. The rest (baseline, drifts, dark level) is shared by neighbouring points and
+        belongs in the caller's systematic terms: the statistical error's floor counts only
+        this part (:func:`statistical_covariance`).
     """
 
     detuning_MHz: np.ndarray
@@ -70,6 +75,7 @@ class FitSpectrum:
     cell_overrides: dict = field(default_factory=dict)
     name: str = ""
     probe: object = None
+    sigma_white: np.ndarray | None = None
 
 
 @dataclass
@@ -660,7 +666,8 @@ class _Linearised:
             self.cov0 = np.full((len(self.names),) * 2, np.nan)
         sizes = np.cumsum([0] + [r.size for r in self.r0])
         blocks = [self.jac[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        self.cov_stat = statistical_covariance(blocks, self.r0, self.cov0)
+        white = [_white_fraction(s) for s in model.spectra]
+        self.cov_stat = statistical_covariance(blocks, self.r0, self.cov0, white)
 
     def data_response(self, k: int) -> np.ndarray:
         """d(parameters)/d(data) of spectrum k: a (free parameters × points) matrix."""
@@ -736,7 +743,17 @@ def residual_bandwidth(r: np.ndarray) -> int:
     return int(min(max(m, 1), n // 4))
 
 
-def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
+def _white_fraction(s: FitSpectrum) -> np.ndarray | None:
+    """Per point, the independent share of the stated variance, (σ_white/σ)², or None."""
+    if s.sigma_white is None or s.sigma is None:
+        return None
+    sigma = np.asarray(s.sigma, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (np.asarray(s.sigma_white, float) / sigma) ** 2
+    return np.clip(np.where(np.isfinite(f), f, 1.0), 0.0, 1.0)
+
+
+def statistical_covariance(jac_blocks, residuals, cov0, white=None) -> np.ndarray:
     r"""Parameter covariance that believes the residuals rather than the stated noise.
 
     The sandwich (heteroscedasticity- and autocorrelation-consistent, Newey–West) estimator
@@ -746,8 +763,13 @@ def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
     bandwidth of twice each spectrum's residual correlation length (:func:`residual_bandwidth`).
     For white residuals with the stated noise it equals :math:`H^{-1}`; a reduced χ² above 1
     scales it by χ²_red, and residual structure (model mismatch, drifts) that is correlated
-    over L points by about L. It is never smaller than :math:`H^{-1}` (the stated noise is a
-    floor: residuals that scatter less do not shrink the error bar).
+    over L points by about L. It is never smaller than the covariance the stated independent
+    noise alone gives (a floor along each parameter's axis: residuals that scatter less do
+    not shrink the error bar): :math:`H^{-1}` when all the stated noise is independent, else
+    :math:`H^{-1} J^T F J H^{-1}` with :math:`F` the independent share of each point's
+    stated variance. A shared error (a baseline's, a dark level's) is not independent noise:
+    counted in the floor as if it were, it would give a line position (the field) 2–4× the
+    error its residuals show, and it is in the caller's systematic terms already.
 
     Parameters
     ----------
@@ -757,6 +779,9 @@ def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
         Per spectrum, its weighted residuals at the optimum.
     cov0 : numpy.ndarray
         (JᵀJ)⁻¹, the covariance from the stated point uncertainties alone.
+    white : list of (numpy.ndarray or None), optional
+        Per spectrum, the independent share of each point's stated variance (0–1); None:
+        all of it.
     """
     p = cov0.shape[0]
     meat = np.zeros((p, p))
@@ -769,8 +794,14 @@ def statistical_covariance(jac_blocks, residuals, cov0) -> np.ndarray:
             c = g[:-lag].T @ g[lag:]
             meat += w * (c + c.T)
     cov = cov0 @ meat @ cov0
-    # floor at the nominal covariance along each parameter's own axis
-    d0, d = np.diag(cov0), np.diag(cov)
+    # floor at the covariance of the stated independent noise along each parameter's own axis
+    floor = cov0
+    if white is not None and any(f is not None for f in white):
+        info = np.zeros((p, p))
+        for jac, f in zip(jac_blocks, white, strict=True):
+            info += jac.T @ (jac if f is None else jac * f[:, None])
+        floor = cov0 @ info @ cov0
+    d0, d = np.diag(floor), np.diag(cov)
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.sqrt(np.maximum(d0 / d, 1.0))
     factor = np.where(np.isfinite(factor), factor, 1.0)

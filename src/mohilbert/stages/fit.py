@@ -78,6 +78,13 @@ def _fringe_displacement(ds: xr.Dataset, detuning: np.ndarray) -> np.ndarray:
     return np.interp(detuning, nu[order], (sign * scale * res)[order])
 
 
+def _white_transmission_sigma(ds: xr.Dataset) -> np.ndarray:
+    """The part of the transmission uncertainty independent from point to point: the
+    stated uncertainty without its correlated part (:func:`_correlated_transmission_sigma`)."""
+    sigma = ds["transmission_uncertainty"].values
+    return np.sqrt(np.maximum(sigma**2 - _correlated_transmission_sigma(ds) ** 2, 0.0))
+
+
 def _correlated_error_modes(ds: xr.Dataset) -> np.ndarray:
     """Shapes of a run's correlated transmission error (error_mode × detuning, each 1 σ):
     the calibration's baseline, drift and dark modes, or, for files without them, one
@@ -207,6 +214,7 @@ def fit_inputs(cal: dict[str, xr.Dataset], exp: Experiment, cfg: dict):
                 quantity="S0",
                 polarisation=rec.polarisation,
                 sigma=ds["transmission_uncertainty"].values[idx],
+                sigma_white=_white_transmission_sigma(ds)[idx],
                 name=run,
                 probe=rec.probe(cfg["z_slices"]) if cfg["model"] == "auto" else None,
             )
