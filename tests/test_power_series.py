@@ -326,29 +326,101 @@ def test_detection_settings_change_where_the_signal_per_watt_jumps():
     assert np.isnan(detector_response_V_per_W(ds, 0.0))
 
 
-def test_a_dark_shared_across_detection_settings_is_named():
-    from mohilbert.stages.series import shared_dark_warnings
-
-    def cal(dark):
-        return xr.Dataset(attrs={"dark_file": dark})
-
-    runs = {"T81_560uW": cal("/d/C4--560uW-baseline.csv"), "T81_1mW": cal("/d/C4--1.8mW-b.csv")}
-    runs["T81_1.8mW"] = cal("/d/C4--1.8mW-b.csv")
-    settings = {"T81_560uW": 1, "T81_1mW": 1, "T81_1.8mW": 2}
-    response = {"T81_560uW": 873.0, "T81_1mW": 869.0, "T81_1.8mW": 127.0}
-    (record,) = shared_dark_warnings(runs, settings, response)
-    assert (record.subject, record.run, record.gate) == (
-        "runs T81_1.8mW, T81_1mW",
-        "",
-        "series.shared_dark",
+def _dark_run(dark, level_V, step_V, dark_time, signal_time, stated_V=2.6e-5):
+    """A calibrated run reduced to what the borrowed-dark check reads."""
+    t = np.array([1.0, 0.5, 0.2, 1.0])
+    return xr.Dataset(
+        {
+            "transmission": ("detuning", t),
+            "baseline": ("detuning", [0.1, 0.1, 0.1, 0.1]),
+            "transmission_error_modes": (
+                ("error_mode", "detuning"),
+                [[1e-3] * 4, (1 - t) * stated_V / 0.1],
+            ),
+        },
+        coords={"error_mode": ("error_mode", ["baseline_0", "dark"], {"units": "1"})},
+        attrs={
+            "dark_file": dark,
+            "dark_level_V": level_V,
+            "dark_adc_step_V": step_V,
+            "dark_trigger_time": f"2023-03-29T{dark_time}",
+            "signal_trigger_time": f"2023-03-29T{signal_time}",
+            "dark_uncertainty_V": stated_V,
+        },
     )
-    assert [record.message] == [
-        "runs T81_1.8mW, T81_1mW share the dark trace C4--1.8mW-b.csv but were recorded with "
-        "different detection settings (T81_1.8mW 127 V/W, T81_1mW 869 V/W): the dark level "
-        "subtracted from some of them is another setting's; give each its own dark"
-    ]
-    runs["T81_1mW"] = cal("/d/C4--560uW-baseline.csv")  # the same setting's dark: fine
-    assert shared_dark_warnings(runs, settings, response) == []
+
+
+def test_a_borrowed_dark_is_checked_against_the_series_darks_at_its_vertical_setting():
+    """The 1.0 mm / 81.5 C series as recorded (levels, ADC steps and time stamps of its
+    files): darks at the 2.59 uV step beside the 0.56 uW, 1 uW and 10 mW signals; the 10 mW
+    one lent to 560 uW, recorded 4.9 min from it. The level moved 0.15 mV over the session:
+    the borrower's dark uncertainty becomes the series' measured reproducibility, in the
+    fit's dark mode; a note, not a warning."""
+    from mohilbert.stages.series import borrowed_darks, with_dark_uncertainty
+
+    ten = "/d/C4--10mW-baseline.csv"
+    cal = {
+        "D1_0.56uW": _dark_run("/d/C4--0.56uW-b.csv", 6.1072e-3, 2.59e-6, "10:39:58", "10:40:12"),
+        "D1_1uW": _dark_run("/d/C4--1uW-b.csv", 6.1202e-3, 2.59e-6, "10:40:53", "10:40:38"),
+        "D1_3.2uW": _dark_run("/d/C4--3.2uW-b.csv", 4.7696e-3, 12.96e-6, "10:43:03", "10:42:36"),
+        "D1_560uW": _dark_run(ten, 6.2679e-3, 2.59e-6, "10:59:43", "10:54:48"),
+        "D1_5.6mW": _dark_run(ten, 6.2679e-3, 2.59e-6, "10:59:43", "10:58:44"),
+        "D1_10mW": _dark_run(ten, 6.2679e-3, 2.59e-6, "10:59:43", "10:59:29"),
+    }
+    power = {"D1_0.56uW": 5.6e-7, "D1_1uW": 1e-6, "D1_3.2uW": 3.2e-6}
+    power.update({"D1_560uW": 5.6e-4, "D1_5.6mW": 5.6e-3, "D1_10mW": 1e-2})
+    settings = {"D1_0.56uW": 0, "D1_1uW": 0, "D1_3.2uW": 0, "D1_560uW": 2}
+    settings.update({"D1_5.6mW": 3, "D1_10mW": 3})
+    response = {r: 1e3 for r in cal}
+    records, sigma = borrowed_darks(cal, settings, response, power)
+    spread = np.sqrt(((6.1202e-3 - 6.1072e-3) ** 2 + (6.2679e-3 - 6.1202e-3) ** 2) / 4)
+    # the 10 mW dark is the 10 mW acquisition's (14 s from its signal): the others borrow it
+    assert sigma == pytest.approx({"D1_560uW": spread, "D1_5.6mW": spread})
+    (record,) = records
+    assert (record.subject, record.gate, record.severity) == (
+        "runs D1_5.6mW, D1_560uW",
+        "series.shared_dark",
+        "note",
+    )
+    assert record.message == (
+        "runs D1_5.6mW, D1_560uW borrow the dark trace C4--10mW-baseline.csv, recorded up to "
+        "4.9 min from their signal across detection settings (D1_10mW 1e+03 V/W, D1_5.6mW "
+        "1e+03 V/W, D1_560uW 1e+03 V/W), at their vertical setting (ADC step 2.59 uV); the "
+        "series' 3 darks at that setting reproduce to 74 uV, its uncertainty in the fit (the "
+        "sheet states 26 uV)"
+    )
+    moved = with_dark_uncertainty(cal, sigma)
+    dark = moved["D1_560uW"]["transmission_error_modes"].sel(error_mode="dark").values
+    assert dark == pytest.approx((1 - np.array([1.0, 0.5, 0.2, 1.0])) * spread / 0.1)
+    assert moved["D1_560uW"].attrs["dark_uncertainty_V"] == pytest.approx(spread)
+    assert moved["D1_560uW"]["error_mode"].attrs == {"units": "1"}
+    assert moved["D1_10mW"] is cal["D1_10mW"]  # its own dark: as calibrated
+
+    # the series' only dark at its setting, lent across settings 11 min later: said, the
+    # sheet's value kept
+    cal["D1_320uW"] = _dark_run("/d/C4--3.2uW-b.csv", 4.7696e-3, 12.96e-6, "10:43:03", "10:53:44")
+    power["D1_320uW"], settings["D1_320uW"], response["D1_320uW"] = 3.2e-4, 1, 1.1e3
+    records, sigma = borrowed_darks(cal, settings, response, power)
+    assert "D1_320uW" not in sigma
+    assert records[-1].message.endswith(
+        "(ADC step 13 uV); it is the series' only dark at that setting: its uncertainty is "
+        "the sheet's 26 uV"
+    )
+    # files without time stamps: every run of a shared dark borrows it; a trace too flat to
+    # tell its vertical setting, lent across detection settings, is warned about
+    for run in cal:
+        cal[run].attrs["dark_trigger_time"] = ""
+    for run in ("D1_3.2uW", "D1_320uW"):
+        cal[run].attrs["dark_adc_step_V"] = float("nan")
+    records, sigma = borrowed_darks(cal, settings, response, power)
+    assert set(sigma) == {"D1_10mW", "D1_5.6mW", "D1_560uW"}
+    assert (records[-1].severity, records[-1].message) == (
+        "warning",
+        "runs D1_3.2uW, D1_320uW share the dark trace C4--3.2uW-b.csv, with different "
+        "detection settings (D1_3.2uW 1e+03 V/W, D1_320uW 1.1e+03 V/W), and the trace is too "
+        "flat to tell its vertical setting: the dark level subtracted may be another "
+        "setting's; give each its own dark",
+    )
 
 
 def test_a_run_whose_power_is_not_what_the_sheet_says_is_found_and_named():

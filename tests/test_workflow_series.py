@@ -260,14 +260,17 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     points = load_dataset(wd / "results" / "line_centre" / "hip_1.0mm_T81.nc")
     assert bad not in set(points["run"].values.tolist())
     # the borrowed darks are in the calibrated files, each at its run's own setting
-    for run, dark in (
-        ("D1_T81_56uW", "C4--1uW-baseline.csv"),
-        ("D1_T81_560uW", "C4--10mW-baseline.csv"),
+    for run, dark, times in (
+        ("D1_T81_56uW", "C4--1uW-baseline.csv", ("10:40:53", "10:51:24")),
+        ("D1_T81_560uW", "C4--10mW-baseline.csv", ("10:59:43", "10:54:48")),
     ):
         raw = load_dataset(wd / "results" / "raw" / f"{run}.nc")
         assert raw["dark"].attrs["source_file"].endswith(dark)
         cal = load_dataset(wd / "results" / "calibrated" / f"{run}.nc")
         assert cal.attrs["dark_uncertainty_V"] == pytest.approx(2.6e-5)
+        # when each trace was recorded (the LeCroy header's, ISO 8601): whose dark it is
+        recorded = (cal.attrs["dark_trigger_time"], cal.attrs["signal_trigger_time"])
+        assert recorded == tuple(f"2023-03-29T{t}" for t in times)
     # more saturation at higher power: the line-centre absorption falls
     s = series["saturation_parameter"].values
     assert s.max() / s.min() > 1e3

@@ -154,6 +154,15 @@ class CalibratedAttrs(_AttrsRecord):
     etalon_fsr_fitted_uncertainty_MHz: float = _NAN
     reference_temperature_C: float = _NAN
     dark_file: str = field(default="", metadata={"kind": "str"})
+    #: the dark level subtracted [V], its stated standard uncertainty [V], the dark trace's
+    #: vertical resolution [V] (its scope setting; NaN without a trace)
+    dark_level_V: float = 0.0
+    dark_uncertainty_V: float = 0.0
+    dark_adc_step_V: float = _NAN
+    #: when the dark and the signal traces were recorded (the scope's time stamps, ISO 8601;
+    #: "" without them)
+    dark_trigger_time: str = field(default="", metadata={"kind": "str"})
+    signal_trigger_time: str = field(default="", metadata={"kind": "str"})
     baseline: str = field(default="", metadata={"kind": "str"})
     #: why a run of a power series could not be calibrated (its file then holds no spectrum:
     #: the series, its line-centre analysis and figures go on without it); "" when calibrated

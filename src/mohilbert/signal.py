@@ -198,3 +198,40 @@ def legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np
     """
     u = 2 * (np.asarray(t, dtype=float) - span[0]) / (span[1] - span[0]) - 1
     return np.polynomial.legendre.legvander(u, degree)
+
+
+#: a dark trace and its signal whose ADC steps differ by more than this factor were recorded at
+#: different vertical settings (a scope's steps from one setting to the next differ by 2–2.5×)
+DARK_STEP_TOLERANCE = 1.25
+
+
+def adc_step_V(values: np.ndarray) -> float | None:
+    """The vertical resolution of a trace [V]: the spacing of its recorded levels.
+
+    The mean spacing between neighbouring levels one step apart (those within 1.6× the 10th
+    percentile of the spacings). An export that prints fewer decimals than the ADC resolves
+    rounds each spacing (a 2.59 µV step printed to 1 µV reads 2 or 3 µV); the mean over
+    thousands of spacings is the step. ``None`` for a trace of fewer than four levels.
+    """
+    levels = np.unique(np.asarray(values, dtype=np.float64))
+    if levels.size < 4:
+        return None
+    gaps = np.diff(levels)
+    return float(np.mean(gaps[gaps <= 1.6 * np.percentile(gaps, 10)]))
+
+
+def dark_reproducibility_V(levels_V) -> float:
+    """Standard uncertainty [V] of a dark level recorded at another moment than its signal,
+    from the dark levels of successive recordings at one detection and scope setting: the RMS
+    of their successive differences over √2 (von Neumann), which a slow drift over the session
+    hardly inflates. This is the ``dark_uncertainty_V`` to state for each of those runs.
+
+    Parameters
+    ----------
+    levels_V : array_like
+        Dark levels [V] (e.g. the medians of the dark traces) in recording order, at least 2.
+    """
+    x = np.asarray(levels_V, dtype=np.float64)
+    if x.ndim != 1 or x.size < 2 or not np.isfinite(x).all():
+        raise ValueError("levels_V must be at least 2 finite dark levels, in recording order")
+    return float(np.sqrt(np.mean(np.diff(x) ** 2) / 2))

@@ -35,6 +35,7 @@ from mohilbert.config import schema_defaults
 from mohilbert.errors import CalibrationError, MohilbertError, one_line
 from mohilbert.records import Run
 from mohilbert.signal import (
+    adc_step_V,
     fft_convolve,
     legendre_design,
     robust_sigma,
@@ -506,27 +507,18 @@ def dark_level(raw: xr.Dataset, rec: Run) -> Dark:
     if "dark" in raw:
         level = float(np.median(raw["dark"].values))
         path = str(raw["dark"].attrs.get("source_file", ""))
-        return Dark(level, f"median of the dark trace ({path})", sigma, path)
+        step = adc_step_V(raw["dark"].values)
+        return Dark(
+            level,
+            f"median of the dark trace ({path})",
+            sigma,
+            path,
+            float("nan") if step is None else step,
+            str(raw["dark"].attrs.get("trigger_time", "")),
+        )
     if rec.dark_level_V is not None:
         return Dark(float(rec.dark_level_V), "dark_level_V from the runs sheet", sigma)
     return Dark(0.0, "none (no dark trace or dark_level_V): assumed 0 V", sigma)
-
-
-def dark_reproducibility_V(levels_V) -> float:
-    """Standard uncertainty [V] of a dark level recorded at another moment than its signal,
-    from the dark levels of successive recordings at one detection and scope setting: the RMS
-    of their successive differences over √2 (von Neumann), which a slow drift over the session
-    hardly inflates. This is the ``dark_uncertainty_V`` to state for each of those runs.
-
-    Parameters
-    ----------
-    levels_V : array_like
-        Dark levels [V] (e.g. the medians of the dark traces) in recording order, at least 2.
-    """
-    x = np.asarray(levels_V, dtype=np.float64)
-    if x.ndim != 1 or x.size < 2 or not np.isfinite(x).all():
-        raise ValueError("levels_V must be at least 2 finite dark levels, in recording order")
-    return float(np.sqrt(np.mean(np.diff(x) ** 2) / 2))
 
 
 def dark_subtracted(raw: xr.Dataset, scan: Scan, dark: Dark, run: str) -> tuple[np.ndarray, float]:

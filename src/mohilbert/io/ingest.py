@@ -8,6 +8,7 @@ import xarray as xr
 from mohilbert.errors import InputError
 from mohilbert.io.scope import MAX_FILE_MB_DEFAULT, read_scope
 from mohilbert.runs import ROLES
+from mohilbert.signal import DARK_STEP_TOLERANCE, adc_step_V
 
 ROLE_LONG_NAMES = {
     "signal": "probe photodiode after the cell",
@@ -22,26 +23,6 @@ ROLE_LONG_NAMES = {
 RUN_ATTRS = ("run",)  # the physics of a run enters at calibration (records.STAGE_COLUMNS)
 
 
-#: a dark trace and its signal whose ADC steps differ by more than this factor were recorded at
-#: different vertical settings (a scope's steps from one setting to the next differ by 2–2.5×)
-DARK_STEP_TOLERANCE = 1.25
-
-
-def adc_step_V(values: np.ndarray) -> float | None:
-    """The vertical resolution of a trace [V]: the spacing of its recorded levels.
-
-    The mean spacing between neighbouring levels one step apart (those within 1.6× the 10th
-    percentile of the spacings). An export that prints fewer decimals than the ADC resolves
-    rounds each spacing (a 2.59 µV step printed to 1 µV reads 2 or 3 µV); the mean over
-    thousands of spacings is the step. ``None`` for a trace of fewer than four levels.
-    """
-    levels = np.unique(np.asarray(values, dtype=np.float64))
-    if levels.size < 4:
-        return None
-    gaps = np.diff(levels)
-    return float(np.mean(gaps[gaps <= 1.6 * np.percentile(gaps, 10)]))
-
-
 def check_dark_setting(
     run: str, dark: xr.DataArray, signal: xr.DataArray, same_channel: bool
 ) -> None:
@@ -49,8 +30,8 @@ def check_dark_setting(
 
     A lab often records one dark per detection setting and every acquisition of that setting
     borrows it; the scope's zero moves with its vertical settings, so a dark of another
-    setting shifts the whole transmission. The two traces' ADC steps (:func:`adc_step_V`)
-    tell the settings apart. A dark photodiode on a channel of its own, a dark in the signal's
+    setting shifts the whole transmission. The two traces' ADC steps
+    (:func:`mohilbert.signal.adc_step_V`) tell the settings apart. A dark photodiode on a channel of its own, a dark in the signal's
     own file, or a trace too flat to have a step, is not checked.
 
     Parameters
@@ -66,8 +47,8 @@ def check_dark_setting(
     Raises
     ------
     mohilbert.errors.InputError
-        The ADC steps differ by more than :data:`DARK_STEP_TOLERANCE`: one line naming both
-        files and their steps.
+        The ADC steps differ by more than :data:`mohilbert.signal.DARK_STEP_TOLERANCE`: one
+        line naming both files and their steps.
     """
     if not same_channel or dark.attrs["source_file"] == signal.attrs["source_file"]:
         return
@@ -204,6 +185,8 @@ def ingest_run(
         for key in ("vertical_scale_per_div", "vertical_gain_V_per_code", "probe_attenuation"):
             if key in da.attrs:
                 attrs[key] = da.attrs[key]
+        if "trigger_time" in ds.attrs:  # when the trace was recorded (ISO 8601)
+            attrs["trigger_time"] = ds.attrs["trigger_time"]
         values = np.asarray(da.values)
         # a live channel has more than 3 levels within its first samples already: only a
         # flat-looking one pays for the full count

@@ -416,6 +416,20 @@ def _num(text: str) -> float | None:
 # --------------------------------------------------------------------------- text formats
 
 
+def iso_time(text: str) -> str:
+    """A scope's time stamp as ISO 8601 (``2023-03-29T10:35:11``), as every reader writes
+    ``trigger_time``; LeCroy's CSV header writes ``29-Mar-2023 10:35:11``. Text in no known
+    form is returned as it is."""
+    import datetime as dt
+
+    for fmt in ("%d-%b-%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S.%f"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).isoformat()
+        except ValueError:
+            continue
+    return text
+
+
 def _parse_lecroy_csv(path: Path) -> _Parsed:
     """LeCroy WaveRunner/WavePro CSV: 4-5 header lines, a 'Time,Ampl' title, then t,v rows."""
     head = read_lines(path, 12)
@@ -435,7 +449,7 @@ def _parse_lecroy_csv(path: Path) -> _Parsed:
             expected = int(_num(cells[3]) or 0) or None
             attrs["segment_size"] = expected
         if cells[0].startswith("#1") and len(cells) > 1:
-            attrs["trigger_time"] = cells[1]
+            attrs["trigger_time"] = iso_time(cells[1])
     data = numeric_table(path, title + 1, [0, 1], sep=sep)
     if expected is not None and data.shape[0] < expected * attrs.get("segments", 1):
         raise InputError(

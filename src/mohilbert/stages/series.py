@@ -41,7 +41,7 @@ from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
 from mohilbert.products import CalibratedAttrs, FitAttrs, split_left_out
 from mohilbert.records import Experiment, FitValues, Run
-from mohilbert.signal import robust_sigma
+from mohilbert.signal import DARK_STEP_TOLERANCE, dark_reproducibility_V, robust_sigma
 from mohilbert.stages.fit import fit_experiment, fit_inputs, fitted_cell, valid_points
 from mohilbert.theory import intense_arrays
 
@@ -206,40 +206,192 @@ def detector_settings(response: dict[str, float], power: dict[str, float]) -> di
     return out
 
 
-def shared_dark_warnings(
-    cal: dict[str, xr.Dataset], settings: dict[str, int], response: dict[str, float]
-) -> list[quality.GateWarning]:
-    """Warnings for runs that share one dark trace across detection settings: the dark level
-    (scope offset, detector gain) belongs to one setting, and subtracting it from a run of
-    another shifts that run's transmission (most where its signal is small).
+def _time_s(stamp: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time stamp; NaN for "" or another text."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return float("nan")
+
+
+def borrowed_dark_runs(attrs: dict[str, CalibratedAttrs]) -> dict[str, list[str]]:
+    """The runs of a series that borrow their dark, by dark file: of the runs that use one
+    dark trace, it belongs to the one whose signal was recorded nearest to it (the scopes'
+    time stamps) and the others borrow it; without time stamps, every run of a dark that
+    several share borrows it. (A dark lent to one run of the series by an acquisition outside
+    it is taken as that run's own.)
+
+    Parameters
+    ----------
+    attrs : dict of str to CalibratedAttrs
+        Run → its calibration's attributes (``dark_file`` and the traces' time stamps).
+    """
+    by_file: dict[str, list[str]] = {}
+    for run in sorted(attrs):
+        if attrs[run].dark_file:
+            by_file.setdefault(attrs[run].dark_file, []).append(run)
+    signal = {r: _time_s(a.signal_trigger_time) for r, a in attrs.items()}
+    out = {}
+    for path, runs in by_file.items():
+        t = _time_s(attrs[runs[0]].dark_trigger_time)
+        if np.isfinite(t) and all(np.isfinite(signal[r]) for r in runs):
+            owner = min(runs, key=lambda r: abs(signal[r] - t))
+            borrowed = [r for r in runs if r != owner]
+        else:
+            borrowed = list(runs) if len(runs) > 1 else []
+        if borrowed:
+            out[path] = borrowed
+    return out
+
+
+def borrowed_darks(
+    cal: dict[str, xr.Dataset],
+    settings: dict[str, int],
+    response: dict[str, float],
+    power: dict[str, float],
+) -> tuple[list[quality.GateWarning], dict[str, float]]:
+    """Darks that runs of a series borrow from another acquisition, checked against the
+    series' own darks: what the check found, and each borrowing run's dark uncertainty [V]
+    where the series' darks show it larger than the sheet states.
+
+    A lab records one dark per detection setting and lends it to the acquisitions around
+    it (:func:`borrowed_dark_runs` finds them). The level a dark trace records is the
+    scope's zero and the detector's offset: the ingest has refused a borrowed dark of
+    another vertical setting (:func:`mohilbert.io.ingest.check_dark_setting`); a detector
+    gain or attenuator changed between the runs leaves it (on the HIP-ElecSus series the
+    darks recorded at one vertical setting agree across detection settings 100x apart).
+    What a borrowed dark does not record is how far the level moved between its recording
+    and the run's: the series' darks at the same vertical setting (ADC step within
+    :data:`mohilbert.signal.DARK_STEP_TOLERANCE`), in recording order (their time stamps, or
+    their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`), and the
+    larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their signal)
+    is the borrowing runs' dark uncertainty in the series fit's budget. A note says what
+    was found for every borrowed dark; a warning only where the dark's vertical setting
+    cannot be read (a flat trace) and its runs' detection settings differ.
 
     Parameters
     ----------
     cal : dict of str to xarray.Dataset
-        The series' calibrated runs (their ``dark_file`` attribute).
+        The series' calibrated runs (their dark attributes).
     settings : dict of str to int
         Run → detection setting (:func:`detector_settings`).
     response : dict of str to float
         Run → detector response [V/W].
+    power : dict of str to float
+        Run → probe power [W] (the recording order of darks without time stamps).
     """
+    attrs = {r: CalibratedAttrs.from_dataset(cal[r]) for r in cal}
     by_file: dict[str, list[str]] = {}
-    for run in sorted(cal):
-        path = CalibratedAttrs.from_dataset(cal[run]).dark_file
-        if path:
-            by_file.setdefault(path, []).append(run)
-    out = []
-    for path, runs in sorted(by_file.items()):
-        if len({settings[r] for r in runs}) > 1:
-            levels = ", ".join(f"{r} {response[r]:.3g} V/W" for r in runs)
-            out.append(
-                quality.GateWarning(
-                    f"runs {', '.join(runs)}",
-                    "series.shared_dark",
-                    f"runs {', '.join(runs)} share the dark trace {Path(path).name} but were "
-                    f"recorded with different detection settings ({levels}): the dark level "
-                    "subtracted from some of them is another setting's; give each its own dark",
+    for run in sorted(attrs):
+        if attrs[run].dark_file:
+            by_file.setdefault(attrs[run].dark_file, []).append(run)
+    dark = {path: attrs[runs[0]] for path, runs in by_file.items()}
+    recorded = {p: _time_s(dark[p].dark_trigger_time) for p in by_file}
+    if not all(np.isfinite(t) for t in recorded.values()):  # the runs' lowest power instead
+        recorded = {p: min(power[r] for r in runs) for p, runs in by_file.items()}
+    order = sorted(by_file, key=recorded.__getitem__)
+    records, sigma = [], {}
+    for path, runs in sorted(borrowed_dark_runs(attrs).items()):
+        a, name = dark[path], Path(path).name
+        users = by_file[path]
+        across = len({settings[r] for r in users}) > 1
+        subject = f"runs {', '.join(runs)}" if len(runs) > 1 else f"run {runs[0]}"
+        t = _time_s(a.dark_trigger_time)
+        ages = [abs(_time_s(attrs[r].signal_trigger_time) - t) for r in runs]
+        how = (
+            f"borrow{'' if len(runs) > 1 else 's'} the dark trace {name}, recorded up to "
+            f"{max(ages) / 60:.2g} min from {'their' if len(runs) > 1 else 'its'} signal"
+            if np.all(np.isfinite(ages))
+            else f"share the dark trace {name}"
+        )
+        levels = ", ".join(f"{r} {response[r]:.3g} V/W" for r in users)
+        if not np.isfinite(a.dark_adc_step_V):
+            if across:
+                records.append(
+                    quality.GateWarning(
+                        subject,
+                        "series.shared_dark",
+                        f"{subject} {how}, with different detection settings ({levels}), "
+                        "and the trace is too flat to tell its vertical setting: the dark level "
+                        "subtracted may be another setting's; give each its own dark",
+                    )
                 )
+            continue
+        same = [
+            dark[p].dark_level_V
+            for p in order
+            if np.isfinite(dark[p].dark_adc_step_V)
+            and max(dark[p].dark_adc_step_V, a.dark_adc_step_V)
+            / min(dark[p].dark_adc_step_V, a.dark_adc_step_V)
+            <= DARK_STEP_TOLERANCE
+        ]
+        stated = max(attrs[r].dark_uncertainty_V for r in runs)
+        spread = dark_reproducibility_V(same) if len(same) >= 2 else float("nan")
+        if np.isfinite(spread) and spread > stated:
+            sigma.update({r: spread for r in runs})
+            told = (
+                f"the series' {len(same)} darks at that setting reproduce to "
+                f"{spread * 1e6:.2g} uV, its uncertainty in the fit (the sheet states "
+                f"{stated * 1e6:.2g} uV)"
             )
+        elif np.isfinite(spread):
+            told = (
+                f"the series' {len(same)} darks at that setting reproduce to "
+                f"{spread * 1e6:.2g} uV, within the sheet's {stated * 1e6:.2g} uV"
+            )
+        else:
+            told = (
+                "it is the series' only dark at that setting: its uncertainty is the sheet's "
+                f"{stated * 1e6:.2g} uV"
+            )
+        across_told = f" across detection settings ({levels})" if across else ""
+        records.append(
+            quality.GateWarning(
+                subject,
+                "series.shared_dark",
+                f"{subject} {how}{across_told}, at {'their' if len(runs) > 1 else 'its'} "
+                f"vertical setting (ADC step {a.dark_adc_step_V * 1e6:.3g} uV); {told}",
+                severity="note",
+            )
+        )
+    return records, sigma
+
+
+def with_dark_uncertainty(cal: dict[str, xr.Dataset], sigma: dict[str, float]):
+    """The calibrated runs with the dark uncertainty [V] of the runs in ``sigma`` raised to
+    that value: their ``dark`` error mode ((1 − T) σ / baseline, the change of T when the
+    dark level moves by σ) rescaled or added, and ``dark_uncertainty_V`` updated; the other
+    runs as they are (and files written before the error modes existed, whose correlated
+    error is one uniform shape).
+
+    Parameters
+    ----------
+    cal : dict of str to xarray.Dataset
+        Calibrated runs.
+    sigma : dict of str to float
+        Run → its dark level's standard uncertainty [V] (:func:`borrowed_darks`).
+    """
+    out = dict(cal)
+    for run, s in sigma.items():
+        ds = cal[run]
+        if "transmission_error_modes" not in ds:
+            continue
+        mode = (1 - ds["transmission"].values) * s / ds["baseline"].values
+        names = [str(n) for n in ds["error_mode"].values]
+        modes = ds["transmission_error_modes"].values.copy()
+        if "dark" in names:
+            modes[names.index("dark")] = mode
+        else:
+            names, modes = names + ["dark"], np.vstack([modes, mode])
+        attrs = ds["transmission_error_modes"].attrs
+        coord_attrs = ds["error_mode"].attrs
+        ds = ds.drop_vars(["transmission_error_modes", "error_mode"])
+        ds = ds.assign_coords(error_mode=("error_mode", names, coord_attrs))
+        ds["transmission_error_modes"] = (("error_mode", "detuning"), modes, attrs)
+        ds.attrs["dark_uncertainty_V"] = float(s)
+        out[run] = ds
     return out
 
 
@@ -446,6 +598,9 @@ def fit_series(
             "series.free does not free"
         )
     groups = {p: dict(settings) for p in grouped}
+    powers = {r: float(exp[r].probe_power_W) for r in runs}
+    dark_records, dark_sigma = borrowed_darks({r: cal[r] for r in runs}, settings, response, powers)
+    cal = with_dark_uncertainty(cal, dark_sigma)
     out = fit_experiment(
         cal, {r: exp[r] for r in runs}, cfg, gates, label=exp.label, groups=groups or None
     )
@@ -480,7 +635,7 @@ def fit_series(
         runs_left_out=json.dumps(left_out),
     )
     warnings = quality.read(out.attrs)
-    warnings += shared_dark_warnings(cal, settings, response)
+    warnings += dark_records
     warnings += intensity_ratio_warnings(ratios, settings, response)
     warnings += [_weak_probe_warning(r, valid[r], gate) for r in runs if not holds[r]]
     quality.store(out.attrs, warnings)
