@@ -21,9 +21,6 @@ from mohilbert.theory import spectrum_arrays
 #: below any run's white noise (at 0.002 that mismatch read as a drift of ~1e-3 on
 #: simulated runs without one); the real paper runs keep 140-600 such points
 DRIFT_CLEAR_OPTICAL_DEPTH = 2e-4
-#: relative standard error of a MAD-based standard deviation from n independent points,
-#: times sqrt(n) (its efficiency is 37 % of the sample standard deviation's)
-MAD_RELATIVE_ERROR = 1.16
 
 
 def probe_attrs(run: Run) -> dict:
@@ -404,13 +401,8 @@ def grid_spectrum(bins: Binning, v: np.ndarray, sigma_v: float, dark: Dark, base
         r = t_grid[clear] - model_grid[clear]
         scatter = robust_sigma(r)
         white = np.median(np.hypot(sigma_white, sigma_corr)[clear])
+        excess = float(np.sqrt(max(scatter**2 - white**2, 0.0)))
         drift_length = _correlation_length(grid, clear, r - np.median(r))
-        # a drift only where the scatter exceeds the white part by more than twice the scatter
-        # estimate's own standard error (:data:`MAD_RELATIVE_ERROR` over sqrt of the clear
-        # points per correlation length): sqrt(s^2 - w^2) of white noise alone reads ~0.3 w
-        n_ind = clear.sum() / max(drift_length / bins.step, 1.0)
-        if scatter > white * (1 + 2 * MAD_RELATIVE_ERROR / np.sqrt(n_ind)):
-            excess = float(np.sqrt(scatter**2 - white**2))
         slow, slow_length = _long_drift(grid, clear, r - np.median(r), drift_length)
         sigma_corr = np.hypot(sigma_corr, excess)  # additive (detector drifts): grows in OD as 1/T
     # dark level error δ: T = (S - D) / (B - D) moves by δ (T - 1) / (B - D) at every point
