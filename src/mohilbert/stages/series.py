@@ -216,6 +216,15 @@ def _time_s(stamp: str) -> float:
         return float("nan")
 
 
+def _runs_by_dark(attrs: dict[str, CalibratedAttrs]) -> dict[str, list[str]]:
+    """Dark file → the runs (sorted) that subtract it."""
+    by_file: dict[str, list[str]] = {}
+    for run in sorted(attrs):
+        if attrs[run].dark_file:
+            by_file.setdefault(attrs[run].dark_file, []).append(run)
+    return by_file
+
+
 def borrowed_dark_runs(attrs: dict[str, CalibratedAttrs]) -> dict[str, list[str]]:
     """The runs of a series that borrow their dark, by dark file: of the runs that use one
     dark trace, it belongs to the one whose signal was recorded nearest to it (the scopes'
@@ -228,10 +237,7 @@ def borrowed_dark_runs(attrs: dict[str, CalibratedAttrs]) -> dict[str, list[str]
     attrs : dict of str to CalibratedAttrs
         Run → its calibration's attributes (``dark_file`` and the traces' time stamps).
     """
-    by_file: dict[str, list[str]] = {}
-    for run in sorted(attrs):
-        if attrs[run].dark_file:
-            by_file.setdefault(attrs[run].dark_file, []).append(run)
+    by_file = _runs_by_dark(attrs)
     signal = {r: _time_s(a.signal_trigger_time) for r, a in attrs.items()}
     out = {}
     for path, runs in by_file.items():
@@ -265,8 +271,8 @@ def borrowed_darks(
     What a borrowed dark does not record is how far the level moved between its recording
     and the run's: the series' darks at the same vertical setting (ADC step within
     :data:`mohilbert.signal.DARK_STEP_TOLERANCE`), in recording order (their time stamps, or
-    their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`), and the
-    larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their signal)
+    their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`),
+    and the larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their signal)
     is the borrowing runs' dark uncertainty in the series fit's budget. A note says what
     was found for every borrowed dark; a warning only where the dark's vertical setting
     cannot be read (a flat trace) and its runs' detection settings differ.
@@ -283,10 +289,7 @@ def borrowed_darks(
         Run → probe power [W] (the recording order of darks without time stamps).
     """
     attrs = {r: CalibratedAttrs.from_dataset(cal[r]) for r in cal}
-    by_file: dict[str, list[str]] = {}
-    for run in sorted(attrs):
-        if attrs[run].dark_file:
-            by_file.setdefault(attrs[run].dark_file, []).append(run)
+    by_file = _runs_by_dark(attrs)
     dark = {path: attrs[runs[0]] for path, runs in by_file.items()}
     recorded = {p: _time_s(dark[p].dark_trigger_time) for p in by_file}
     if not all(np.isfinite(t) for t in recorded.values()):  # the runs' lowest power instead
