@@ -272,8 +272,8 @@ def borrowed_darks(
     and the run's: the series' darks at the same vertical setting (ADC step within
     :data:`mohilbert.signal.DARK_STEP_TOLERANCE`), in recording order (their time stamps, or
     their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`),
-    and the larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their signal)
-    is the borrowing runs' dark uncertainty in the series fit's budget. A note says what
+    and the larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their
+    signal) is the borrowing runs' dark uncertainty in the series fit's budget. A note says what
     was found for every borrowed dark; a warning only where the dark's vertical setting
     cannot be read (a flat trace) and its runs' detection settings differ.
 
