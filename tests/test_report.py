@@ -114,6 +114,8 @@ def test_warnings_of_one_kind_are_one_line_and_none_is_lost():
     assert html.count("<details>") == 1 and "— and 2 more like it" in html
     assert all(w in html for w in warnings)  # folded, not dropped
     assert "of 2 kinds" not in report.warnings_section(warnings[:2])
+    one_kind = [w for w in warnings if "regular scan" in w]
+    assert "3 quality-gate warnings of 1 kind</b>" in report.warnings_section(one_kind)
 
 
 def test_captions_fill_the_snakemake_placeholders_and_render_rst():

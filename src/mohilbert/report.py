@@ -175,7 +175,11 @@ def warnings_section(warnings: list[str]) -> str:
             f"<li><details><summary>{esc(group[0])} <i>— and {len(group) - 1} more like it"
             f"</i></summary><ul>{rest}</ul></details></li>"
         )
-    of_kinds = f" of {len(kinds)} kinds" if len(kinds) < len(warnings) else ""
+    of_kinds = (
+        f" of {len(kinds)} kind{'s' if len(kinds) != 1 else ''}"
+        if len(kinds) < len(warnings)
+        else ""
+    )
     return (
         f'<section id="gates"><div class="warnings"><p><b>{len(warnings)} quality-gate '
         f"warning{'s' if len(warnings) != 1 else ''}{of_kinds}</b> — the numbers below are "
