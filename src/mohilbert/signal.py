@@ -205,6 +205,16 @@ def legendre_design(t: np.ndarray, degree: int, span: tuple[float, float]) -> np
 DARK_STEP_TOLERANCE = 1.25
 
 
+def same_vertical_setting(step_a_V: float, step_b_V: float) -> bool:
+    """Whether two traces with ADC steps ``step_a_V`` and ``step_b_V`` [V]
+    (:func:`adc_step_V`) were recorded at one vertical setting: steps within
+    :data:`DARK_STEP_TOLERANCE` of each other. False when either is not finite and > 0."""
+    a, b = float(step_a_V), float(step_b_V)
+    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+        return False
+    return max(a, b) / min(a, b) <= DARK_STEP_TOLERANCE
+
+
 def adc_step_V(values: np.ndarray) -> float | None:
     """The vertical resolution of a trace [V]: the spacing of its recorded levels.
 

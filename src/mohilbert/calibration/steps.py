@@ -44,7 +44,7 @@ class Dark:
     uncertainty_V: float
     #: the dark trace's file ("" when the level is not from a trace)
     file: str = ""
-    #: the dark trace's vertical resolution [V] (:func:`mohilbert.io.ingest.adc_step_V`): the
+    #: the dark trace's vertical resolution [V] (:func:`mohilbert.signal.adc_step_V`): the
     #: scope's vertical setting it was recorded at; NaN without a trace or for a flat one
     adc_step_V: float = float("nan")
     #: when the dark trace was recorded (the scope's time stamp, ISO 8601; "" without one)

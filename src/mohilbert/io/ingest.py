@@ -8,7 +8,7 @@ import xarray as xr
 from mohilbert.errors import InputError
 from mohilbert.io.scope import MAX_FILE_MB_DEFAULT, read_scope
 from mohilbert.runs import ROLES
-from mohilbert.signal import DARK_STEP_TOLERANCE, adc_step_V
+from mohilbert.signal import adc_step_V, same_vertical_setting
 
 ROLE_LONG_NAMES = {
     "signal": "probe photodiode after the cell",
@@ -53,7 +53,7 @@ def check_dark_setting(
     if not same_channel or dark.attrs["source_file"] == signal.attrs["source_file"]:
         return
     d, s = adc_step_V(dark.values), adc_step_V(signal.values)
-    if d is None or s is None or max(d, s) / min(d, s) <= DARK_STEP_TOLERANCE:
+    if d is None or s is None or same_vertical_setting(d, s):
         return
     raise InputError(
         f"run {run}: dark trace {dark.attrs['source_file']} was recorded at another vertical "

@@ -41,7 +41,7 @@ from mohilbert.formatting import pm
 from mohilbert.intense import saturation_intensity_W_m2
 from mohilbert.products import CalibratedAttrs, FitAttrs, split_left_out
 from mohilbert.records import Experiment, FitValues, Run
-from mohilbert.signal import DARK_STEP_TOLERANCE, dark_reproducibility_V, robust_sigma
+from mohilbert.signal import dark_reproducibility_V, robust_sigma, same_vertical_setting
 from mohilbert.stages.fit import fit_experiment, fit_inputs, fitted_cell, valid_points
 from mohilbert.theory import intense_arrays
 
@@ -269,9 +269,9 @@ def borrowed_darks(
     gain or attenuator changed between the runs leaves it (on the HIP-ElecSus series the
     darks recorded at one vertical setting agree across detection settings 100x apart).
     What a borrowed dark does not record is how far the level moved between its recording
-    and the run's: the series' darks at the same vertical setting (ADC step within
-    :data:`mohilbert.signal.DARK_STEP_TOLERANCE`), in recording order (their time stamps, or
-    their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`),
+    and the run's: the series' darks at the same vertical setting
+    (:func:`mohilbert.signal.same_vertical_setting`), in recording order (their time stamps,
+    or their runs' lowest power), measure it (:func:`mohilbert.signal.dark_reproducibility_V`),
     and the larger of that and the sheet's ``dark_uncertainty_V`` (darks taken beside their
     signal) is the borrowing runs' dark uncertainty in the series fit's budget. A note says what
     was found for every borrowed dark; a warning only where the dark's vertical setting
@@ -325,10 +325,7 @@ def borrowed_darks(
         same = [
             dark[p].dark_level_V
             for p in order
-            if np.isfinite(dark[p].dark_adc_step_V)
-            and max(dark[p].dark_adc_step_V, a.dark_adc_step_V)
-            / min(dark[p].dark_adc_step_V, a.dark_adc_step_V)
-            <= DARK_STEP_TOLERANCE
+            if same_vertical_setting(dark[p].dark_adc_step_V, a.dark_adc_step_V)
         ]
         stated = max(attrs[r].dark_uncertainty_V for r in runs)
         spread = dark_reproducibility_V(same) if len(same) >= 2 else float("nan")
