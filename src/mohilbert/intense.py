@@ -130,7 +130,7 @@ class Probe:
     compat: str = "mohilbert"
     beam_nodes: int = 8
     transit_nodes: int = 6
-    step_fraction: float = 0.5
+    step_fraction: float = 0.25
     transit_scale: float = 1.0
     orthogonal_fraction: float = 0.0
 

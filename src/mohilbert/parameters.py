@@ -40,6 +40,12 @@ class Parameter:
         ``"cell"``, ``"probe"`` or ``"jones"`` (module docstring).
     bounds : tuple of float
         Default (lower, upper) bound of a fit: wide, physical, inclusive.
+    step : float
+        Forward-difference step of an intense-probe fit's Jacobian [its unit]
+        (:meth:`mohilbert.fitting._JointModel.jacobian`): the model changes over it by
+        ~1e-4 of the transmission, far above its ~1e-6 roughness (log-intensity table,
+        first-order and full steady state switched per detuning), and the derivative's
+        curvature error is < 1 %.
     domain : tuple of float
         Where the value means something (a field magnitude is ≥ 0): a step along the fit's
         covariance is clipped to it.
@@ -49,33 +55,36 @@ class Parameter:
     unit: str
     kind: str
     bounds: tuple[float, float]
+    step: float
     domain: tuple[float, float] = (-np.inf, np.inf)
 
 
 PARAMETERS: dict[str, Parameter] = {
     p.name: p
     for p in (
-        Parameter("temperature_C", "degC", "cell", (-50.0, 400.0)),
-        Parameter("field_T", "T", "cell", (0.0, 5.0), (0.0, np.inf)),
-        Parameter("field_theta_deg", "degree", "cell", (0.0, 180.0)),
-        Parameter("field_phi_deg", "degree", "cell", (-360.0, 360.0)),
-        Parameter("gamma_buffer_MHz", "MHz", "cell", (0.0, 1e4), (0.0, np.inf)),
-        Parameter("shift_MHz", "MHz", "cell", (-1e4, 1e4)),
-        Parameter("length_m", "m", "cell", (1e-6, 1.0), (1e-9, np.inf)),
-        Parameter("doppler_temperature_C", "degC", "cell", (-270.0, 400.0)),
-        Parameter("intensity_scale", "1", "probe", (1e-3, 1e3)),
-        Parameter("transit_scale", "1", "probe", (1e-2, 1e2)),
+        Parameter("temperature_C", "degC", "cell", (-50.0, 400.0), 0.01),
+        Parameter("field_T", "T", "cell", (0.0, 5.0), 1e-5, (0.0, np.inf)),
+        Parameter("field_theta_deg", "degree", "cell", (0.0, 180.0), 0.01),
+        Parameter("field_phi_deg", "degree", "cell", (-360.0, 360.0), 0.01),
+        Parameter("gamma_buffer_MHz", "MHz", "cell", (0.0, 1e4), 0.01, (0.0, np.inf)),
+        Parameter("shift_MHz", "MHz", "cell", (-1e4, 1e4), 0.05),
+        Parameter("length_m", "m", "cell", (1e-6, 1.0), 1e-7, (1e-9, np.inf)),
+        Parameter("doppler_temperature_C", "degC", "cell", (-270.0, 400.0), 0.01),
+        Parameter("intensity_scale", "1", "probe", (1e-3, 1e3), 1e-3),
+        Parameter("transit_scale", "1", "probe", (1e-2, 1e2), 1e-3),
         # beyond 1/2 the probe would be mostly the other mode
-        Parameter("orthogonal_fraction", "1", "probe", (0.0, 0.5)),
-        Parameter("jones_x", "1", "jones", (0.0, 10.0)),
-        Parameter("jones_y", "1", "jones", (0.0, 10.0)),
-        Parameter("jones_phase_rad", "rad", "jones", (-np.pi, np.pi)),
+        Parameter("orthogonal_fraction", "1", "probe", (0.0, 0.5), 1e-4),
+        Parameter("jones_x", "1", "jones", (0.0, 10.0), 1e-4),
+        Parameter("jones_y", "1", "jones", (0.0, 10.0), 1e-4),
+        Parameter("jones_phase_rad", "rad", "jones", (-np.pi, np.pi), 1e-4),
     )
 }
 
 #: an isotope's abundance ``percent_<isotope>`` [%]
 ISOTOPE_PREFIX = "percent_"
 ISOTOPE_BOUNDS = (0.0, 100.0)
+#: an isotope abundance's forward-difference step [%] (:attr:`Parameter.step`)
+ISOTOPE_STEP = 0.01
 
 
 def _of_kind(kind: str) -> tuple[str, ...]:
@@ -108,3 +117,11 @@ def domain(quantity: str) -> tuple[float, float]:
         return ISOTOPE_BOUNDS
     p = PARAMETERS.get(quantity)
     return p.domain if p is not None else (-np.inf, np.inf)
+
+
+def difference_step(quantity: str) -> float:
+    """Forward-difference step of a quantity (a parameter's name without its run) in an
+    intense-probe fit's Jacobian [its unit] (:attr:`Parameter.step`)."""
+    if quantity.startswith(ISOTOPE_PREFIX):
+        return ISOTOPE_STEP
+    return PARAMETERS[quantity].step
