@@ -21,6 +21,7 @@ from mohilbert.intense import (
     transit_rates_MHz,
 )
 from mohilbert.kramers_kronig import index_from_od
+from mohilbert.parameters import difference_step
 from mohilbert.theory import Cell, intense_arrays, spectrum, spectrum_arrays
 
 D = 0.5e-3
@@ -95,6 +96,37 @@ def test_saturation_part_vanishes_in_proportion_to_power():
     d0 = weak - intense_arrays(x, RB87, "sigma_plus", Probe(1e-18, D))["S0"]
     ratio = (d2 - d0)[big] / (d1 - d0)[big]
     assert np.allclose(ratio, 2.0, rtol=0.02)
+
+
+def _steps_along_transit(step_fraction: float) -> np.ndarray:
+    """Transmission at 3 I_sat with the transit scale stepped by a fit's difference step."""
+    x = np.linspace(5500, 18000, 400)
+    h = difference_step("transit_scale")
+    return np.array(
+        [
+            intense_arrays(
+                x,
+                RB87,
+                "sigma_plus",
+                Probe(_power(3.0), D, step_fraction=step_fraction, transit_scale=1 + k * h),
+            )["S0"]
+            for k in range(9)
+        ]
+    )
+
+
+def test_the_model_is_smooth_on_the_scale_of_a_fits_difference_steps():
+    # a fit's Jacobian reads the change over one difference step: the saturation lattice's
+    # own sampling error must not move with the transit rate by a sizeable part of it. At
+    # half the coherence width it did (second differences 8 % of first: a power series' chi2
+    # scattered by 2.4 within 0.1 sigma, benchmarks/bench_model_smoothness.py); the default,
+    # a quarter, 0.1 %
+    for fraction, low, high in ((Probe.step_fraction, 0.0, 0.01), (0.5, 0.04, 1.0)):
+        t = _steps_along_transit(fraction)
+        first = np.abs(np.diff(t, axis=0)).max()
+        second = np.abs(np.diff(t, 2, axis=0)).max()
+        assert first > 1e-5  # the transit rate matters here
+        assert low <= second / first < high, (fraction, second / first)
 
 
 @pytest.mark.parametrize("z_slices", [1, 4])

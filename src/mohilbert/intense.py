@@ -109,7 +109,10 @@ class Probe:
         clean Gaussian or flat top): a power series fits it (``transit_scale``), since optical
         pumping scales with I/γ_t and saturation of a closed line with I alone.
     step_fraction
-        Detuning-grid step of the saturation part, as a fraction of the coherence width.
+        Detuning-grid step of the saturation part, as a fraction of the coherence width. A
+        quarter: the Doppler sum over a line sampled at half its width is off by ~2e-3 of
+        the saturation part, and that error moves with every change of the width
+        (temperature, transit rate), enough to make a fit's χ² rough (at a quarter ~4e-6).
     orthogonal_fraction
         Fraction of the probe power in the polarisation orthogonal to the probe's (a wave
         plate or polariser that leaks, or light that is not the laser's), in [0, 1). The

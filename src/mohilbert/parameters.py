@@ -42,10 +42,10 @@ class Parameter:
         Default (lower, upper) bound of a fit: wide, physical, inclusive.
     step : float
         Forward-difference step of an intense-probe fit's Jacobian [its unit]
-        (:meth:`mohilbert.fitting._JointModel.jacobian`): the model changes over it by
-        ~1e-4 of the transmission, far above its ~1e-6 roughness (log-intensity table,
-        first-order and full steady state switched per detuning), and the derivative's
-        curvature error is < 1 %.
+        (:meth:`mohilbert.fitting._JointModel.jacobian`): the transmission changes over it
+        by ~1e-5–1e-4, while the model's own discretisation (saturation lattice,
+        log-intensity table) moves it by ~1e-3 of that (``tests/test_intense.py``), and
+        its curvature over one step is of the same order.
     domain : tuple of float
         Where the value means something (a field magnitude is ≥ 0): a step along the fit's
         covariance is clipped to it.
