@@ -5,8 +5,9 @@ Calibrates the series' raw exports once (the workflow, in a kept workspace), the
 joint intense-probe fit (:func:`mohilbert.stages.series.fit_series`, the paper config) in a
 fresh process per source tree, one after the other, each pinned to one core: this checkout
 and, with ``--against REV``, the package of git revision REV. Prints per fit the wall and CPU
-time, lmfit's evaluations, the runs' model evaluations and the time per run evaluation, the
-ratio, and how far apart the fitted values are in units of their total uncertainty.
+time, lmfit's function evaluations (an intense fit's Jacobian is not among them), the runs'
+model evaluations and the time per run evaluation, the ratio, and how far apart the fitted
+values are in units of their total uncertainty.
 
     .venv/bin/python benchmarks/bench_series_fit.py [--series hip_1.0mm_T81] [--keep DIR]
         [--against REV] [--threads N] [--profile]
@@ -120,7 +121,7 @@ def main() -> None:
                 check=False,
             )
     print(
-        "| source | wall [s] | CPU [s] | lmfit evaluations | run evaluations | ms per run "
+        "| source | wall [s] | CPU [s] | lmfit function evaluations | run evaluations | ms per run "
         "evaluation | χ²/N |"
     )
     print("|---|---|---|---|---|---|---|")
