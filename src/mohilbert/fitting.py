@@ -440,20 +440,20 @@ def _minimise(model, params, max_nfev: int):
     """Levenberg–Marquardt on the weighted residuals (a FitError when the model fails)."""
     try:
         mini = lmfit.Minimizer(model.residual, params, nan_policy="raise")
-        # ElecSus mode truncates line positions to whole MHz: the model is a staircase in B on
-        # the scale of lmfit's default difference step, so its steps are made to span stairs
-        eps = 1e-8 if model.staircase_in_field else 1e-10
-        # the intense-probe model interpolates in log I and switches detunings between the
-        # first-order and the full steady state: smooth to ~1e-6, not to MINPACK's 1.5e-8, so
-        # its fits stop at a looser step and reduction instead of creeping on that roughness
-        tol = INTENSE_TOLERANCE if model.intense else 1.5e-8
-        # and its Jacobian takes steps sized to that roughness (MINPACK's, a fraction of each
-        # bound-transformed value, were below it: a per-run shift near 0 by ~1e-5 MHz), or
-        # the fit crawls along its flattest direction for hundreds of steps
-        jac = {"Dfun": model.jacobian} if model.intense else {}
-        result = mini.minimize(
-            method="leastsq", max_nfev=max_nfev, epsfcn=eps, xtol=tol, ftol=tol, **jac
-        )
+        if model.intense:
+            # the intense-probe model interpolates in log I and switches detunings between
+            # the first-order and the full steady state: smooth to ~1e-6, not to MINPACK's
+            # 1.5e-8, so its fits stop at a looser step and reduction; and its Jacobian takes
+            # steps sized to that roughness (MINPACK's, a fraction of each bound-transformed
+            # value, were below it: a per-run shift near 0 by ~1e-5 MHz), or the fit crawls
+            # along its flattest direction for hundreds of steps
+            tol, steps = INTENSE_TOLERANCE, {"Dfun": model.jacobian}
+        else:
+            # ElecSus mode truncates line positions to whole MHz: the model is a staircase in
+            # B on the scale of MINPACK's default difference step, so its steps span stairs
+            tol = 1.5e-8
+            steps = {"epsfcn": 1e-8 if model.staircase_in_field else 1e-10}
+        result = mini.minimize(method="leastsq", max_nfev=max_nfev, xtol=tol, ftol=tol, **steps)
     except (ValueError, ArithmeticError) as exc:
         raise FitError(f"fit failed: {' '.join(str(exc).split())}") from None
     return result
