@@ -84,7 +84,9 @@ def csqrt(z: np.ndarray) -> np.ndarray:
     temporaries cost more than its arithmetic).
     """
     z = np.asarray(z, dtype=np.complex128)
-    re = np.hypot(z.real, z.imag)
+    re = z.real * z.real  # |z| without hypot's overflow guard (3x dearer; |z| is ~1 here)
+    re += z.imag * z.imag
+    np.sqrt(re, out=re)
     re += z.real
     re *= 0.5
     np.sqrt(re, out=re)
