@@ -47,6 +47,60 @@ def test_joint_fit_recovers_a_simulated_series():
     assert res.stderr["intensity_scale"] < 0.02
 
 
+def test_a_line_shifts_jacobian_column_is_the_models_own_slope(monkeypatch):
+    """An intense fit's Jacobian takes a per-run shift's column from the models it already
+    has (−dM/dΔ: a shift only translates the response, parameters.Parameter.translation)
+    instead of a model evaluation per run: the same column as a forward difference to the
+    model's discretisation, and no model evaluated for it."""
+    from mohilbert import fitting
+
+    x = np.linspace(5500, 18000, 500)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    spectra = []
+    for s in (0.1, 30.0):
+        probe = Probe(s * isat * np.pi * D**2 / 4, D)
+        y = intense_arrays(x, CELL, "sigma_plus", probe)["S0"]
+        spectra.append(
+            FitSpectrum(x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=probe)
+        )
+    names = [s.name for s in spectra]
+    tokens = {n: f"s{k}_{n.replace('.', '_')}" for k, n in enumerate(names)}
+    free = {"temperature_C": None, "shift_MHz": None, "intensity_scale": None}
+    # one intensity scale for both runs, carried by the first: its shift is still its own
+    owners = fitting._owners(
+        names, free, ["shift_MHz"], {"intensity_scale": dict.fromkeys(names, 0)}
+    )
+    pols = [s.polarisation for s in spectra]
+    params = fitting._fit_parameters(free, CELL, spectra, pols, tokens, owners, {})
+    params["shift_MHz__s0_s0_1"].value = 7.0
+    model = fitting._JointModel(spectra, CELL, pols, [tokens[n] for n in names], owners)
+    counted = {"n": 0}
+    evaluate = fitting.intense_arrays
+
+    def counting(*args, **kwargs):
+        counted["n"] += 1
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "intense_arrays", counting)
+    slope = model.jacobian(params)
+    assert counted["n"] == 6  # the base point and the steps in T and the scale, per run
+    monkeypatch.setattr(fitting, "is_translation", lambda quantity: False)
+    stepped = model.jacobian(params)
+    assert counted["n"] == 8  # one evaluation per shift, of its own run only (not its group)
+    assert [n for n, p in params.items() if p.vary][:3] == [
+        "temperature_C",
+        "shift_MHz__s0_s0_1",
+        "shift_MHz__s1_s30_0",
+    ]
+    for k in (1, 2):
+        column, reference = slope[:, k], stepped[:, k]
+        own = slice(0, x.size) if k == 1 else slice(x.size, 2 * x.size)
+        assert np.abs(reference[own]).max() > 0.1  # a shift of 1 MHz moves its run by > 0.1 σ
+        assert np.abs(column - reference).max() < 0.01 * np.abs(reference).max()
+        other = slice(x.size, 2 * x.size) if k == 1 else slice(0, x.size)
+        assert not column[other].any()
+
+
 def test_joint_fit_separates_the_intensity_from_the_transit_rate():
     """Optical pumping of the open lines scales with I/γ_t, saturation of the closed line with
     I alone: powers spanning both (0.03, 1 and 30 I_sat nominal) determine the intensity scale

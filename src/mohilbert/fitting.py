@@ -32,6 +32,7 @@ from mohilbert.parameters import (
     JONES_PARAMETERS,
     PROBE_PARAMETERS,
     difference_step,
+    is_translation,
     unit,
 )
 from mohilbert.theory import Cell, intense_arrays, spectrum_arrays
@@ -549,12 +550,18 @@ class _JointModel:
         self._cache: list[dict] = [{} for _ in self.spectra]
 
     def _key(self, p, k: int) -> tuple:
-        own = {f"__{self.tokens[o[k]]}" for o in self.owners.values()} | {f"__{self.tokens[k]}"}
-        return tuple(
-            (n, float(v.value))
-            for n, v in sorted(p.items())
-            if "__" not in n or any(n.endswith(t) for t in own)
-        )
+        return tuple((n, float(v.value)) for n, v in sorted(p.items()) if self._reads(p, n, k))
+
+    def _reads(self, p, name: str, k: int) -> bool:
+        """Whether spectrum k's model reads parameter ``name`` of ``p``: a shared one unless
+        the spectrum has its own, and of the per-spectrum and grouped ones only its own or
+        its group's (as :func:`_apply` and :meth:`_probe_value` read them). Another run's
+        shift, or the shift of the run that carries a group's intensity scale, is not read."""
+        quantity, _, token = name.partition("__")
+        owner = self.owners.get(quantity)
+        if not token:
+            return owner is None or f"{quantity}__{self.tokens[owner[k]]}" not in p
+        return token == self.tokens[owner[k] if owner is not None else k]
 
     def _probe_value(self, p, key: str, k: int):
         """Spectrum k's value of probe parameter ``key`` (its own, its group's or the
@@ -615,13 +622,19 @@ class _JointModel:
         ``Parameters``, in their order) by forward differences, each with its registry step
         (:func:`mohilbert.parameters.difference_step`; backwards at an upper bound). The
         base point and every spectrum a step leaves unchanged (another run's shift) come
-        from the models' cache."""
+        from the models' cache; a line shift's column is −dM/dΔ of the base models
+        (:meth:`translation_column`)."""
         values = {n: _Value(float(q.value)) for n, q in p.items()}
         base = self.residual(values)
         cols = []
         for n, q in p.items():
             if not q.vary:
                 continue
+            if is_translation(n.split("__")[0]):
+                column = self.translation_column(values, n)
+                if column is not None:
+                    cols.append(column)
+                    continue
             x = float(q.value)
             h = difference_step(n.split("__")[0])
             if q.max is not None and x + h > q.max:
@@ -630,6 +643,27 @@ class _JointModel:
             cols.append((self.residual(values) - base) / h)
             values[n].value = x
         return np.stack(cols, axis=1)
+
+    def translation_column(self, values, name: str) -> np.ndarray | None:
+        """d(weighted residuals)/d(``name``) for a parameter the model depends on only through
+        Δ − value (:attr:`mohilbert.parameters.Parameter.translation`): −dM/dΔ of each
+        spectrum that depends on it, from its model at ``values`` (cached; second-order
+        differences on the spectrum's own detunings, which resolve the lines: a run's
+        points are MHz apart, its features hundreds), zero for the spectra that do not read
+        it. ``None`` when a spectrum's detunings do not increase (the caller takes a
+        difference step)."""
+        models = self.models(values)
+        parts = []
+        for k, (s, m) in enumerate(zip(self.spectra, models, strict=True)):
+            if not self._reads(values, name, k):
+                parts.append(np.zeros(m.size))
+                continue
+            x = np.asarray(s.detuning_MHz, float)
+            if x.size < 3 or not np.all(np.diff(x) > 0):
+                return None
+            d = -np.gradient(np.asarray(m, float), x, edge_order=2)
+            parts.append(d / np.asarray(s.sigma, float) if s.sigma is not None else d)
+        return np.concatenate(parts)
 
     @property
     def intense(self) -> bool:

@@ -49,6 +49,10 @@ class Parameter:
     domain : tuple of float
         Where the value means something (a field magnitude is ≥ 0): a step along the fit's
         covariance is clipped to it.
+    translation : bool
+        The model depends on it only through Δ − value (a line shift moves the whole
+        response, its saturation part too): the Jacobian's column is −dM/dΔ of the model
+        already computed, no model evaluation.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Parameter:
     bounds: tuple[float, float]
     step: float
     domain: tuple[float, float] = (-np.inf, np.inf)
+    translation: bool = False
 
 
 PARAMETERS: dict[str, Parameter] = {
@@ -67,7 +72,7 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("field_theta_deg", "degree", "cell", (0.0, 180.0), 0.01),
         Parameter("field_phi_deg", "degree", "cell", (-360.0, 360.0), 0.01),
         Parameter("gamma_buffer_MHz", "MHz", "cell", (0.0, 1e4), 0.01, (0.0, np.inf)),
-        Parameter("shift_MHz", "MHz", "cell", (-1e4, 1e4), 0.05),
+        Parameter("shift_MHz", "MHz", "cell", (-1e4, 1e4), 0.05, translation=True),
         Parameter("length_m", "m", "cell", (1e-6, 1.0), 1e-7, (1e-9, np.inf)),
         Parameter("doppler_temperature_C", "degC", "cell", (-270.0, 400.0), 0.01),
         Parameter("intensity_scale", "1", "probe", (1e-3, 1e3), 1e-3),
@@ -117,6 +122,13 @@ def domain(quantity: str) -> tuple[float, float]:
         return ISOTOPE_BOUNDS
     p = PARAMETERS.get(quantity)
     return p.domain if p is not None else (-np.inf, np.inf)
+
+
+def is_translation(quantity: str) -> bool:
+    """Whether the model depends on ``quantity`` (a parameter's name without its run) only
+    through Δ − value (:attr:`Parameter.translation`)."""
+    p = PARAMETERS.get(quantity)
+    return p is not None and p.translation
 
 
 def difference_step(quantity: str) -> float:
