@@ -118,3 +118,55 @@ def test_numbers_read_as_a_lab_reads_them():
         "30 nW",
         "0.2 pW",
     ]
+
+
+def test_line_centre_legend_names_the_detection_settings_of_every_beam():
+    """Figure 4's legend (first column) lists every detection setting drawn, also those that
+    only a later beam's series has (the 1.0 mm series have four, the 0.5 mm ones two or
+    three: the fourth was drawn as diamonds and named nowhere)."""
+    import pandas as pd
+
+    from mohilbert.plotting import power_series as ps
+
+    def fit(t):
+        return xr.Dataset(
+            {"value": ("parameter", [t]), "stderr_total": ("parameter", [0.1])},
+            coords={"parameter": ["temperature_C"]},
+        )
+
+    def pulls(settings):
+        rows = []
+        for k, setting in enumerate(settings):
+            for line in ("closed", "open"):
+                rows.append(
+                    {
+                        "run": f"r{k}",
+                        "line": line,
+                        "saturation": 10.0**k,
+                        "alpha": 50.0 - k,
+                        "alpha_u": 1.0,
+                        "pull": 0.5,
+                        "detector_setting": setting,
+                        "detector_response": 10.0 ** (3 - setting),
+                        "probe_power_W": 1e-6 * 10.0**k,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    grid = np.geomspace(1e-2, 1e3, 20)
+    curve = {"closed": 40 / (1 + grid), "open": 30 / (1 + grid)}
+    band = {line: 0.01 * c for line, c in curve.items()}
+    series = {
+        "narrow": (fit(62.0), {}, {"a": {"run": "a", "beam_diameter_m": 0.5e-3}}),
+        "wide": (fit(66.5), {}, {"b": {"run": "b", "beam_diameter_m": 1.0e-3}}),
+    }
+    points = {
+        "narrow": (pulls([0, 0, 1]), grid, curve, band),
+        "wide": (pulls([0, 1, 2, 3]), grid, curve, band),
+    }
+    figure = ps.line_centre_figure(series, points)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert [t for t in labels if t.startswith("detection setting")] == [
+        f"detection setting {k}" for k in range(4)
+    ]
+    assert figure.axes[0].get_title() == "beam diameter 0.5 mm"

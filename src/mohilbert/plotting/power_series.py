@@ -214,7 +214,12 @@ def line_centre_figure(
     with plt.style.context(STYLE):
         fig, axes = _beam_columns(len(beams), 3.4, 5.6, 1.3)
         notes = []
-        n_settings = 1
+        # the legend (first column) names the detection settings of every beam's series
+        n_settings = 1 + max(
+            int(np.nanmax(points[name][0]["detector_setting"]))
+            for _, names in beams
+            for name in names
+        )
         for c, (diameter, names) in enumerate(beams):
             ax, axp = axes[0, c], axes[1, c]
             for k, name in enumerate(names):
@@ -223,7 +228,6 @@ def line_centre_figure(
                 notes += [f"{name}, {text}" for text in agreement_text(pulls).splitlines()]
                 if text := settings_text(pulls):
                     notes.append(f"{name}, {text}")
-                n_settings = max(n_settings, int(np.nanmax(pulls["detector_setting"])) + 1)
                 t, ut = _value(fit, "temperature_C")
                 color = PALETTE[k % len(PALETTE)]
                 ax.plot([], [], "s", ms=4, color=color, label=f"{pm(t, ut)} °C")
