@@ -656,13 +656,18 @@ def test_joint_fit_recovers_the_orthogonal_fraction_of_a_thick_series():
 
 
 def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_floor():
-    """A run of a series fitted with 3 % orthogonal light, at 1 I_sat: the Hilbert stage's
-    correction (experiment._saturation_od) takes the detected intense spectrum to the probe
-    mode's linear optical depth, the floor removed with the saturation, and the fit's probe
-    carries the fraction."""
-    from mohilbert.records import Run
+    """A run of a series fitted with 3 % orthogonal light, at 1 I_sat: the correction the
+    series fit writes for the Hilbert stage (series.saturation_optical_depth) takes the
+    detected intense spectrum to the probe mode's linear optical depth, the floor removed
+    with the saturation, and the fit's probe carries the fraction. The Hilbert stage reads
+    it from the series file on its grid, and says so when an older file has none."""
+    from mohilbert.records import Experiment, Run
     from mohilbert.stages.hilbert import saturation_od
-    from mohilbert.stages.series import fitted_probe
+    from mohilbert.stages.series import (
+        fitted_probe,
+        saturation_optical_depth,
+        with_saturation_optical_depths,
+    )
 
     isat = saturation_intensity_W_m2("Rb", "D2")
     power = isat * np.pi * D**2 / 4
@@ -682,8 +687,22 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     linear = intense_arrays(
         x, c, "sigma_plus", replace(probe, power_W=0.0, orthogonal_fraction=0.0)
     )
-    od = -np.log(detected) - saturation_od(fit, cal, run, x)
+    correction = saturation_optical_depth(fit, cal, run)
+    od = -np.log(detected) - correction
     np.testing.assert_allclose(od, -np.log(linear["S0"]), atol=1e-9)
+    written = with_saturation_optical_depths(fit, {"a": cal}, Experiment.of({"a": run}))
+    np.testing.assert_array_equal(saturation_od(written, "a", x), correction)
+    between = saturation_od(written, "a", x[:-1] + 12.5)
+    assert np.all((between - correction[:-1]) * (between - correction[1:]) <= 0)
+    _raises(
+        AnalysisError,
+        "run a: its series file has no saturation_od_a (written by an older mohilbert): "
+        "run the series fit again",
+        saturation_od,
+        fit,
+        "a",
+        x,
+    )
     # the floor is not small here: the detected OD of the closed line is well below the mode's
     assert (-np.log(linear["S0"])).max() - (-np.log(detected)).max() > 0.3
 

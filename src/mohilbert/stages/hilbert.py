@@ -27,7 +27,7 @@ from mohilbert.parameters import domain
 from mohilbert.products import CalibratedAttrs
 from mohilbert.records import Experiment, Run, parameter_parts
 from mohilbert.stages.fit import fitted_cell
-from mohilbert.stages.series import run_models, series_validity
+from mohilbert.stages.series import saturation_od_names, series_validity
 from mohilbert.theory import Cell, spectrum
 
 #: the Hilbert stage's defaults: ``hilbert:`` of the configuration schema
@@ -182,7 +182,7 @@ def hilbert_experiment(
     for m, run in mode_runs.items():
         od_correction = None
         if run in linearise:
-            od_correction = saturation_od(series[run], cal[run], experiment[run], grid)
+            od_correction = saturation_od(series[run], run, grid)
         per_mode[m] = mode_index(
             m,
             run,
@@ -767,24 +767,25 @@ def saturated_runs(
     return refused, linearised
 
 
-def saturation_od(series: xr.Dataset, ds: xr.Dataset, run: Run, grid) -> np.ndarray:
-    """OD_intense − OD_weak of ``run`` on ``grid`` at the series' fitted parameters: the
-    detected intense model less the probe mode's own linear response, so that the data less
-    it is the atoms' linear optical depth (without the orthogonal light's floor, where one
-    was fitted).
+def saturation_od(series: xr.Dataset, run: str, grid: np.ndarray) -> np.ndarray:
+    """OD_intense − OD_weak of ``run`` on ``grid`` [MHz] at the series' fitted parameters, as
+    the series fit wrote it on the run's calibrated points
+    (:func:`mohilbert.stages.series.saturation_optical_depth`; on a grid of those points,
+    the values themselves).
 
     Parameters
     ----------
     series : xarray.Dataset
         The run's power-series fit.
-    ds : xarray.Dataset
-        The run's calibrated file.
-    run : Run
-        Its sheet values.
+    run : str
+        The run id.
     grid : numpy.ndarray
-        Detuning grid [MHz].
+        Detuning grid [MHz] inside the run's calibrated points.
     """
-    on_grid = ds.interp(detuning=grid)
-    idx = np.arange(grid.size)
-    _, t_int, t_weak, _ = run_models(series, on_grid, run, idx, detected=False)
-    return -np.log(t_int) + np.log(t_weak)
+    name, coord = saturation_od_names(run)
+    if name not in series:
+        raise AnalysisError(
+            f"run {run}: its series file has no {name} (written by an older mohilbert): "
+            "run the series fit again"
+        )
+    return np.interp(grid, series[coord].values, series[name].values)
