@@ -696,8 +696,8 @@ def test_linearised_optical_depth_is_the_probe_modes_own_without_the_orthogonal_
     assert np.all((between - correction[:-1]) * (between - correction[1:]) <= 0)
     _raises(
         AnalysisError,
-        "run a: its series file has no saturation_od_a (written by an older mohilbert): "
-        "run the series fit again",
+        "run a: its series file has no saturation_od (written by an older mohilbert): run "
+        "the series fit again",
         saturation_od,
         fit,
         "a",

@@ -27,7 +27,7 @@ from mohilbert.parameters import domain
 from mohilbert.products import CalibratedAttrs
 from mohilbert.records import Experiment, Run, parameter_parts
 from mohilbert.stages.fit import fitted_cell
-from mohilbert.stages.series import saturation_od_names, series_validity
+from mohilbert.stages.series import series_validity
 from mohilbert.theory import Cell, spectrum
 
 #: the Hilbert stage's defaults: ``hilbert:`` of the configuration schema
@@ -782,10 +782,13 @@ def saturation_od(series: xr.Dataset, run: str, grid: np.ndarray) -> np.ndarray:
     grid : numpy.ndarray
         Detuning grid [MHz] inside the run's calibrated points.
     """
-    name, coord = saturation_od_names(run)
-    if name not in series:
+    if "saturation_od" not in series:
         raise AnalysisError(
-            f"run {run}: its series file has no {name} (written by an older mohilbert): "
-            "run the series fit again"
+            f"run {run}: its series file has no saturation_od (written by an older "
+            "mohilbert): run the series fit again"
         )
-    return np.interp(grid, series[coord].values, series[name].values)
+    row = series.sel(run=run)
+    keep = np.isfinite(row["saturation_od_detuning"].values)
+    return np.interp(
+        grid, row["saturation_od_detuning"].values[keep], row["saturation_od"].values[keep]
+    )

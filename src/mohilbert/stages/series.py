@@ -143,39 +143,42 @@ def saturation_optical_depth(fit: xr.Dataset, ds: xr.Dataset, run: Run) -> np.nd
     return -np.log(t_int) + np.log(t_weak)
 
 
-def saturation_od_names(run: str) -> tuple[str, str]:
-    """Names of a run's :func:`saturation_optical_depth` in the series file and of its
-    detuning coordinate."""
-    return f"saturation_od_{run}", f"calibrated_detuning_{run}"
+#: the series file's variables of :func:`with_saturation_optical_depths`: one row per run
+#: over its calibrated points, NaN beyond its last
+SATURATION_OD_VARIABLES = {
+    "saturation_od": {
+        "units": "1",
+        "long_name": "optical depth of the intense-probe model less its linear limit at the "
+        "series' fitted parameters, on the run's calibrated points",
+    },
+    "saturation_od_detuning": {
+        "units": "MHz",
+        "long_name": "detuning of the run's calibrated points (NaN beyond its last)",
+    },
+}
 
 
 def with_saturation_optical_depths(
     out: xr.Dataset, cal: dict[str, xr.Dataset], exp: Experiment
 ) -> xr.Dataset:
     """The series fit with each run's :func:`saturation_optical_depth` on its calibrated
-    detunings: computed here, where the model's solves at the optimum are warm, instead of
-    in each run's Hilbert job (which would start the compiled kernels and solve them again:
-    ~3 s of a 3.3 s job)."""
-    for r in exp.names:
-        name, coord = saturation_od_names(r)
-        out = out.assign_coords(
-            {
-                coord: (
-                    coord,
-                    cal[r]["detuning"].values,
-                    {"units": "MHz", "long_name": f"detuning of the calibrated points ({r})"},
-                )
-            }
-        )
-        out[name] = (
-            coord,
-            saturation_optical_depth(out, cal[r], exp[r]),
-            {
-                "units": "1",
-                "long_name": f"optical depth of the intense-probe model less its linear "
-                f"limit, at the series' fitted parameters ({r})",
-            },
-        )
+    detunings (:data:`SATURATION_OD_VARIABLES`, over ``run`` and ``calibrated_point``):
+    computed here, where the model's solves at the optimum are warm, instead of in each
+    run's Hilbert job (which would start the compiled kernels and solve them again: ~3 s of
+    a 3.3 s job). Two variables for all runs, not two per run: a file's read time grows with
+    its variables and dimensions (~10 ms each)."""
+    runs = list(exp.names)
+    size = max(cal[r].sizes["detuning"] for r in runs)
+    od = np.full((len(runs), size), np.nan)
+    detuning = np.full((len(runs), size), np.nan)
+    for i, r in enumerate(runs):
+        n = cal[r].sizes["detuning"]
+        od[i, :n] = saturation_optical_depth(out, cal[r], exp[r])
+        detuning[i, :n] = cal[r]["detuning"].values
+    dims = ("run", "calibrated_point")
+    out = out.assign_coords(run=("run", runs, {"units": "1", "long_name": "run id"}))
+    for name, values in (("saturation_od", od), ("saturation_od_detuning", detuning)):
+        out[name] = (dims, values, SATURATION_OD_VARIABLES[name])
     return out
 
 
