@@ -166,7 +166,17 @@ def with_saturation_optical_depths(
     computed here, where the model's solves at the optimum are warm, instead of in each
     run's Hilbert job (which would start the compiled kernels and solve them again: ~3 s of
     a 3.3 s job). Two variables for all runs, not two per run: a file's read time grows with
-    its variables and dimensions (~10 ms each)."""
+    its variables and dimensions (~10 ms each).
+
+    Parameters
+    ----------
+    out : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The series' calibrated runs.
+    exp : Experiment
+        Their sheet values.
+    """
     runs = list(exp.names)
     size = max(cal[r].sizes["detuning"] for r in runs)
     od = np.full((len(runs), size), np.nan)
