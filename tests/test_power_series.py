@@ -129,6 +129,56 @@ def test_joint_fit_separates_the_intensity_from_the_transit_rate():
     assert res.redchi == pytest.approx(1.0, abs=0.2)
 
 
+def test_an_intense_fits_linearisation_is_its_last_jacobian(monkeypatch):
+    """The covariances of an intense fit come from the Jacobian its last step took at the
+    optimum (forward differences at the registry's steps) instead of central differences
+    repeated there: no model evaluated for them, the statistical σ within 1 % of the central
+    differences'. lmfit rescales the returned Jacobian in place to its bounded variables; the
+    kept one is a copy (σ would differ by those factors). A fit that ended farther than a
+    hundredth of σ from it takes central differences again."""
+    from mohilbert import fitting
+
+    x = np.linspace(5500, 18000, 300)
+    isat = saturation_intensity_W_m2("Rb", "D2")
+    rng = np.random.default_rng(5)
+    spectra = []
+    for s in (0.03, 1.0, 30.0):
+        power = s * isat * np.pi * D**2 / 4
+        truth = Probe(0.3 * power, D, transit_scale=np.pi)
+        y = intense_arrays(x, CELL, "sigma_plus", truth)["S0"] + rng.normal(0, 1e-3, x.size)
+        spectra.append(
+            FitSpectrum(
+                x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=Probe(power, D)
+            )
+        )
+    res = fit_spectra(spectra, CELL, ["temperature_C", "intensity_scale", "transit_scale"])
+    model, params = res._linear.model, res.lmfit_result.params
+    counted = {"n": 0}
+    evaluate = fitting.intense_arrays
+
+    def counting(*args, **kwargs):
+        counted["n"] += 1
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "intense_arrays", counting)
+    reused = fitting._Linearised(model, params)
+    assert counted["n"] == 0  # the optimum's models are cached, the Jacobian is the fit's
+    np.testing.assert_allclose(reused.cov_stat, res.covariance)
+    kept = model._last_jacobian
+    model._last_jacobian = None
+    central = fitting._Linearised(model, params)
+    assert counted["n"] == 2 * 3 * len(spectra)  # up and down in each parameter, every run
+    ratio = np.sqrt(np.diag(reused.cov_stat) / np.diag(central.cov_stat))
+    assert np.all(np.abs(ratio - 1) < 0.01), ratio
+    # the fit ended half a σ away from where the kept Jacobian was taken: central differences
+    model._last_jacobian = kept
+    moved = params.copy()
+    moved["temperature_C"].value += 0.5 * res.stderr["temperature_C"]
+    counted["n"] = 0
+    fitting._Linearised(model, moved)
+    assert counted["n"] == 2 * 3 * len(spectra) + len(spectra)  # and the new base point
+
+
 def test_an_optically_thick_series_needs_the_intensity_to_fall_along_the_cell():
     """At 81 °C (line-centre optical depth ~2) the light saturates the back of the cell less
     than the front. Spectra simulated propagated (20 slices): the optically thin model

@@ -524,6 +524,10 @@ def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult
 
 #: relative step and χ² reduction at which a fit with the intense-probe model stops
 INTENSE_TOLERANCE = 1e-6
+#: how far from an intense fit's optimum (in each parameter's statistical σ) its last
+#: Jacobian may have been taken and still serve as the linearisation at the optimum: its
+#: forward-difference steps (:func:`mohilbert.parameters.difference_step`) span more
+JACOBIAN_REUSE_SIGMA = 0.01
 #: models kept per spectrum: the base point survives a Jacobian's steps in the shared parameters
 _CACHE_PER_SPECTRUM = 24
 #: difference step in the field of an ElecSus-mode fit: the lines move by ~3 MHz (see
@@ -548,6 +552,8 @@ class _JointModel:
         # finite-difference step in another spectrum's own parameter (a per-run shift) then
         # costs one spectrum, not all of them
         self._cache: list[dict] = [{} for _ in self.spectra]
+        #: the last :meth:`jacobian`: free parameter → value where it was taken, and it
+        self._last_jacobian: tuple[dict[str, float], np.ndarray] | None = None
 
     def _key(self, p, k: int) -> tuple:
         return tuple((n, float(v.value)) for n, v in sorted(p.items()) if self._reads(p, n, k))
@@ -642,7 +648,23 @@ class _JointModel:
             values[n].value = x + h
             cols.append((self.residual(values) - base) / h)
             values[n].value = x
-        return np.stack(cols, axis=1)
+        jac = np.stack(cols, axis=1)
+        # a copy: lmfit scales the returned array in place to its bound-transformed variables
+        self._last_jacobian = ({n: float(q.value) for n, q in p.items() if q.vary}, jac.copy())
+        return jac
+
+    def last_jacobian(self, p) -> tuple[np.ndarray, np.ndarray] | None:
+        """The last :meth:`jacobian` and how far each free parameter of ``p`` (lmfit
+        ``Parameters``, the same free ones) is from where it was taken, or None (none taken,
+        other parameters, not finite). A fit that ends on its last accepted step ends where
+        its last Jacobian was taken, or a step short of it."""
+        if self._last_jacobian is None:
+            return None
+        point, jac = self._last_jacobian
+        names = [n for n, q in p.items() if q.vary]
+        if list(point) != names or not np.all(np.isfinite(jac)):
+            return None
+        return jac, np.array([float(p[n].value) - point[n] for n in names])
 
     def translation_column(self, values, name: str) -> np.ndarray | None:
         """d(weighted residuals)/d(``name``) for a parameter the model depends on only through
@@ -695,8 +717,9 @@ class _Value:
 
 class _Linearised:
     """The joint model linearised at the optimum: Jacobian of the weighted residuals by
-    central differences (steps of 0.05 of lmfit's standard errors), covariances, and the
-    first-order response of the parameters to changed inputs."""
+    central differences (steps of 0.05 of lmfit's standard errors), or an intense-probe
+    fit's own last Jacobian when it was taken at the optimum (:meth:`_JointModel.last_jacobian`),
+    covariances, and the first-order response of the parameters to changed inputs."""
 
     def __init__(self, model: _JointModel, params):
         self.model = model
@@ -704,6 +727,16 @@ class _Linearised:
         self.names = [n for n, p in params.items() if p.vary]
         self.public = list(self.names)
         self.r0 = model.residuals(self.best)
+        # an intense-probe fit's own last Jacobian, when the fit ended within a hundredth of
+        # the statistical σ of where it was taken: the dearest part of the linearisation
+        # (2 model evaluations per shared parameter) otherwise repeated at 0.05 σ
+        last = model.last_jacobian(params)
+        if last is not None:
+            jac, moved = last
+            self._set_jacobian(jac)
+            sd = np.sqrt(np.clip(np.diag(self.cov_stat), 0, None))
+            if np.all(np.abs(moved) <= JACOBIAN_REUSE_SIGMA * sd):
+                return
         cols = []
         for n in self.names:
             p = params[n]
@@ -721,14 +754,20 @@ class _Linearised:
             down = np.concatenate(model.residuals(self.best))
             self.best[n].value = float(p.value)
             cols.append((up - down) / (hi - lo))
-        self.jac = np.stack(cols, axis=1) if cols else np.zeros((sum(map(len, self.r0)), 0))
+        self._set_jacobian(
+            np.stack(cols, axis=1) if cols else np.zeros((sum(map(len, self.r0)), 0))
+        )
+
+    def _set_jacobian(self, jac: np.ndarray) -> None:
+        """The Jacobian at the optimum and the covariances that follow from it."""
+        self.jac = jac
         try:
             self.cov0 = np.linalg.inv(self.jac.T @ self.jac)
         except np.linalg.LinAlgError:
             self.cov0 = np.full((len(self.names),) * 2, np.nan)
         sizes = np.cumsum([0] + [r.size for r in self.r0])
         blocks = [self.jac[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        white = [_white_fraction(s) for s in model.spectra]
+        white = [_white_fraction(s) for s in self.model.spectra]
         self.cov_stat = statistical_covariance(blocks, self.r0, self.cov0, white)
 
     def data_response(self, k: int) -> np.ndarray:
