@@ -274,8 +274,10 @@ def test_weakly_pumped_detunings_take_the_first_order_steady_state(rabi, monkeyp
 def test_the_compiled_rate_equations_are_the_dense_ground_state_solve(rabi):
     """Issue 35: the steady state per detuning is a compiled loop (numba) over the driven
     pairs; against the same equations as numpy matrices (``ground_system`` and
-    ``numpy.linalg.solve``) at every detuning, both isotopes."""
+    ``numpy.linalg.solve``) at every detuning it solves, both isotopes; the pumped far wings
+    it leaves at first order (``FIRST_ORDER_TOLERANCE``) within the tolerance it states."""
     d = np.linspace(-8000, 22000, 3001)
+    found = {}
     for name, pops in (("87Rb", 335.15), ("85Rb", 335.15)):
         ll = line_list(name, "D2", 6000.0)
         sysm = pm.pumping_system(
@@ -291,11 +293,22 @@ def test_the_compiled_rate_equations_are_the_dense_ground_state_solve(rabi):
         diff = pg[:, prepared.gg] - pe[:, prepared.e_loc] - p0[prepared.gg][None, :]
         dense = (prepared.lor * diff) @ prepared.a2
         compiled, excited = prepared.solve(rabi)
-        strong = rabi**2 * prepared.total1 >= pm.WEAK_PUMPING * prepared.transit
-        assert strong.sum() > 20
+        pumped = rabi**2 * prepared.total1 >= pm.WEAK_PUMPING * prepared.transit
+        strong = pumped & (rabi**4 * prepared.first_order_error >= pm.FIRST_ORDER_TOLERANCE)
+        assert strong.sum() > 10
         scale = np.abs(dense).max()
         assert np.abs(compiled - dense)[strong].max() < 1e-11 * scale
         assert np.abs(excited - pe.sum(axis=1))[strong].max() < 1e-12
+        # pumped detunings left at first order (far wings): within the tolerance of a velocity
+        # class's peak weak-probe response
+        wings = pumped & ~strong
+        found[(name, rabi)] = int(wings.sum())
+        gamma = pm.coherence_width_MHz(sysm, prepared.transit, 0.02, True)
+        peak = 0.5 / gamma * np.max(prepared.a2 * p0[prepared.gg])
+        if wings.any():
+            assert np.abs(compiled - dense)[wings].max() <= pm.FIRST_ORDER_TOLERANCE * peak
+    # the strongest probe leaves thousands of its pumped detunings at first order
+    assert rabi < 30 or min(found[(n, rabi)] for n in ("87Rb", "85Rb")) > 1000, found
 
 
 def test_a_process_with_one_thread_runs_the_plain_loops_with_the_same_results():
