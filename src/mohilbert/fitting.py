@@ -525,9 +525,11 @@ def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult
 #: relative step and χ² reduction at which a fit with the intense-probe model stops
 INTENSE_TOLERANCE = 1e-6
 #: how far from an intense fit's optimum (in each parameter's statistical σ) its last
-#: Jacobian may have been taken and still serve as the linearisation at the optimum: its
-#: forward-difference steps (:func:`mohilbert.parameters.difference_step`) span more
-JACOBIAN_REUSE_SIGMA = 0.01
+#: Jacobian may have been taken and still serve as the linearisation at the optimum. The
+#: covariance assumes the model linear over ±1 σ; a Jacobian 0.1 σ away differs from the
+#: optimum's by a tenth of that nonlinearity (on the 1.0 mm / 66.5 °C paper series, whose
+#: last step moved a shift 0.025 σ: every σ within 0.2 % of central differences there)
+JACOBIAN_REUSE_SIGMA = 0.1
 #: models kept per spectrum: the base point survives a Jacobian's steps in the shared parameters
 _CACHE_PER_SPECTRUM = 24
 #: difference step in the field of an ElecSus-mode fit: the lines move by ~3 MHz (see
