@@ -486,12 +486,22 @@ class ProbeResponse:
         return self.linear() + self.saturation(intensity_W_m2)
 
 
-def _convolve_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Linear convolution of ``signal`` with an odd-length centred ``kernel``, same length."""
-    size = sfft.next_fast_len(signal.size + kernel.size - 1)
-    full = sfft.ifft(sfft.fft(signal, size) * sfft.fft(kernel, size))
+def _convolve_same(
+    signal: np.ndarray, kernel: np.ndarray, kernel_fft: np.ndarray | None = None
+) -> np.ndarray:
+    """Linear convolution of ``signal`` with an odd-length centred ``kernel``, same length
+    (``kernel_fft``: the kernel's FFT at :func:`_convolution_size`, when it is at hand)."""
+    size = _convolution_size(signal.size, kernel.size)
+    if kernel_fft is None:
+        kernel_fft = sfft.fft(kernel, size)
+    full = sfft.ifft(sfft.fft(signal, size) * kernel_fft)
     half = kernel.size // 2
     return full[half : half + signal.size]
+
+
+def _convolution_size(n_signal: int, n_kernel: int) -> int:
+    """FFT length of :func:`_convolve_same`: a fast length ≥ the linear convolution's."""
+    return sfft.next_fast_len(n_signal + n_kernel - 1)
 
 
 class _Atoms(NamedTuple):
@@ -543,6 +553,7 @@ class _Lattice:
             )
         self.solved: dict[float, np.ndarray] = {}
         self.averaged: dict[tuple[float, float], np.ndarray] = {}
+        self.kernels: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def covers(self, h: float, j0: int, j1: int) -> bool:
         return h == self.h and self.j0 <= j0 and j1 <= self.j1
@@ -553,12 +564,21 @@ class _Lattice:
         (valid from ``_KERNEL_WIDTHS`` Doppler widths inside its ends)."""
         key = (rabi_MHz, doppler_MHz)
         if key not in self.averaged:
+            kernel, kernel_fft = self._kernel(doppler_MHz)
+            self.averaged[key] = _convolve_same(self.saturation(rabi_MHz), kernel, kernel_fft)
+        return self.averaged[key]
+
+    def _kernel(self, doppler_MHz: float) -> tuple[np.ndarray, np.ndarray]:
+        """The Maxwell–Boltzmann kernel of width ``doppler_MHz`` on the lattice step and its
+        FFT (made once per width: every intensity of the lattice is convolved with it)."""
+        if doppler_MHz not in self.kernels:
             h = self.h
             m = int(np.ceil(_KERNEL_WIDTHS * doppler_MHz / h))
             off = h * np.arange(-m, m + 1)
             kernel = np.exp(-((off / doppler_MHz) ** 2)) * (h / (np.sqrt(np.pi) * doppler_MHz))
-            self.averaged[key] = _convolve_same(self.saturation(rabi_MHz), kernel)
-        return self.averaged[key]
+            size = _convolution_size(self.delta.size, kernel.size)
+            self.kernels = {doppler_MHz: (kernel, sfft.fft(kernel, size))}  # the latest only
+        return self.kernels[doppler_MHz]
 
     def saturation(self, rabi_MHz: float) -> np.ndarray:
         """The saturation part on the lattice δ_j at Ω₀/2π = ``rabi_MHz``."""
