@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import wofz
 
+from mohilbert import caches
 from mohilbert.atoms.constants import C_LIGHT
 
 _SQRT_PI = np.sqrt(np.pi)
@@ -152,9 +153,20 @@ def lagrange_interp_rows(rows, positions: np.ndarray) -> np.ndarray:
     i0, coeffs = _lagrange4(positions)
     dtype = np.result_type(*rows, coeffs[0])
     out = np.empty((len(rows), np.size(positions)), dtype=dtype)
-    # one gather of the four neighbours per row, summed in the same order as lagrange_interp
-    neighbours = i0[None, :] + np.arange(-1, 3)[:, None]
-    weights = np.stack(coeffs).astype(dtype)
+    weights = np.stack(coeffs)
+    kernel = caches.compiled(_lagrange_row)
     for k, row in enumerate(rows):
-        out[k] = np.einsum("kp,kp->p", row[neighbours], weights)
+        kernel(np.asarray(row, dtype=dtype), i0, weights, out[k])
     return out
+
+
+def _lagrange_row(row, i0, weights, out):
+    """out[p] = Σ_k row[i0[p] − 1 + k] weights[k, p], summed over k = 0 … 3 in that order
+    (as :func:`lagrange_interp`): one pass over the positions, compiled by
+    :func:`mohilbert.caches.compiled` (the intense model interpolates every intensity node of
+    its lattice onto each run's detunings at every step of a fit)."""
+    for p in range(i0.size):
+        j = i0[p] - 1
+        acc = row[j] * weights[0, p] + row[j + 1] * weights[1, p]
+        acc += row[j + 2] * weights[2, p]
+        out[p] = acc + row[j + 3] * weights[3, p]

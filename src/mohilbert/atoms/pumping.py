@@ -263,10 +263,13 @@ def rate_equations(
     return RatePrepared(d, system, transit_MHz, dephasing_MHz, transit_broadening).solve(rabi_MHz)
 
 
-def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, saturation, excited):
-    """The rate equations' steady state at each row (detuning) of ``rate1``: one small dense
-    system per detuning built from the driven pairs only, solved by Gaussian elimination with
-    partial pivoting.
+def _rate_rows(
+    rows, rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, saturation, excited
+):
+    """The rate equations' steady state at the rows (detunings) ``rows`` of ``rate1`` and
+    ``lor``, into ``saturation`` and ``excited`` (one entry per row of ``rows``): one small
+    dense system per detuning built from the driven pairs only, solved by Gaussian
+    elimination with partial pivoting.
 
     Per row i: pump rates r_p = o2 rate1[i, p] of the pairs p = (e_loc[p], gg[p]);
     D_e = Γ + γ_t + Σ_{p∈e} r_p; A_eh = r_(e,h) / D_e (P_e = Σ_h A_eh P_h);
@@ -276,7 +279,7 @@ def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, satura
     (tests compare them), without the interpreter's cost per detuning (compiled by
     :func:`mohilbert.caches.compiled`, blocks of rows on numba's threads).
     """
-    n_rows, n_pairs = rate1.shape
+    n_rows, n_pairs = rows.size, rate1.shape[1]
     n_e, n_g = branch.shape
     # blocks of rows on numba's threads (prange), each with its own work arrays
     n_blocks = max(1, min(64, n_rows // 256))
@@ -287,7 +290,8 @@ def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, satura
         b = np.zeros(n_g)
         d = np.zeros(n_e)
         pe = np.zeros(n_e)
-        for i in range(blk * n_rows // n_blocks, (blk + 1) * n_rows // n_blocks):
+        for row in range(blk * n_rows // n_blocks, (blk + 1) * n_rows // n_blocks):
+            i = rows[row]
             m[:, :] = 0.0
             d[:] = gamma + transit
             for p in range(n_pairs):
@@ -337,12 +341,12 @@ def _rate_rows(rate1, lor, e_loc, gg, branch, gamma, transit, p0, a2, o2, satura
             total = 0.0
             for e in range(n_e):
                 total += pe[e]
-            excited[i] = total
+            excited[row] = total
             s = 0j
             for p in range(n_pairs):
                 s += lor[i, p] * (a2[p] * (b[gg[p]] - pe[e_loc[p]] - p0[gg[p]]))
                 full[e_loc[p], gg[p]] = 0.0  # the next row's pairs start from zero
-            saturation[i] = s
+            saturation[row] = s
 
 
 class RatePrepared:
@@ -449,8 +453,9 @@ class RatePrepared:
         sat_strong = np.empty(strong.size, dtype=complex)
         excited_strong = np.empty(strong.size)
         caches.compiled(_rate_rows, parallel=True)(
-            np.ascontiguousarray(self.rate1[strong]),
-            np.ascontiguousarray(self.lor[strong]),
+            strong,
+            self.rate1,
+            self.lor,
             self.e_loc,
             self.gg,
             np.ascontiguousarray(self.branch),
