@@ -299,6 +299,10 @@ def test_the_compiled_rate_equations_are_the_dense_ground_state_solve(rabi):
         scale = np.abs(dense).max()
         assert np.abs(compiled - dense)[strong].max() < 1e-11 * scale
         assert np.abs(excited - pe.sum(axis=1))[strong].max() < 1e-12
+        # the weakly pumped detunings at first order (RatePrepared's compiled first-order
+        # pass): their saturation part within the next order, ~R/γ_t of itself
+        weak = ~pumped
+        assert np.all(np.abs(compiled - dense)[weak] <= 3 * pm.WEAK_PUMPING * np.abs(dense)[weak])
         # pumped detunings left at first order (far wings): within the tolerance of a velocity
         # class's peak weak-probe response
         wings = pumped & ~strong
