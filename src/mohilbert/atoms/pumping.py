@@ -350,7 +350,21 @@ def _rate_rows(
 
 
 def _first_order_rows(
-    delta, nu, gamma_c, a2, e_loc, gg, p0, branch, gamma, transit, lor, rate1, total1, sat1, excited1
+    delta,
+    nu,
+    gamma_c,
+    a2,
+    e_loc,
+    gg,
+    p0,
+    branch,
+    gamma,
+    transit,
+    lor,
+    rate1,
+    total1,
+    sat1,
+    excited1,
 ):
     """What :class:`RatePrepared` keeps per detuning δ_i: the driven pairs' line shapes
     ``lor`` = (−1/2)/(δ − ν_p + iγ) and pump rates per unit Ω₀² ``rate1`` = Im(lor) |a_p|²,
