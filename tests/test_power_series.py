@@ -101,13 +101,12 @@ def test_a_line_shifts_jacobian_column_is_the_models_own_slope(monkeypatch):
         assert not column[other].any()
 
 
-def test_joint_fit_separates_the_intensity_from_the_transit_rate():
-    """Optical pumping of the open lines scales with I/γ_t, saturation of the closed line with
-    I alone: powers spanning both (0.03, 1 and 30 I_sat nominal) determine the intensity scale
-    (true 0.3) and the transit-rate scale (true π, HIP-ElecSus's convention) separately."""
+def _pumped_series(seed: int) -> list[FitSpectrum]:
+    """Three powers (0.03, 1 and 30 I_sat nominal, flat beam) simulated at intensity scale 0.3
+    and transit scale π with noise 1e-3, fitted with the nominal powers."""
     x = np.linspace(5500, 18000, 300)
     isat = saturation_intensity_W_m2("Rb", "D2")
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     spectra = []
     for s in (0.03, 1.0, 30.0):
         power = s * isat * np.pi * D**2 / 4
@@ -118,6 +117,14 @@ def test_joint_fit_separates_the_intensity_from_the_transit_rate():
                 x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=Probe(power, D)
             )
         )
+    return spectra
+
+
+def test_joint_fit_separates_the_intensity_from_the_transit_rate():
+    """Optical pumping of the open lines scales with I/γ_t, saturation of the closed line with
+    I alone: powers spanning both (0.03, 1 and 30 I_sat nominal) determine the intensity scale
+    (true 0.3) and the transit-rate scale (true π, HIP-ElecSus's convention) separately."""
+    spectra = _pumped_series(seed=3)
     res = fit_spectra(spectra, CELL, ["temperature_C", "intensity_scale", "transit_scale"])
     for name, truth in (
         ("temperature_C", 62.0),
@@ -135,22 +142,10 @@ def test_an_intense_fits_linearisation_is_its_last_jacobian(monkeypatch):
     repeated there: no model evaluated for them, the statistical σ within 1 % of the central
     differences'. lmfit rescales the returned Jacobian in place to its bounded variables; the
     kept one is a copy (σ would differ by those factors). A fit that ended farther than a
-    hundredth of σ from it takes central differences again."""
+    tenth of σ from it (``JACOBIAN_REUSE_SIGMA``) takes central differences again."""
     from mohilbert import fitting
 
-    x = np.linspace(5500, 18000, 300)
-    isat = saturation_intensity_W_m2("Rb", "D2")
-    rng = np.random.default_rng(5)
-    spectra = []
-    for s in (0.03, 1.0, 30.0):
-        power = s * isat * np.pi * D**2 / 4
-        truth = Probe(0.3 * power, D, transit_scale=np.pi)
-        y = intense_arrays(x, CELL, "sigma_plus", truth)["S0"] + rng.normal(0, 1e-3, x.size)
-        spectra.append(
-            FitSpectrum(
-                x, y, "S0", "sigma_plus", np.full(x.size, 1e-3), name=f"s{s}", probe=Probe(power, D)
-            )
-        )
+    spectra = _pumped_series(seed=5)
     res = fit_spectra(spectra, CELL, ["temperature_C", "intensity_scale", "transit_scale"])
     model, params = res._linear.model, res.lmfit_result.params
     counted = {"n": 0}
