@@ -47,6 +47,22 @@ def test_joint_fit_recovers_a_simulated_series():
     assert res.stderr["intensity_scale"] < 0.02
 
 
+def _count_model_evaluations(monkeypatch) -> dict:
+    """Count the fits' intense-probe model evaluations (one per run spectrum): the returned
+    mapping's ``"n"`` grows with each."""
+    from mohilbert import fitting
+
+    counted = {"n": 0}
+    evaluate = fitting.intense_arrays
+
+    def counting(*args, **kwargs):
+        counted["n"] += 1
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "intense_arrays", counting)
+    return counted
+
+
 def test_a_line_shifts_jacobian_column_is_the_models_own_slope(monkeypatch):
     """An intense fit's Jacobian takes a per-run shift's column from the models it already
     has (−dM/dΔ: a shift only translates the response, parameters.Parameter.translation)
@@ -74,14 +90,7 @@ def test_a_line_shifts_jacobian_column_is_the_models_own_slope(monkeypatch):
     params = fitting._fit_parameters(free, CELL, spectra, pols, tokens, owners, {})
     params["shift_MHz__s0_s0_1"].value = 7.0
     model = fitting._JointModel(spectra, CELL, pols, [tokens[n] for n in names], owners)
-    counted = {"n": 0}
-    evaluate = fitting.intense_arrays
-
-    def counting(*args, **kwargs):
-        counted["n"] += 1
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(fitting, "intense_arrays", counting)
+    counted = _count_model_evaluations(monkeypatch)
     slope = model.jacobian(params)
     assert counted["n"] == 6  # the base point and the steps in T and the scale, per run
     monkeypatch.setattr(fitting, "is_translation", lambda quantity: False)
@@ -148,14 +157,7 @@ def test_an_intense_fits_linearisation_is_its_last_jacobian(monkeypatch):
     spectra = _pumped_series(seed=5)
     res = fit_spectra(spectra, CELL, ["temperature_C", "intensity_scale", "transit_scale"])
     model, params = res._linear.model, res.lmfit_result.params
-    counted = {"n": 0}
-    evaluate = fitting.intense_arrays
-
-    def counting(*args, **kwargs):
-        counted["n"] += 1
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(fitting, "intense_arrays", counting)
+    counted = _count_model_evaluations(monkeypatch)
     reused = fitting._Linearised(model, params)
     assert counted["n"] == 0  # the optimum's models are cached, the Jacobian is the fit's
     np.testing.assert_allclose(reused.cov_stat, res.covariance)
