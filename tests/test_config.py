@@ -100,7 +100,7 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
         "config/config.yaml: fit.free: unknown parameter 'temprature_C' (did you mean "
         "'temperature_C'?); known: temperature_C, field_T, field_theta_deg, field_phi_deg, "
         "gamma_buffer_MHz, shift_MHz, length_m, doppler_temperature_C, intensity_scale, "
-        "transit_scale, orthogonal_fraction, percent_<isotope>"
+        "transit_scale, orthogonal_fraction, beam_order, percent_<isotope>"
     )
     check_config({"calibrate": {"self_fit": ["percent_85Rb", "field_T"]}}, schema)
     # a list of probe parameters only: named in our words, not the schema validator's
@@ -108,7 +108,7 @@ def test_a_misspelt_fit_parameter_names_the_nearest():
         check_config({"series": {"per_detection_setting": ["temperature_C"]}}, schema, "c.yaml")
     assert str(err.value) == (
         "c.yaml: series.per_detection_setting: unknown parameter 'temperature_C'; known: "
-        "intensity_scale, transit_scale, orthogonal_fraction"
+        "intensity_scale, transit_scale, orthogonal_fraction, beam_order"
     )
 
 

@@ -14,6 +14,7 @@ from mohilbert.atoms import pumping as pm
 from mohilbert.atoms.hamiltonian import line_list, populations
 from mohilbert.intense import (
     Probe,
+    beam_rule,
     field_frame_components,
     mean_transit_time_s,
     rabi_MHz,
@@ -416,6 +417,52 @@ def test_gaussian_beam_quadrature_and_profile():
     # than a flat beam of its peak intensity
     peak_flat = intense_arrays(x, RB87, "sigma_plus", Probe(2 * p, D))["S0"]
     assert (g12 < peak_flat + 1e-12).all() and (np.abs(g12 - peak_flat).max() > 1e-3)
+
+
+@pytest.mark.parametrize("order", [1.0, 2.0, 3.0, 8.0])
+def test_a_super_gaussian_beams_quadrature_is_the_radial_integral(order):
+    """The generalised Gauss–Laguerre rule over a super-Gaussian I0 exp(−2 (r/w)^(2m)) is the
+    power-weighted radial integral of a saturating response, and the axis intensity puts the
+    probe's power into the beam."""
+    from scipy.integrate import quad
+
+    w = D / 2
+    probe = Probe(1e-6, D, "gaussian", beam_order=order)
+    i0 = probe.peak_intensity_W_m2
+
+    def profile(r):
+        return i0 * np.exp(-2 * (r / w) ** (2 * order))
+
+    power = quad(lambda r: profile(r) * 2 * np.pi * r, 0, 4 * w, limit=400)[0]
+    assert power == pytest.approx(probe.power_W, rel=1e-9)
+
+    def response(i):  # a saturating absorption, 30 I_sat on the axis
+        return 1 / (1 + 30 * i / i0)
+
+    exact = quad(lambda r: profile(r) * response(profile(r)) * 2 * np.pi * r, 0, 4 * w)[0]
+    s, weights = beam_rule(probe.beam_nodes, order)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-14)
+    assert (weights * response(i0 * np.exp(-s))).sum() == pytest.approx(exact / power, abs=5e-5)
+
+
+def test_a_super_gaussian_beam_lies_between_the_gaussian_and_the_flat_top():
+    """Order 1 is the Gaussian itself; as the order grows the detected spectrum of a
+    saturating probe moves from the Gaussian's to the flat top's (less light in unsaturated
+    wings: more saturation at the same power)."""
+    x = np.linspace(5500, 9000, 300)
+    p = _power(3.0)
+    gauss = intense_arrays(x, RB87, "sigma_plus", Probe(p, D, "gaussian"))["S0"]
+    one = intense_arrays(x, RB87, "sigma_plus", Probe(p, D, "gaussian", beam_order=1.0))["S0"]
+    assert np.array_equal(gauss, one)
+    flat = intense_arrays(x, RB87, "sigma_plus", Probe(p, D))["S0"]
+    gap = []
+    for order in (2.0, 4.0, 16.0):
+        sg = intense_arrays(x, RB87, "sigma_plus", Probe(p, D, "gaussian", beam_order=order))
+        gap.append(np.abs(sg["S0"] - flat).max())
+    assert np.abs(gauss - flat).max() > gap[0] > gap[1] > gap[2]
+    assert gap[2] < 0.1 * np.abs(gauss - flat).max()
+    with pytest.raises(ValueError, match="beam_order must be >= 0.5, got 0.2"):
+        Probe(p, D, "gaussian", beam_order=0.2)
 
 
 def test_propagation_along_the_cell():

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from mohilbert.errors import FitError
+from mohilbert.intense import with_probe_parameters
 from mohilbert.optics.polarisation import jones_vector
 from mohilbert.parameters import (
     CELL_PARAMETERS,
@@ -255,6 +256,7 @@ def _start_values(cell: Cell, pol) -> dict[str, float]:
     start["intensity_scale"] = 1.0
     start["transit_scale"] = 1.0
     start["orthogonal_fraction"] = 0.0
+    start["beam_order"] = 1.0
     if start["doppler_temperature_C"] is None:
         start["doppler_temperature_C"] = cell.temperature_C
     if pol is not None:
@@ -598,14 +600,8 @@ class _JointModel:
                     continue
             c, pol = _apply(cells[k], self.pols[k], p, self.tokens[k], self.per_spectrum)
             if s.probe is not None:
-                scale = self._probe_value(p, "intensity_scale", k)
-                transit = self._probe_value(p, "transit_scale", k)
-                other = self._probe_value(p, "orthogonal_fraction", k)
-                probe = replace(
-                    s.probe,
-                    power_W=s.probe.power_W * (1.0 if scale is None else scale),
-                    transit_scale=s.probe.transit_scale * (1.0 if transit is None else transit),
-                    orthogonal_fraction=s.probe.orthogonal_fraction if other is None else other,
+                probe = with_probe_parameters(
+                    s.probe, lambda name, k=k: self._probe_value(p, name, k)
                 )
                 arr = intense_arrays(s.detuning_MHz, c, pol, probe)
             else:

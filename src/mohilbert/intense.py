@@ -18,9 +18,11 @@ Here the probe of power P and beam diameter D pumps and saturates them:
 3. **Transit** (:func:`transit_rates_MHz`): atoms cross the beam in τ = (π/4) D / v̄₂D with
    v̄₂D = √(π k_B T / 2m) (Sagle 1996); ``transit="mean"`` uses γ_t = 1/τ,
    ``"distribution"`` averages over the 2-D (Rayleigh) speed distribution, γ_t = v⊥/(πD/4).
-4. **Beam**: ``"flat"`` (uniform over D) or ``"gaussian"`` (D the 1/e² diameter). For a
-   Gaussian beam the detector sees ∫ I T(I) dA / P = ∫₀¹ T(u I_peak) du (Gauss–Laguerre in
-   t = −ln u = 2r²/w²; 8 nodes: < 1e-5 in T up to I_peak = 3000 I_sat).
+4. **Beam**: ``"flat"`` (uniform over D) or ``"gaussian"`` (D the 1/e² diameter), the latter
+   of super-Gaussian order m (``beam_order``; I ∝ exp(−2 (r/w)^(2m)), 1 = Gaussian, → flat
+   top as m grows). The detector sees ∫ I T(I) dA / P = ∫₀^∞ T(I_peak e^−s) s^(1/m−1) e^−s
+   ds / Γ(1/m) with s = 2 (r/w)^(2m): generalised Gauss–Laguerre (:func:`beam_rule`; 8
+   nodes: < 1e-5 in T up to I_peak = 3000 I_sat for m = 1).
 5. **Propagation**: with ``z_slices`` > 1 the intensity falls along the cell at every
    detuning (Heun steps in z, the susceptibility interpolated cubically in log I between
    nodes at 10^(k/4) W/m², also a fixed lattice).
@@ -48,6 +50,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft as sfft
 from scipy.linalg import solve_banded
+from scipy.special import gamma as gamma_function
+from scipy.special import roots_genlaguerre
 
 from mohilbert import caches
 from mohilbert.atoms.constants import (
@@ -71,6 +75,8 @@ from mohilbert.atoms.pumping import (
 from mohilbert.atoms.susceptibility import MediumParams, lorentz_width, prefactor, susceptibility
 
 BEAM_PROFILES = ("flat", "gaussian")
+#: the smallest super-Gaussian order (``Probe.beam_order``): below 1/2 the profile is a cusp
+BEAM_ORDER_MIN = 0.5
 TRANSIT_MODELS = ("mean", "distribution")
 SOLVERS = ("rate", "lindblad")
 COMPAT = ("mohilbert", "hip-elecsus")
@@ -90,6 +96,12 @@ class Probe:
         Beam diameter [m]: of the flat top, or the 1/e² intensity diameter of a Gaussian.
     beam_profile
         ``"flat"`` or ``"gaussian"``.
+    beam_order
+        Super-Gaussian order m of a ``"gaussian"`` beam, I ∝ exp(−2 (r/w)^(2m)) with w = D/2:
+        1 is a Gaussian, 2–3 a beam with a flatter top and steeper edges (a clipped or
+        expanded beam), m → ∞ the flat top. Ignored for a flat beam. A power series can fit
+        it (``beam_order``): how the detected saturation grows with power is set by how much
+        of the light sits in the weak wings.
     transit
         ``"mean"`` (one transit time) or ``"distribution"`` (the 2-D speed distribution).
     transit_broadening
@@ -136,6 +148,7 @@ class Probe:
     step_fraction: float = 0.25
     transit_scale: float = 1.0
     orthogonal_fraction: float = 0.0
+    beam_order: float = 1.0
 
     def __post_init__(self):
         if not (np.isfinite(self.power_W) and self.power_W >= 0):
@@ -160,6 +173,8 @@ class Probe:
             raise ValueError(
                 f"orthogonal_fraction must be in [0, 1), got {self.orthogonal_fraction}"
             )
+        if not (np.isfinite(self.beam_order) and BEAM_ORDER_MIN <= self.beam_order):
+            raise ValueError(f"beam_order must be >= {BEAM_ORDER_MIN}, got {self.beam_order}")
         if not 0 < self.step_fraction <= 1:
             raise ValueError(f"step_fraction must be in (0, 1], got {self.step_fraction}")
 
@@ -170,10 +185,40 @@ class Probe:
 
     @property
     def peak_intensity_W_m2(self) -> float:
-        """P/A for a flat beam, 2P/(π w²) = 8P/(πD²) on the axis of a Gaussian [W/m²]."""
+        """P/A for a flat beam, 2P/(π w²) = 8P/(πD²) on the axis of a Gaussian, and
+        2^(1/m) P / (π w² Γ(1 + 1/m)) on the axis of a super-Gaussian of order m [W/m²]."""
         if self.beam_profile == "flat":
             return self.power_W / self.area_m2
-        return 2 * self.power_W / self.area_m2
+        m = self.beam_order
+        return 2 ** (1 / m) / gamma_function(1 + 1 / m) * self.power_W / self.area_m2
+
+
+#: the probe's fit parameters (:data:`mohilbert.parameters.PARAMETERS` of kind "probe") and
+#: how each acts on a :class:`Probe`: a factor on its power or transit scale, or its value
+PROBE_FACTORS = {"intensity_scale": "power_W", "transit_scale": "transit_scale"}
+PROBE_VALUES = ("orthogonal_fraction", "beam_order")
+
+
+def with_probe_parameters(probe: Probe, value_of) -> Probe:
+    """``probe`` as a fit's probe parameters make it: its power times ``intensity_scale``,
+    its transit scale times ``transit_scale``, ``orthogonal_fraction`` and ``beam_order``
+    replaced; a parameter ``value_of`` gives None for is left as it is.
+
+    Parameters
+    ----------
+    probe : Probe
+        The probe as the sheet describes it.
+    value_of : callable
+        Parameter name → its fitted value (float) or None.
+    """
+    changes = {}
+    for name, field in PROBE_FACTORS.items():
+        if (v := value_of(name)) is not None:
+            changes[field] = getattr(probe, field) * v
+    for name in PROBE_VALUES:
+        if (v := value_of(name)) is not None:
+            changes[name] = v
+    return replace(probe, **changes) if changes else probe
 
 
 def saturation_intensity_W_m2(element: str, line: str) -> float:
@@ -243,6 +288,28 @@ def transit_rates_MHz(
     y, w = _rayleigh_rule(probe.transit_nodes)
     v = np.sqrt(K_B * (temperature_C + 273.15) / mass_kg) * y
     return f * 1e-6 * v / (np.pi / 4 * probe.beam_diameter_m) / (2 if hip else 2 * np.pi), w
+
+
+@lru_cache(maxsize=64)
+def beam_rule(n: int, order: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes s and weights w with Σ w f(s) ≈ ∫₀^∞ f(s) s^(1/m−1) e^(−s) ds / Γ(1/m): the
+    power-weighted average over a super-Gaussian beam of order m = ``order`` of a function
+    of the local intensity I_peak e^(−s) (generalised Gauss–Laguerre, exact for polynomials
+    in s of degree 2n − 1; m = 1 is the Gaussian's Gauss–Laguerre rule). The weights sum
+    to 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    order : float
+        Super-Gaussian order m (>= :data:`BEAM_ORDER_MIN`).
+    """
+    if order == 1.0:
+        s, w = np.polynomial.laguerre.laggauss(n)
+    else:
+        s, w = roots_genlaguerre(n, 1.0 / order - 1.0)
+    return s, w / w.sum()
 
 
 @lru_cache(maxsize=16)
@@ -873,9 +940,10 @@ def intense_transmission(
     if probe.beam_profile == "flat":
         t, n, chi = _propagate(response, i_peak, k, length_m)
     else:
-        # ∫₀¹ T(u I_peak) du = ∫₀^∞ T(I_peak e^−t) e^−t dt with t = 2r²/w²: Gauss–Laguerre,
-        # smooth in t where Gauss–Legendre in u misses the saturation knee near u = I_sat/I_peak
-        t_nodes, w = np.polynomial.laguerre.laggauss(probe.beam_nodes)
+        # ∫ T(I) I dA / P = ∫₀^∞ T(I_peak e^−t) t^(1/m−1) e^−t dt / Γ(1/m), t = 2(r/w)^(2m):
+        # generalised Gauss–Laguerre, smooth in t where Gauss–Legendre in u = I/I_peak
+        # misses the saturation knee near u = I_sat/I_peak
+        t_nodes, w = beam_rule(probe.beam_nodes, probe.beam_order)
         u = np.exp(-t_nodes)
         table = None
         if probe.z_slices > 1 and i_peak > 0:  # one table for all nodes
@@ -902,3 +970,4 @@ def intense_transmission(
 
 # the process-wide caches above, for mohilbert.caches.clear (benchmarks' cold figures)
 caches.register("mohilbert.intense._rayleigh_rule", _rayleigh_rule)
+caches.register("mohilbert.intense.beam_rule", beam_rule)

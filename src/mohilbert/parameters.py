@@ -79,6 +79,8 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("transit_scale", "1", "probe", (1e-2, 1e2), 1e-3),
         # beyond 1/2 the probe would be mostly the other mode
         Parameter("orthogonal_fraction", "1", "probe", (0.0, 0.5), 1e-4),
+        # super-Gaussian order of the beam: 1/2 a cusp, 1 a Gaussian, beyond ~20 a flat top
+        Parameter("beam_order", "1", "probe", (0.5, 20.0), 1e-3, (0.5, np.inf)),
         Parameter("jones_x", "1", "jones", (0.0, 10.0), 1e-4),
         Parameter("jones_y", "1", "jones", (0.0, 10.0), 1e-4),
         Parameter("jones_phase_rad", "rad", "jones", (-np.pi, np.pi), 1e-4),

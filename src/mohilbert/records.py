@@ -294,7 +294,7 @@ class FitValues:
                 shared[q] = v
         return cls(shared, per_run)
 
-    def of_run(self, quantity: str, run: str, default: float = 0.0) -> float:
+    def of_run(self, quantity: str, run: str, default: float | None = 0.0) -> float | None:
         """The value ``run`` was fitted with: its own, else the shared one, else ``default``."""
         return self.per_run.get(quantity, {}).get(run, self.shared.get(quantity, default))
 

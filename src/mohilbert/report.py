@@ -51,6 +51,7 @@ QUANTITY_WORDS = {
     "intensity_scale": "effective intensity scale",
     "transit_scale": "transit-rate scale (x 1/tau)",
     "orthogonal_fraction": "fraction of the probe in the orthogonal polarisation",
+    "beam_order": "super-Gaussian order of the beam (1: Gaussian)",
     "fit_reduced_chi_square": "reduced χ² of the joint fit",
 }
 

@@ -257,7 +257,13 @@ class LineCentre(NamedTuple):
 
 #: the shared fit parameters that shape the line-centre curve against I/I_sat (the
 #: intensity scale moves the points along it, a run's shift moves neither)
-CURVE_PARAMETERS = ("temperature_C", "field_T", "transit_scale", "orthogonal_fraction")
+CURVE_PARAMETERS = (
+    "temperature_C",
+    "field_T",
+    "transit_scale",
+    "orthogonal_fraction",
+    "beam_order",
+)
 
 
 def model_line_centre_alpha_uncertainty(

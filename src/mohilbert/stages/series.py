@@ -38,7 +38,7 @@ from mohilbert import gates as quality
 from mohilbert.config import schema_defaults
 from mohilbert.errors import FitError
 from mohilbert.formatting import pm
-from mohilbert.intense import saturation_intensity_W_m2
+from mohilbert.intense import saturation_intensity_W_m2, with_probe_parameters
 from mohilbert.products import CalibratedAttrs, FitAttrs, split_left_out
 from mohilbert.records import Experiment, FitValues, Run
 from mohilbert.signal import dark_reproducibility_V, robust_sigma, same_vertical_setting
@@ -70,18 +70,14 @@ def intensity_scale(fit: xr.Dataset, run: str | None = None) -> float:
 
 
 def fitted_probe(fit: xr.Dataset, run: Run):
-    """The probe of ``run`` as the fit modelled it: the sheet's power times the fitted
-    ``intensity_scale``, its transit rate times the fitted ``transit_scale``, the fitted
-    ``orthogonal_fraction`` of its light (the run's own where they were fitted per run),
-    propagated in the fit's ``z_slices`` (1 for files without it)."""
+    """The probe of ``run`` as the fit modelled it (:func:`mohilbert.intense.with_probe_parameters`:
+    the sheet's power times the fitted ``intensity_scale``, its transit rate times the fitted
+    ``transit_scale``, the fitted ``orthogonal_fraction`` and ``beam_order``; the run's own
+    where they were fitted per run), propagated in the fit's ``z_slices`` (1 for files
+    without it)."""
     probe = run.probe(FitAttrs.from_dataset(fit).z_slices)
     values = FitValues.of(fit)
-    return replace(
-        probe,
-        power_W=probe.power_W * values.of_run("intensity_scale", run.run, 1.0),
-        transit_scale=values.of_run("transit_scale", run.run, 1.0),
-        orthogonal_fraction=values.of_run("orthogonal_fraction", run.run, 0.0),
-    )
+    return with_probe_parameters(probe, lambda name: values.of_run(name, run.run, None))
 
 
 def run_models(
