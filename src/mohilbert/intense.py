@@ -305,10 +305,9 @@ def beam_rule(n: int, order: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     order : float
         Super-Gaussian order m (>= :data:`BEAM_ORDER_MIN`).
     """
-    if order == 1.0:
-        s, w = np.polynomial.laguerre.laggauss(n)
-    else:
-        s, w = roots_genlaguerre(n, 1.0 / order - 1.0)
+    if order == 1.0:  # the Gaussian: numpy's rule as it is (its weights sum to 1)
+        return np.polynomial.laguerre.laggauss(n)
+    s, w = roots_genlaguerre(n, 1.0 / order - 1.0)
     return s, w / w.sum()
 
 
