@@ -33,7 +33,6 @@ localrules:
     summary,
     report,
     figure_experiment,
-    figure_calibration,
     figure_overview,
 
 

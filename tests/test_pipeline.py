@@ -131,7 +131,7 @@ def test_import_scan_reads_every_spelling(tmp_path):
 
 
 def test_plotting_style_is_code_of_the_figures():
-    files = code_files(REPO / "workflow" / "scripts" / "figure_calibration.py")
+    files = code_files(REPO / "workflow" / "scripts" / "figure_experiment.py")
     assert any(f.endswith("plotting/mohilbert.mplstyle") for f in files)
 
 

@@ -59,9 +59,10 @@ def test_every_netcdf_identical(two_runs):
 def test_figures_byte_identical(two_runs):
     a, b = two_runs
     figs = _files(a, "*.png") + _files(a, "*.pdf")
-    # experiment and group index (PDF + PNG), each run's calibration (PNG), the overview, the
-    # series' spectra, line centres and spectra by beam (PDF + PNG)
-    assert len(figs) == 2 * 5 + 2 * 5 + 9 + 2 + 2 * 3
+    # experiment and group index (PDF + PNG), each experiment's calibration (PNG: its runs one
+    # under the other), the overview, the series' spectra, line centres and spectra by beam
+    # (PDF + PNG)
+    assert len(figs) == 2 * 5 + 2 * 5 + 5 + 2 + 2 * 3
     for rel in figs:
         assert (
             hashlib.sha256((a / rel).read_bytes()).digest()
@@ -105,7 +106,6 @@ def test_summary_and_forced_figures(two_runs):
         a,
         "--forcerun",
         "figure_experiment",
-        "figure_calibration",
         "figure_overview",
         env=_src_env(a),
     )
@@ -122,7 +122,7 @@ def test_report_is_part_of_the_run_and_identical(two_runs):
     )
     assert ra == rb
     html = ra.decode()
-    assert html.count("data:image/png;base64,") == 5 + 5 + 9 + 1 + 3
+    assert html.count("data:image/png;base64,") == 5 + 5 + 5 + 1 + 3
     assert "All quality gates passed" in html
     assert 'id="summary-table"' in html and "88.0" in html
 
@@ -292,7 +292,6 @@ def test_every_result_file_is_known_to_prune(two_runs):
 _DEMO_JOBS = {
     "ingest": 9,
     "calibrate": 9,
-    "figure_calibration": 9,
     "fit": 5,
     "fit_series": 1,
     "line_centre": 1,
@@ -323,7 +322,7 @@ _DEMO_JOBS = {
         # the summary table: itself and the report
         ("stages/summary.py", {"summary": 1, "report": 1}),
         # one figure family: its figures only (the report embeds them)
-        ("plotting/calibration.py", {"figure_calibration": 9, "report": 1}),
+        ("plotting/calibration.py", {"figure_experiment": 5, "report": 1}),
         ("plotting/overview.py", {"figure_overview": 1, "report": 1}),
     ],
 )

@@ -9,7 +9,7 @@ Order of the page (what a reader wants first comes first):
    uncertainty budget (one column per term);
 4. power series (when the sheet has one): spectra, line-centre absorption, the table;
 5. the campaign overview figure and the full tidy ``summary.csv``;
-6. calibration diagnostics per run (a table of the calibration's numbers; each run's figure
+6. calibration diagnostics per run (a table of the calibration's numbers; each experiment's figure
    folded under its name);
 7. the method and provenance (software version, the config).
 
@@ -359,7 +359,7 @@ def build_report(
         Per run: the calibrated file's attributes.
     figures : mapping of str to path
         PNG files by key: ``experiment/<name>``, ``group_index/<name>``,
-        ``calibration/<run>``, ``overview``, ``series/<name>``, ``line_centre``.
+        ``calibration/<experiment>``, ``overview``, ``series/<name>``, ``line_centre``.
     captions : mapping of str to str
         Caption text (reStructuredText) by figure family: ``experiment``, ``group_index``,
         ``calibration``, ``overview``, ``series_spectra``, ``series_line_centre``,
@@ -538,17 +538,17 @@ def _overview_section(summary: pd.DataFrame, figures, captions) -> list[str]:
 
 
 def _calibration_section(calibrated: Mapping, figures, captions) -> list[str]:
-    """The calibration table and each run's calibration figure."""
+    """The calibration table and each experiment's calibration figure (its runs one under
+    the other)."""
     parts = ["<section id='calibration'><h2>Calibration diagnostics per run</h2>"]
     parts.append(table_html(calibration_rows(calibrated), "calibration-table"))
-    for run in sorted(calibrated):
-        key = f"calibration/{run}"
-        if key in figures:
-            parts.append(
-                f"<details><summary>Run {esc(run)}</summary><figure>"
-                f"{png_tag(figures[key], f'calibration of {run}')}<figcaption>"
-                f"{rst_html(captions.get('calibration', ''), {'run': run})}</figcaption>"
-                "</figure></details>"
-            )
+    for key in sorted(k for k in figures if k.startswith("calibration/")):
+        experiment = key.partition("/")[2]
+        parts.append(
+            f"<details><summary>Experiment {esc(experiment)}</summary>"
+            f"<figure>{png_tag(figures[key], f'calibration of {experiment}')}<figcaption>"
+            f"{rst_html(captions.get('calibration', ''), {'experiment': experiment})}"
+            "</figcaption></figure></details>"
+        )
     parts.append("</section>")
     return parts

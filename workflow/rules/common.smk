@@ -191,8 +191,8 @@ def series_outputs():
 
 
 def paper_figures():
-    """Every figure of the campaign (PDF and PNG; a run's calibration diagnostics PNG only),
-    but those of runs left out."""
+    """Every figure of the campaign (PDF and PNG; an experiment's calibration diagnostics PNG
+    only), but those of runs left out."""
     experiments = kept_experiments()
     return [
         *expand(
@@ -205,7 +205,7 @@ def paper_figures():
             experiment=experiments,
             ext=("pdf", "png"),
         ),
-        *expand("results/figures/calibration/{run}.png", run=kept_runs()),
+        *expand("results/figures/calibration/{experiment}.png", experiment=experiments),
         *expand("results/figures/overview.{ext}", ext=("pdf", "png")),
     ]
 

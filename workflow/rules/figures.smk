@@ -1,7 +1,7 @@
 rule figure_experiment:
-    """Paper-style comparison figure of one experiment, and its group index and group delay
-    (one job: both read the experiment's Hilbert file; a job's start-up costs more than a
-    figure)."""
+    """Paper-style comparison figure of one experiment, its group index and group delay, and
+    its runs' calibration diagnostics (PNG: looked at, not printed), one under the other
+    (one job: they read the same files; a job's start-up costs more than a figure)."""
     input:
         hilbert="results/hilbert/{experiment}.nc",
         fit="results/fits/{experiment}.nc",
@@ -25,6 +25,12 @@ rule figure_experiment:
             category="Group index",
             labels={"experiment": "{experiment}", "figure": "group index"},
         ),
+        calibration_png=report(
+            "results/figures/calibration/{experiment}.png",
+            caption="../report/calibration.rst",
+            category="Calibration",
+            labels={"experiment": "{experiment}", "figure": "calibration diagnostics"},
+        ),
     log:
         "results/logs/figures/experiment_{experiment}.log",
     benchmark:
@@ -33,29 +39,6 @@ rule figure_experiment:
         "../envs/mohilbert.yaml"
     script:
         "../scripts/figure_experiment.py"
-
-
-rule figure_calibration:
-    """Calibration diagnostics of one run (PNG: a run's diagnostic is looked at, not printed;
-    the PDF cost as much as the drawing)."""
-    input:
-        calibrated="results/calibrated/{run}.nc",
-        code=stage_code("figure_calibration"),
-    output:
-        png=report(
-            "results/figures/calibration/{run}.png",
-            caption="../report/calibration.rst",
-            category="Calibration",
-            labels={"run": "{run}", "figure": "calibration diagnostics"},
-        ),
-    log:
-        "results/logs/figures/calibration_{run}.log",
-    benchmark:
-        "results/benchmarks/figures/calibration_{run}.tsv"
-    conda:
-        "../envs/mohilbert.yaml"
-    script:
-        "../scripts/figure_calibration.py"
 
 
 rule figure_overview:
