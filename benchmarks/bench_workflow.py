@@ -1,6 +1,7 @@
 """Benchmark: the whole demo workflow from raw files to the report, cold, on this machine.
 
-Targets (issue 17): cold run <= 30 s (excluding environment set-up), no-op rerun <= 2 s.
+Targets: cold run <= 60 s (excluding environment set-up; issue 36, since the demo has a power
+series: issue 17's 30 s was without it), no-op rerun <= 2 s.
 Also prints the peak memory (max RSS) and wall time of every job from Snakemake's
 benchmark files, and the sum of the jobs' wall times against the run's wall time (with 2
 cores the run cannot take less than half the sum).
@@ -84,7 +85,7 @@ def main(cores: str = "2") -> None:
             b = pd.read_csv(f, sep="\t")
             rows.append((f.parent.name, f.stem, float(b["s"].iloc[0]), float(b["max_rss"].iloc[0])))
     print(
-        f"demo workflow, {cores} cores: cold run {cold:.1f} s incl. the HTML report (target 30 s), "
+        f"demo workflow, {cores} cores: cold run {cold:.1f} s incl. the HTML report (target 60 s), "
         f"no-op rerun {noop:.1f} s (target 2 s; Snakemake's own no-op of a one-rule workflow "
         f"takes {floor:.1f} s here)"
     )

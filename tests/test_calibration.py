@@ -696,3 +696,30 @@ def test_baseline_error_under_the_lines_is_stated(tmp_path):
     # all the baseline's error shapes together: the size of the actual error, not 10x less
     total = np.sqrt(np.mean(stated**2 + others**2))
     assert 0.6 < total / rms < 2.5
+
+
+def test_an_experiments_calibration_figure_stacks_its_runs(demo):
+    """The experiment's figure job draws its runs' calibration diagnostics one under the other
+    (three panels each, in run order, each titled with its run); no run is an error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mohilbert.plotting.calibration import calibration_figure
+
+    _, runs = demo
+    cal = {}
+    for run in ("faraday_sp", "faraday_sm"):
+        rec = run_record(runs, run)
+        cal[run] = calibrate_run(ingest_run(rec), rec)
+    fig = calibration_figure(cal)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 6
+    assert titles[0].startswith("run faraday_sm:") and titles[3].startswith("run faraday_sp:")
+    assert fig.get_size_inches()[1] == pytest.approx(16.0)
+    one = calibration_figure(cal["faraday_sp"])
+    assert len(one.axes) == 3 and one.get_size_inches()[1] == pytest.approx(8.0)
+    plt.close("all")
+    with pytest.raises(ValueError, match="^calibration_figure needs at least one calibrated run$"):
+        calibration_figure({})

@@ -209,7 +209,7 @@ def test_report_in_a_real_browser_opens_on_the_results(two_runs):
     finally:
         browser.quit()
     # loaded and decoded: the narrowest, the series' line-centre figure of one beam, is 880 px
-    assert state["n"] == 23 and state["loaded"] == 23, state
+    assert state["n"] == 19 and state["loaded"] == 19, state
     assert state["gates"] is not None and state["gates"] < state["height"], state
     assert state["table"] is not None and state["table"] < state["height"], state
     assert state["figure"] is not None and state["figure"] < state["height"], state
