@@ -239,3 +239,15 @@ def test_notes_are_listed_apart_from_the_warnings(png):
     notes_part = html[html.index('id="notes"') : html.index("id='results'")]
     assert "2 notes: what the analysis found and did (not faults)" in notes_part
     assert "run b: weak probe departs" in notes_part and "1 more like it" in notes_part
+
+
+def test_the_calibration_table_shows_the_linearisation_rms_to_two_digits():
+    """An RMS of the fringe residuals has no uncertainty of its own but is known to a few
+    per cent: the table shows its two significant digits, not the six of a float."""
+    rows = report.calibration_rows(
+        {
+            "a": {"absolute_method": "self", "linearisation_rms_MHz": 0.089708},
+            "b": {"absolute_method": "self", "linearisation_rms_MHz": 6.4821},
+        }
+    )
+    assert rows["linearisation RMS [MHz]"].tolist() == ["0.090", "6.5"]

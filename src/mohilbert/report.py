@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mohilbert.formatting import pm
+from mohilbert.formatting import decimals, pm
 from mohilbert.gates import read as read_warnings
 from mohilbert.products import CalibratedAttrs
 
@@ -294,6 +294,11 @@ def table_html(frame: pd.DataFrame, element_id: str | None = None) -> str:
     return f"<table{ident}><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _two_digits(x: float) -> str:
+    """A statistic (an RMS, no uncertainty of its own) to its two significant digits."""
+    return f"{x:.{decimals(x)}f}" if np.isfinite(x) and x > 0 else f"{x:g}"
+
+
 def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
     """The calibration's numbers per run, from each calibrated file's attributes."""
     rows = []
@@ -318,7 +323,8 @@ def calibration_rows(calibrated: Mapping[str, Mapping]) -> pd.DataFrame:
             {
                 "run": run,
                 "detuning zero from": pinned,
-                "linearisation RMS [MHz]": a.linearisation_rms_MHz,
+                # an RMS of ~100 fringe residuals is known to ~7 %: its two significant digits
+                "linearisation RMS [MHz]": _two_digits(a.linearisation_rms_MHz),
                 "axis offset [MHz]": value_text(a.axis_offset_MHz, a.axis_offset_stderr_MHz),
                 "axis scale": value_text(a.axis_scale, a.axis_scale_stderr)
                 if a.axis_scale_fitted
