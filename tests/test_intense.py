@@ -742,3 +742,17 @@ def test_the_first_order_pass_keeps_the_line_shapes_and_pump_rates():
     np.testing.assert_allclose(prepared.lor, pm._lorentz(d, nu, gamma), rtol=1e-14, atol=0)
     np.testing.assert_allclose(prepared.rate1, prepared.lor.imag * prepared.a2, rtol=1e-14)
     np.testing.assert_allclose(prepared.total1, prepared.rate1.sum(axis=1), rtol=1e-13)
+
+
+def test_every_probe_parameter_of_the_registry_acts_on_the_probe():
+    """The fit's probe parameters (the registry's kind "probe") and how each acts on a Probe
+    (``with_probe_parameters``) are the same set: a parameter added to one is not silently
+    ignored by the other."""
+    from mohilbert.intense import PROBE_FACTORS, PROBE_VALUES, with_probe_parameters
+    from mohilbert.parameters import PROBE_PARAMETERS
+
+    assert sorted([*PROBE_FACTORS, *PROBE_VALUES]) == sorted(PROBE_PARAMETERS)
+    values = {"intensity_scale": 0.5, "transit_scale": 3.0, "orthogonal_fraction": 0.02}
+    probe = with_probe_parameters(Probe(1e-5, D, "gaussian"), values.get)
+    assert (probe.power_W, probe.transit_scale) == (5e-6, 3.0)
+    assert (probe.orthogonal_fraction, probe.beam_order) == (0.02, 1.0)
