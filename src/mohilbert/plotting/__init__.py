@@ -2,7 +2,8 @@
 
 * :mod:`~mohilbert.plotting.common` — style, colours, residual panels, :func:`save_figure`;
 * :mod:`~mohilbert.plotting.experiment` — an experiment's comparison and group-index figures;
-* :mod:`~mohilbert.plotting.calibration` — one run's calibration figure;
+* :mod:`~mohilbert.plotting.calibration` — a run's calibration figure, or an experiment's runs'
+  one under the other;
 * :mod:`~mohilbert.plotting.overview` — the campaign's fitted values;
 * :mod:`~mohilbert.plotting.power_series` — a power series (HIP-ElecSus Figures 3 and 4);
 * :mod:`~mohilbert.plotting.quick_look` — ``mohilbert plot`` of any file the tool writes.

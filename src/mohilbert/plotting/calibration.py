@@ -1,5 +1,6 @@
-"""The calibration figure of one run (or of an experiment's runs, one under the other): raw signal and baseline, etalon linearisation, the
-calibrated transmission against the theory of the absolute axis."""
+"""The calibration figure of one run (or of an experiment's runs, one under the other): raw
+signal and baseline, etalon linearisation, the calibrated transmission against the theory of
+the absolute axis."""
 
 from __future__ import annotations
 
