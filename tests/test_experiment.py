@@ -207,3 +207,34 @@ def test_eigen_mode_runs_refuses_two_runs_of_one_mode_and_none():
         match=r"experiment e: no eigen-polarisation run \(parallel or perpendicular\)",
     ):
         eigen_mode_runs("e", "voigt", cal, recs)
+
+
+def test_a_decimated_fit_counts_each_points_own_white_noise():
+    """Issue 36: a fitted point with no fitted neighbour shares no bin, so the fit's error
+    floor takes its own white noise (the file's σ × √(n / n_effective)); points fitted beside
+    their neighbours keep the stated σ, which the shared bins make right; the correlated part
+    is never in it."""
+    import xarray as xr
+
+    from mohilbert.stages.fit import _white_transmission_sigma
+
+    n = 8
+    ds = xr.Dataset(
+        {
+            "transmission": ("detuning", np.full(n, 0.5)),
+            "transmission_uncertainty": ("detuning", np.full(n, 5e-3)),
+            "optical_depth_uncertainty_correlated": ("detuning", np.full(n, 6e-3)),
+            "samples_per_point": ("detuning", np.full(n, 2)),
+            "samples_per_point_effective": ("detuning", np.full(n, 2.5)),
+        }
+    )
+    white = np.sqrt(5e-3**2 - 3e-3**2)  # 4e-3 without the correlated 0.006 × T
+    every = _white_transmission_sigma(ds, np.arange(n))
+    assert every == pytest.approx(np.full(n, white))
+    apart = _white_transmission_sigma(ds, np.arange(0, n, 2))
+    assert apart == pytest.approx(np.full(n // 2, white * np.sqrt(2 / 2.5)))
+    # points 0, 1 beside each other keep the file's σ; 4 and 7 stand alone
+    mixed = _white_transmission_sigma(ds, np.array([0, 1, 4, 7]))
+    assert mixed == pytest.approx(white * np.array([1, 1, np.sqrt(0.8), np.sqrt(0.8)]))
+    old_file = ds.drop_vars("samples_per_point_effective")
+    assert _white_transmission_sigma(old_file, np.arange(0, n, 2)) == pytest.approx(white)
