@@ -225,3 +225,26 @@ def test_exponential_kernel_apply_equals_the_dense_product():
     a = rng.normal(size=(3, 300))
     dense = a @ np.exp(-np.abs(x[:, None] - x[None, :]) / 57.0)
     np.testing.assert_allclose(exponential_kernel_apply(x, a, 57.0), dense, rtol=1e-10, atol=1e-12)
+
+
+def test_the_drift_the_residuals_show_is_counted_once():
+    """Issue 36: the sandwich reads a detector drift in the residuals as noise and the drift
+    covariance (normalisation term) counts it again. Per parameter the statistical variance
+    is the sandwich's less the drift's, never below the white noise's; the correlation of
+    the statistical covariance is kept; without a drift nothing changes."""
+    from types import SimpleNamespace
+
+    from mohilbert.stages.fit import statistical_without_drift
+
+    sandwich = np.array([[4.0, 1.2], [1.2, 1.0]])  # σ 2 and 1, correlation 0.6
+    white = np.diag([1.0, 0.64])
+    drift = [np.diag([1.0, 0.2]), np.diag([2.0, 0.2])]  # σ² 3 and 0.4 in all
+    result = SimpleNamespace(covariance=sandwich, covariance_white=white)
+    stat = statistical_without_drift(result, drift)
+    # 4 - 3 = 1 (above the white 1.0: equal); 1 - 0.4 = 0.6 < 0.64: the white floor
+    assert np.diag(stat) == pytest.approx([1.0, 0.64])
+    assert stat[0, 1] / np.sqrt(stat[0, 0] * stat[1, 1]) == pytest.approx(0.6)
+    assert statistical_without_drift(result, []) is sandwich
+    big_white = SimpleNamespace(covariance=sandwich, covariance_white=np.diag([5.0, 2.0]))
+    # a sandwich below the floor is not raised here (statistical_covariance floors it)
+    assert np.diag(statistical_without_drift(big_white, drift)) == pytest.approx([4.0, 1.0])

@@ -105,6 +105,9 @@ class FitResult:
     covariance: np.ndarray | None = None
     #: covariance from the stated point uncertainties alone, (J^T J)^-1
     covariance_nominal: np.ndarray | None = None
+    #: covariance from their independent part alone (:func:`white_noise_covariance`): the
+    #: floor of ``covariance``
+    covariance_white: np.ndarray | None = None
     _linear: object = None  # the linearised model at the optimum (for input_response)
     #: parameter names fitted with one value per spectrum (``<name>__<spectrum name>``)
     per_spectrum: tuple[str, ...] = ()
@@ -518,6 +521,7 @@ def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult
         lmfit_result=result,
         covariance=linear.cov_stat,
         covariance_nominal=linear.cov0,
+        covariance_white=linear.cov_white,
         _linear=linear,
         per_spectrum=per_spectrum,
         ties=ties,
@@ -771,6 +775,7 @@ class _Linearised:
         blocks = [self.jac[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         white = [_white_fraction(s) for s in self.model.spectra]
         self.cov_stat = statistical_covariance(blocks, self.r0, self.cov0, white)
+        self.cov_white = white_noise_covariance(blocks, self.cov0, white)
 
     def data_response(self, k: int) -> np.ndarray:
         """d(parameters)/d(data) of spectrum k: a (free parameters × points) matrix."""
@@ -898,17 +903,37 @@ def statistical_covariance(jac_blocks, residuals, cov0, white=None) -> np.ndarra
             meat += w * (c + c.T)
     cov = cov0 @ meat @ cov0
     # floor at the covariance of the stated independent noise along each parameter's own axis
-    floor = cov0
-    if white is not None and any(f is not None for f in white):
-        info = np.zeros((p, p))
-        for jac, f in zip(jac_blocks, white, strict=True):
-            info += jac.T @ (jac if f is None else jac * f[:, None])
-        floor = cov0 @ info @ cov0
+    floor = white_noise_covariance(jac_blocks, cov0, white)
     d0, d = np.diag(floor), np.diag(cov)
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.sqrt(np.maximum(d0 / d, 1.0))
     factor = np.where(np.isfinite(factor), factor, 1.0)
     return cov * np.outer(factor, factor)
+
+
+def white_noise_covariance(jac_blocks, cov0, white=None) -> np.ndarray:
+    r"""Covariance of the free parameters from the stated independent noise alone:
+    :math:`H^{-1} J^T F J H^{-1}`, :math:`F` the independent share of each point's stated
+    variance (:math:`H^{-1}` = ``cov0`` when all of it is independent); the floor of
+    :func:`statistical_covariance`.
+
+    Parameters
+    ----------
+    jac_blocks : list of numpy.ndarray
+        Per spectrum, the Jacobian of its weighted residuals (points × free parameters).
+    cov0 : numpy.ndarray
+        (JᵀJ)⁻¹, the covariance from the stated point uncertainties alone.
+    white : list of (numpy.ndarray or None), optional
+        Per spectrum, the independent share of each point's stated variance (0–1); None:
+        all of it.
+    """
+    if white is None or all(f is None for f in white):
+        return cov0
+    p = cov0.shape[0]
+    info = np.zeros((p, p))
+    for jac, f in zip(jac_blocks, white, strict=True):
+        info += jac.T @ (jac if f is None else jac * f[:, None])
+    return cov0 @ info @ cov0
 
 
 def _grid_step(cell: Cell) -> float:

