@@ -33,6 +33,8 @@ localrules:
     summary,
     report,
     figure_experiment,
+    figure_experiment_pdf,
+    experiment_pdfs,
     figure_overview,
 
 

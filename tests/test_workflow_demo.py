@@ -59,10 +59,9 @@ def test_every_netcdf_identical(two_runs):
 def test_figures_byte_identical(two_runs):
     a, b = two_runs
     figs = _files(a, "*.png") + _files(a, "*.pdf")
-    # experiment and group index (PDF + PNG), each experiment's calibration (PNG: its runs one
-    # under the other), the overview, the series' spectra, line centres and spectra by beam
-    # (PDF + PNG)
-    assert len(figs) == 2 * 5 + 2 * 5 + 5 + 2 + 2 * 3
+    # experiment, group index and calibration (PNG: the experiment PDFs are made on request),
+    # the overview, the series' spectra, line centres and spectra by beam (PDF + PNG)
+    assert len(figs) == 5 + 5 + 5 + 2 + 2 * 3
     for rel in figs:
         assert (
             hashlib.sha256((a / rel).read_bytes()).digest()
@@ -286,6 +285,22 @@ def test_every_result_file_is_known_to_prune(two_runs):
     series_runs = ["series_3uW", "series_60uW", "series_3mW"]
     experiments = ["faraday", "voigt", *series_runs]
     assert stale_results(results, runs + series_runs, experiments, ["demo_series"]) == []
+
+
+def test_an_experiments_pdfs_are_made_on_request(two_runs):
+    """The full run writes each experiment's figures as PNG; the vector PDFs of one experiment,
+    or of all, are one target away, run only their own jobs, and are the same drawing."""
+    _, b = two_runs
+    res = run_snakemake(b, "results/figures/experiment/faraday.pdf", "--quiet", "host")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert scheduled_jobs(res, "figure_experiment_pdf") == 1
+    assert scheduled_jobs(res, "figure_experiment") == 0
+    for family in ("experiment", "group_index"):
+        assert (b / "results" / "figures" / family / "faraday.pdf").read_bytes()[:4] == b"%PDF"
+    dry = run_snakemake(b, "experiment_pdfs", "--dry-run", "--quiet", "host")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert scheduled_jobs(dry, "figure_experiment_pdf") == 4  # the other four experiments
+    assert unowned_results(b / "results") == []
 
 
 #: jobs of each rule of the demo campaign (9 runs, 5 experiments, a power series)

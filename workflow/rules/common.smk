@@ -191,23 +191,25 @@ def series_outputs():
 
 
 def paper_figures():
-    """Every figure of the campaign (PDF and PNG; an experiment's calibration diagnostics PNG
-    only), but those of runs left out."""
+    """Every figure of the campaign, but those of runs left out: each experiment's as PNG
+    (their PDFs: :func:`experiment_pdfs`), the overview as PDF and PNG."""
     experiments = kept_experiments()
     return [
-        *expand(
-            "results/figures/experiment/{experiment}.{ext}",
-            experiment=experiments,
-            ext=("pdf", "png"),
-        ),
-        *expand(
-            "results/figures/group_index/{experiment}.{ext}",
-            experiment=experiments,
-            ext=("pdf", "png"),
-        ),
+        *expand("results/figures/experiment/{experiment}.png", experiment=experiments),
+        *expand("results/figures/group_index/{experiment}.png", experiment=experiments),
         *expand("results/figures/calibration/{experiment}.png", experiment=experiments),
         *expand("results/figures/overview.{ext}", ext=("pdf", "png")),
     ]
+
+
+def experiment_pdfs(wildcards=None):
+    """The vector PDFs of every kept experiment's comparison and group-index figures (made on
+    request: rule experiment_pdfs)."""
+    return expand(
+        "results/figures/{family}/{experiment}.pdf",
+        family=("experiment", "group_index"),
+        experiment=kept_experiments(),
+    )
 
 
 REPORT_CAPTIONS = (

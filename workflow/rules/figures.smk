@@ -1,14 +1,14 @@
 rule figure_experiment:
     """Paper-style comparison figure of one experiment, its group index and group delay, and
-    its runs' calibration diagnostics (PNG: looked at, not printed), one under the other
-    (one job: they read the same files; a job's start-up costs more than a figure)."""
+    its runs' calibration diagnostics, one under the other, as PNGs (one job: they read the
+    same files; a job's start-up costs more than a figure). Their vector PDFs are made on
+    request (rule figure_experiment_pdf): writing them cost more than drawing them."""
     input:
         hilbert="results/hilbert/{experiment}.nc",
         fit="results/fits/{experiment}.nc",
         calibrated=experiment_calibrated,
         code=stage_code("figure_experiment"),
     output:
-        pdf="results/figures/experiment/{experiment}.pdf",
         png=report(
             "results/figures/experiment/{experiment}.png",
             caption="../report/experiment.rst",
@@ -18,7 +18,6 @@ rule figure_experiment:
                 "figure": "transmission, index, rotation",
             },
         ),
-        group_pdf="results/figures/group_index/{experiment}.pdf",
         group_png=report(
             "results/figures/group_index/{experiment}.png",
             caption="../report/group_index.rst",
@@ -39,6 +38,34 @@ rule figure_experiment:
         "../envs/mohilbert.yaml"
     script:
         "../scripts/figure_experiment.py"
+
+
+rule figure_experiment_pdf:
+    """Vector PDFs of an experiment's comparison and group-index figures, for print: asked for
+    by name (``results/figures/experiment/{experiment}.pdf``) or all at once (rule
+    experiment_pdfs); the same drawing as the PNGs."""
+    input:
+        hilbert="results/hilbert/{experiment}.nc",
+        fit="results/fits/{experiment}.nc",
+        calibrated=experiment_calibrated,
+        code=stage_code("figure_experiment"),
+    output:
+        pdf="results/figures/experiment/{experiment}.pdf",
+        group_pdf="results/figures/group_index/{experiment}.pdf",
+    log:
+        "results/logs/figures/experiment_pdf_{experiment}.log",
+    benchmark:
+        "results/benchmarks/figures/experiment_pdf_{experiment}.tsv"
+    conda:
+        "../envs/mohilbert.yaml"
+    script:
+        "../scripts/figure_experiment.py"
+
+
+rule experiment_pdfs:
+    """Target: the vector PDFs of every experiment's figures (rule figure_experiment_pdf)."""
+    input:
+        experiment_pdfs,
 
 
 rule figure_overview:

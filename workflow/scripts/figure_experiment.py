@@ -1,5 +1,6 @@
-"""Rule figure_experiment: an experiment's comparison with theory and its group index (PDF +
-PNG each), and its runs' calibration diagnostics (PNG)."""
+"""Rules figure_experiment and figure_experiment_pdf: an experiment's comparison with theory and
+its group index, and (PNG only) its runs' calibration diagnostics, in the formats the rule
+declares (PNGs for every run, PDFs on request)."""
 
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from mohilbert.plotting.common import save_figure
 from mohilbert.plotting.experiment import experiment_figure, group_index_figure
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+out = sm.output
 with rule_step(sm.log[0], sm.rule):
     hilbert = load_dataset(sm.input.hilbert)
     cal = {Path(p).stem: load_dataset(p) for p in sm.input.calibrated}
     fig = experiment_figure(hilbert, cal, load_dataset(sm.input.fit))
-    save_figure(fig, sm.output.pdf, sm.output.png)
-    save_figure(group_index_figure(hilbert), sm.output.group_pdf, sm.output.group_png)
-    save_figure(calibration_figure(cal), None, sm.output.calibration_png)
+    save_figure(fig, out.get("pdf"), out.get("png"))
+    save_figure(group_index_figure(hilbert), out.get("group_pdf"), out.get("group_png"))
+    if "calibration_png" in out.keys():
+        save_figure(calibration_figure(cal), None, out.calibration_png)
