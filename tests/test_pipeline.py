@@ -139,11 +139,16 @@ def test_rule_step_logs_failures(tmp_path, capsys, monkeypatch):
     from mohilbert.errors import InputError
 
     monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # restored after: rule_step sets it
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     log = tmp_path / "job.log"
     # a job runs its compiled kernels on the cores Snakemake gave it (issue 35)
     with rule_step(str(log), "series s", threads=2):
         assert os.environ["NUMBA_NUM_THREADS"] == "2"
-    assert log.read_text().splitlines()[0].endswith("(local), 2 threads")
+    assert log.read_text().splitlines()[0].endswith("(local), 2 threads (BLAS 1 thread)")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    with rule_step(str(log), "fit e"):
+        pass
+    assert log.read_text().splitlines()[-2].endswith("(local), 1 thread (BLAS a thread per core)")
     with pytest.raises(SystemExit) as info, rule_step(str(log), "ingest r"):
         raise InputError("run r: no signal file")
     assert info.value.code == 1
