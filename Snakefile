@@ -4,10 +4,8 @@ from snakemake.utils import min_version, validate
 
 from mohilbert.config import SCHEMA_PATH, check_config
 from mohilbert.errors import SheetError, one_line
-from mohilbert.jobs import one_blas_thread
 
 min_version("9.0")
-one_blas_thread()  # a job's threads are the cores Snakemake gives it, numpy's BLAS's too
 
 
 configfile: "config/config.yaml"

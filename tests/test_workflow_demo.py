@@ -361,3 +361,24 @@ def test_a_code_edit_reruns_only_what_it_touches(two_runs, module, reruns):
     assert scheduled == {rule: reruns.get(rule, 0) for rule in _DEMO_JOBS}, (
         dry.stdout + dry.stderr
     )[-3000:]
+
+
+def test_a_series_job_on_two_threads_keeps_numpys_blas_on_one(two_runs):
+    """Issue 35: a job's threads are its compiled kernels' (a cluster job of the series rule
+    gets two); numpy's BLAS, to which Snakemake gives as many, stays on one: its threads spun
+    on the kernels' cores (a paper series fit on 2 threads 41.7 s with BLAS on 2, 31.7 s on 1)."""
+    _, b = two_runs
+    res = run_snakemake(
+        b,
+        "results/series/demo_series.nc",
+        "--forcerun",
+        "fit_series",
+        "--allowed-rules",
+        "fit_series",
+        "--set-threads",
+        "fit_series=2",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = (b / "results" / "logs" / "series" / "demo_series.log").read_text().splitlines()
+    starts = [line for line in log if ": start on " in line]
+    assert starts[-1].endswith("(local), 2 threads (BLAS 1 thread)"), starts

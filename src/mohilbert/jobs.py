@@ -17,25 +17,6 @@ from pathlib import Path
 
 from mohilbert.errors import MohilbertError, one_line
 
-#: the variables numpy's BLAS reads for its thread count when numpy is imported (OpenBLAS: the
-#: pinned numpy wheel's; MKL: a conda numpy's)
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def one_blas_thread() -> None:
-    """Numpy's BLAS on one thread in every job this process starts, unless the user set it.
-
-    A job's parallel work is its compiled kernels on the cores Snakemake gave it
-    (:func:`rule_step`); OpenBLAS otherwise starts a thread per core in every job, whose
-    threads spin after each matrix product on the cores the kernels, or the job beside it,
-    run on. Measured on the 0.5 mm / 81 °C paper series on 2 cores (wall / CPU): kernels on
-    one thread 35.3 s / 35.3 s with one BLAS thread, 39.8 s / 70.1 s with two; kernels on two
-    threads 31.7 s / 57.3 s against 41.7 s / 80.6 s. The Snakefile calls it before any job
-    starts (a job's numpy reads the variables when it is imported, before :func:`rule_step`).
-    """
-    for var in BLAS_THREAD_VARIABLES:
-        os.environ.setdefault(var, "1")
-
 
 def _blas_threads() -> str:
     """How the job's log names its BLAS threads."""
