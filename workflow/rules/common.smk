@@ -205,11 +205,11 @@ def paper_figures():
 def experiment_pdfs(wildcards=None):
     """The vector PDFs of every kept experiment's comparison and group-index figures (made on
     request: rule experiment_pdfs)."""
-    return expand(
-        "results/figures/{family}/{experiment}.pdf",
-        family=("experiment", "group_index"),
-        experiment=kept_experiments(),
-    )
+    experiments = kept_experiments()
+    return [
+        *expand("results/figures/experiment/{experiment}.pdf", experiment=experiments),
+        *expand("results/figures/group_index/{experiment}.pdf", experiment=experiments),
+    ]
 
 
 REPORT_CAPTIONS = (
