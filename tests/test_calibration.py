@@ -301,6 +301,27 @@ def test_dark_uncertainty_is_a_correlated_transmission_error():
     np.testing.assert_allclose(added, expected, rtol=1e-6, atol=1e-9)
     deep = plain.transmission.values < 0.7
     assert added[deep].min() > 0.004  # (1 - 0.65) * 1.5 %
+    # a series that measures a borrowed dark's uncertainty puts it into the calibrated run
+    # as the calibration would have: every dependent variable equal to the stated run's
+    from mohilbert.stages.series import with_dark_uncertainty
+
+    moved = with_dark_uncertainty({"r": plain}, {"r": 2.7e-5})["r"]
+    assert moved.attrs["dark_uncertainty_V"] == 2.7e-5
+    assert plain.attrs["dark_uncertainty_V"] == 0  # the file it came from is untouched
+    for name in (
+        "transmission_uncertainty",
+        "optical_depth",
+        "optical_depth_uncertainty",
+        "optical_depth_uncertainty_correlated",
+        "saturated",
+    ):
+        np.testing.assert_allclose(moved[name].values, stated[name].values, rtol=1e-9, err_msg=name)
+        assert moved[name].attrs == stated[name].attrs
+    np.testing.assert_allclose(
+        moved.transmission_error_modes.sel(error_mode="dark").values,
+        stated.transmission_error_modes.sel(error_mode="dark").values,
+        rtol=1e-12,
+    )
     fits = [
         fit_experiment({rec["run"]: ds}, {rec["run"]: rec}, {"free": HIP_FREE})
         for ds in (plain, stated)

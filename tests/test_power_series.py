@@ -435,9 +435,16 @@ def test_detection_settings_change_where_the_signal_per_watt_jumps():
 def _dark_run(dark, level_V, step_V, dark_time, signal_time, stated_V=2.6e-5):
     """A calibrated run reduced to what the borrowed-dark check reads."""
     t = np.array([1.0, 0.5, 0.2, 1.0])
+    dark_t = (1 - t) * stated_V / 0.1
+    sigma = np.hypot(1e-3, dark_t)
     return xr.Dataset(
         {
             "transmission": ("detuning", t),
+            "transmission_uncertainty": ("detuning", sigma),
+            "optical_depth": ("detuning", -np.log(t)),
+            "optical_depth_uncertainty": ("detuning", sigma / t),
+            "optical_depth_uncertainty_correlated": ("detuning", dark_t / t),
+            "saturated": ("detuning", np.zeros(4, dtype=np.int8)),
             "baseline": ("detuning", [0.1, 0.1, 0.1, 0.1]),
             "transmission_error_modes": (
                 ("error_mode", "detuning"),
@@ -497,7 +504,13 @@ def test_a_borrowed_dark_is_checked_against_the_series_darks_at_its_vertical_set
     )
     moved = with_dark_uncertainty(cal, sigma)
     dark = moved["D1_560uW"]["transmission_error_modes"].sel(error_mode="dark").values
-    assert dark == pytest.approx((1 - np.array([1.0, 0.5, 0.2, 1.0])) * spread / 0.1)
+    t = np.array([1.0, 0.5, 0.2, 1.0])
+    assert dark == pytest.approx((1 - t) * spread / 0.1)
+    # the transmission's uncertainty with it: the white 1e-3 and the new dark term
+    sigma = moved["D1_560uW"]["transmission_uncertainty"].values
+    assert sigma == pytest.approx(np.hypot(1e-3, (1 - t) * spread / 0.1))
+    od_corr = moved["D1_560uW"]["optical_depth_uncertainty_correlated"].values
+    assert od_corr == pytest.approx((1 - t) * spread / 0.1 / t)
     assert moved["D1_560uW"].attrs["dark_uncertainty_V"] == pytest.approx(spread)
     assert moved["D1_560uW"]["error_mode"].attrs == {"units": "1"}
     assert moved["D1_10mW"] is cal["D1_10mW"]  # its own dark: as calibrated

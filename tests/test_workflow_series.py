@@ -206,7 +206,11 @@ RUNS_1MM = ("D1_T81_0.05uW", "D1_T81_0.56uW", "D1_T81_5.6uW", "D1_T81_56uW", "D1
 def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     """The 1.0 mm beam at 17.5 V (authors: 81.5 C), reduced: five powers over four decades,
     two of them (56 and 560 uW) with a dark borrowed from another acquisition of their
-    vertical setting, as the lab recorded them. The paper sheet and configuration as they
+    vertical setting, as the lab recorded them (560 uW the 10 mW one's; 56 uW here the
+    0.56 uW run's, recorded 11 min before its signal, where the lab lent it the 1 uW one's:
+    so that the dark's own run is in the series and the series' darks measure how far the
+    level moved, the borrower's dark uncertainty in its fit, line-centre points and Hilbert
+    transform). The paper sheet and configuration as they
     are (runs_without_files: leave_out), data_root at the shared copy of the authors' layout,
     with the fast model choices of the 0.5 mm test (pure 87Rb, flat beam).
 
@@ -219,7 +223,10 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     _sheet(
         wd / "config" / "runs.tsv",
         (*RUNS_1MM, bad),
-        {bad: {"etalon": "C4", "etalon_file": "1.0mm_0.6T_17.5V/C4--1uW-baseline.csv"}},
+        {
+            bad: {"etalon": "C4", "etalon_file": "1.0mm_0.6T_17.5V/C4--1uW-baseline.csv"},
+            "D1_T81_56uW": {"dark_file": "1.0mm_0.6T_17.5V/C4--0.56uW-baseline.csv"},
+        },
     )
     cfg = yaml.safe_load((REPO / "config" / "hip-paper" / "config.yaml").read_text())
     cfg.update(runs="config/runs.tsv", data_root=str(root))
@@ -262,7 +269,7 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
     assert bad not in set(points["run"].values.tolist())
     # the borrowed darks are in the calibrated files, each at its run's own setting
     for run, dark, times in (
-        ("D1_T81_56uW", "C4--1uW-baseline.csv", ("10:40:53", "10:51:24")),
+        ("D1_T81_56uW", "C4--0.56uW-baseline.csv", ("10:39:58", "10:51:24")),
         ("D1_T81_560uW", "C4--10mW-baseline.csv", ("10:59:43", "10:54:48")),
     ):
         raw = load_dataset(wd / "results" / "raw" / f"{run}.nc")
@@ -272,6 +279,47 @@ def test_1mm_series_with_borrowed_darks_through_the_workflow(tmp_path):
         # when each trace was recorded (the LeCroy header's, ISO 8601): whose dark it is
         recorded = (cal.attrs["dark_trigger_time"], cal.attrs["signal_trigger_time"])
         assert recorded == tuple(f"2023-03-29T{t}" for t in times)
+    # the dark uncertainty the series fit gave each run (a borrower: the series' measured
+    # reproducibility where it exceeds the sheet's) is the one in its line-centre points
+    from mohilbert.runs import load_runs, stage_record
+    from mohilbert.stages.line_centre import series_line_centres
+    from mohilbert.stages.series import with_dark_uncertainty
+
+    dark = dict(zip(series["run"].values.tolist(), series["dark_uncertainty"].values, strict=True))
+    assert series["dark_uncertainty"].attrs["units"] == "V"
+    print("dark uncertainty [uV]:", {r: round(v * 1e6, 1) for r, v in dark.items()})
+    raised = {r for r, v in dark.items() if v > 2.6e-5 * (1 + 1e-9)}
+    assert raised == {"D1_T81_56uW"}, dark  # 560 uW's dark is its own here (10 mW is not)
+    assert all(v == pytest.approx(2.6e-5) for r, v in dark.items() if r not in raised)
+    sheet = load_runs(wd / "config" / "runs.tsv", SCHEMA_PATH, root, without_files="leave_out")
+    exp = {r: stage_record(sheet, r, "fit", root) for r in RUNS_1MM}
+    cals = {r: load_dataset(wd / "results" / "calibrated" / f"{r}.nc") for r in RUNS_1MM}
+    sheet_u = series_line_centres(series, cals, exp).set_index(["run", "line"])["alpha_u"]
+    written = pd.Series(
+        points["alpha_u"].values,
+        index=pd.MultiIndex.from_arrays([points["run"].values, points["line"].values]),
+    )
+    for (run, line), u in written.items():
+        if run in raised:  # larger than with the sheet's, and what the series' sigma gives
+            moved = with_dark_uncertainty({run: cals[run]}, {run: dark[run]})
+            expected = series_line_centres(series, moved, {run: exp[run]})
+            assert u > sheet_u[(run, line)], (run, line)
+            assert u == pytest.approx(expected.set_index("line").at[line, "alpha_u"])
+        else:
+            assert u == pytest.approx(sheet_u[(run, line)]), (run, line)
+    # and in its Hilbert transform (linearised: the paper config): the optical depth's
+    # uncertainty the series' dark gives, wider than the sheet's where the light is absorbed
+    (run,) = raised
+    hil = load_dataset(wd / "results" / "hilbert" / f"{run}.nc").squeeze("mode")
+    grid = hil["detuning"]
+    moved = with_dark_uncertainty({run: cals[run]}, {run: dark[run]})[run]
+    stated = cals[run]["optical_depth_uncertainty"].interp(detuning=grid).values
+    expected = moved["optical_depth_uncertainty"].interp(detuning=grid).values
+    np.testing.assert_allclose(hil["optical_depth_uncertainty"].values, expected, rtol=1e-9)
+    deep = hil["optical_depth"].values > 1
+    ratio = expected[deep] / stated[deep]
+    print("Hilbert OD uncertainty, series' dark / sheet's, where OD > 1:", ratio.min(), ratio.max())
+    assert deep.any() and ratio.min() > 1 and ratio.max() > 1.05
     # more saturation at higher power: the line-centre absorption falls
     s = series["saturation_parameter"].values
     assert s.max() / s.min() > 1e3

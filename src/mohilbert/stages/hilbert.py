@@ -27,7 +27,11 @@ from mohilbert.parameters import domain
 from mohilbert.products import CalibratedAttrs
 from mohilbert.records import Experiment, Run, parameter_parts
 from mohilbert.stages.fit import fitted_cell
-from mohilbert.stages.series import series_validity
+from mohilbert.stages.series import (
+    series_dark_uncertainty,
+    series_validity,
+    with_dark_uncertainty,
+)
 from mohilbert.theory import Cell, spectrum
 
 #: the Hilbert stage's defaults: ``hilbert:`` of the configuration schema
@@ -150,7 +154,8 @@ def hilbert_experiment(
     not transformed (``saturated_runs="refuse"``: left out, and an error if no run is left) or
     is first linearised with the intense-probe model (``"linearise"``:
     OD − OD_intense + OD_weak at the series' fitted parameters) — never silently the
-    saturated one.
+    saturated one; and a run that borrows its dark has the dark uncertainty the series
+    measured (:func:`mohilbert.stages.series.series_dark_uncertainty`) in its optical depth's.
 
     Parameters
     ----------
@@ -172,6 +177,9 @@ def hilbert_experiment(
     exp = experiment.first.experiment
     refused, linearise = saturated_runs(exp, sorted(cal), series or {}, cfg["saturated_runs"])
     cal = {r: ds for r, ds in cal.items() if r not in refused}
+    # a run that borrows its dark: the dark uncertainty its series measured, as in the fit
+    dark = {r: series_dark_uncertainty(series[r]).get(r) for r in cal if r in (series or {})}
+    cal = with_dark_uncertainty(cal, {r: s for r, s in dark.items() if s is not None})
     geometry = experiment.first.geometry
     cell, shifts = fitted_cell(experiment, fit)
     mode_runs = eigen_mode_runs(exp, geometry, cal, experiment)

@@ -26,7 +26,12 @@ from mohilbert.parameters import domain
 from mohilbert.products import split_left_out
 from mohilbert.records import Experiment, parameter_parts
 from mohilbert.stages.fit import fitted_cell
-from mohilbert.stages.series import fitted_probe, intensity_scale
+from mohilbert.stages.series import (
+    fitted_probe,
+    intensity_scale,
+    series_dark_uncertainty,
+    with_dark_uncertainty,
+)
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
@@ -192,6 +197,10 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
     ``grid`` the effective I/I_sat of the model curves, ``alpha`` line → α [1/m] on it and
     ``alpha_u`` its standard uncertainty (:func:`model_line_centre_alpha_uncertainty`).
 
+    A run that borrows its dark has the dark uncertainty the series fit gave it (the
+    series' measured one, :func:`mohilbert.stages.series.series_dark_uncertainty`) in its
+    points' uncertainty, as in the fit.
+
     Parameters
     ----------
     fit : xarray.Dataset
@@ -203,6 +212,8 @@ def line_centre_points(fit: xr.Dataset, cal: dict[str, xr.Dataset], records: dic
         points.
     """
     cal, _ = split_left_out(cal)
+    dark = series_dark_uncertainty(fit)
+    cal = with_dark_uncertainty(cal, {r: s for r, s in dark.items() if r in cal})
     exp = Experiment.coerce({r: records[r] for r in cal})
     table = series_line_centres(fit, cal, exp)
     s_all = table["saturation"].values

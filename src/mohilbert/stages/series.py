@@ -426,25 +426,48 @@ def borrowed_darks(
 
 
 def with_dark_uncertainty(cal: dict[str, xr.Dataset], sigma: dict[str, float]):
-    """The calibrated runs with the dark uncertainty [V] of the runs in ``sigma`` raised to
-    that value: their ``dark`` error mode ((1 − T) σ / baseline, the change of T when the
-    dark level moves by σ) rescaled or added, and ``dark_uncertainty_V`` updated; the other
-    runs as they are (and files written before the error modes existed, whose correlated
-    error is one uniform shape).
+    """The calibrated runs with the dark uncertainty [V] of the runs in ``sigma`` set to
+    that value, every uncertainty that depends on it as the calibration would have written
+    it (:func:`mohilbert.calibration.grid.grid_spectrum`): the dark term of the correlated
+    error ((1 − T) σ / baseline, the change of T when the dark level moves by σ) replaced in
+    ``transmission_uncertainty``, ``optical_depth_uncertainty`` and
+    ``optical_depth_uncertainty_correlated``, the optical depth's floor and ``saturated``
+    (T below 3 σ) from the new uncertainty, the ``dark`` error mode rescaled or added, and
+    ``dark_uncertainty_V`` updated; the other runs, and runs whose σ is the one they were
+    calibrated with, as they are (files written before the error modes existed keep
+    their one uniform correlated shape).
 
     Parameters
     ----------
     cal : dict of str to xarray.Dataset
         Calibrated runs.
     sigma : dict of str to float
-        Run → its dark level's standard uncertainty [V] (:func:`borrowed_darks`).
+        Run → its dark level's standard uncertainty [V] (:func:`borrowed_darks`, or a
+        series file's ``dark_uncertainty``: :func:`series_dark_uncertainty`).
     """
     out = dict(cal)
     for run, s in sigma.items():
         ds = cal[run]
-        if "transmission_error_modes" not in ds:
+        old = float(ds.attrs.get("dark_uncertainty_V", 0.0))
+        if "transmission_error_modes" not in ds or s == old:
             continue
-        mode = (1 - ds["transmission"].values) * s / ds["baseline"].values
+        t, base = ds["transmission"].values, ds["baseline"].values
+        dark_old, dark_new = np.abs(1 - t) * old / base, np.abs(1 - t) * s / base
+        sigma_t = ds["transmission_uncertainty"].values
+        corr = ds["optical_depth_uncertainty_correlated"].values * np.maximum(t, sigma_t)
+        corr_new = np.sqrt(np.maximum(corr**2 - dark_old**2, 0.0) + dark_new**2)
+        sigma_new = np.sqrt(np.maximum(sigma_t**2 - corr**2, 0.0) + corr_new**2)
+        floor = np.maximum(t, sigma_new)
+        ds = ds.copy()
+        for name, values in (
+            ("transmission_uncertainty", sigma_new),
+            ("optical_depth", -np.log(floor)),
+            ("optical_depth_uncertainty", sigma_new / floor),
+            ("optical_depth_uncertainty_correlated", corr_new / floor),
+            ("saturated", (t < 3 * sigma_new).astype(ds["saturated"].dtype)),
+        ):
+            ds[name] = ("detuning", values, ds[name].attrs)
+        mode = (1 - t) * s / base
         names = [str(n) for n in ds["error_mode"].values]
         modes = ds["transmission_error_modes"].values.copy()
         if "dark" in names:
@@ -459,6 +482,22 @@ def with_dark_uncertainty(cal: dict[str, xr.Dataset], sigma: dict[str, float]):
         ds.attrs["dark_uncertainty_V"] = float(s)
         out[run] = ds
     return out
+
+
+def series_dark_uncertainty(series: xr.Dataset) -> dict[str, float]:
+    """Run → the dark uncertainty [V] its series fit used (the ``dark_uncertainty`` the
+    series file records: the series' measured one for a run that borrows its dark,
+    :func:`borrowed_darks`); empty for a file written before it was recorded.
+
+    Parameters
+    ----------
+    series : xarray.Dataset
+        A power-series fit (``results/series/{series}.nc``).
+    """
+    if "dark_uncertainty" not in series:
+        return {}
+    runs = [str(r) for r in series["run"].values]
+    return dict(zip(runs, map(float, series["dark_uncertainty"].values), strict=True))
 
 
 #: a run's own intensity is flagged when it differs from the series' by more than this
@@ -684,6 +723,7 @@ def fit_series(
         "weak_probe_holds": holds,
         "detector_response": response,
         "detector_setting": settings,
+        "dark_uncertainty": {r: float(cal[r].attrs.get("dark_uncertainty_V", 0.0)) for r in runs},
     }
     for name, values in per_run.items():
         out[name] = ("run", [values[r] for r in runs], RUN_VARIABLES[name])
@@ -849,6 +889,11 @@ RUN_VARIABLES = {
         "units": "1",
         "long_name": "detection setting (gain, attenuator): a new one where the detector "
         f"response changes by more than {DETECTOR_SETTING_STEP:g}x between runs",
+    },
+    "dark_uncertainty": {
+        "units": "V",
+        "long_name": "standard uncertainty of the dark level subtracted (the series' measured "
+        "reproducibility of its darks for a run that borrows another acquisition's dark)",
     },
     "intensity_ratio": {
         "units": "1",
