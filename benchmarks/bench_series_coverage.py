@@ -10,7 +10,9 @@ With ``--chain`` each series goes through the whole chain instead
 (mohilbert.coverage.run_chain_series: raw LeCroy exports of three powers from 0.3 to 350 I_sat
 with etalon, reference cell, dark, white and 1/f noise and a window fringe → ingest →
 calibration → series fit of T, B and the intensity scale; default 20 series, ~25 s each on
-one core): what the calibration's errors do to the series fit's coverage.
+one core): what the calibration's errors do to the series fit's coverage; and the coverage
+of the series' line-centre points (Figure 4's α with its error bar, closed and open line of
+every run) against the truth.
 
     .venv/bin/python benchmarks/bench_series_coverage.py [--series 50] [--chain] [--json out.json]
 """
@@ -29,6 +31,7 @@ from mohilbert.coverage import (
     SERIES_PARAMETERS,
     draw_chain_series,
     draw_series,
+    line_centre_coverage_summary,
     run_chain_series,
     run_series,
     series_coverage_summary,
@@ -74,6 +77,23 @@ def main() -> None:
             f"| {p} | {s[f'{p}_within_1sigma']:.3f} | {s[f'{p}_within_2sigma']:.3f} | "
             f"{s[f'{p}_pull_rms']:.2f} |"
         )
+    if CHAIN:  # the series' Figure 4 points (line-centre alpha) against the truth
+        lc = line_centre_coverage_summary(good)
+        b1, b2 = lc["binomial_sigma_1"], lc["binomial_sigma_2"]
+        print(
+            f"\n{lc['points']} line-centre points (closed and open line of every run): "
+            "the data's alpha against the same estimator on the true transmission, and "
+            "against the true peak\n"
+        )
+        print(
+            f"| against | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull |"
+        )
+        print("|---|---|---|---|")
+        for key, what in (("pull", "estimator on the truth"), ("pull_peak", "true peak")):
+            print(
+                f"| {what} | {lc[f'{key}_within_1sigma']:.3f} | {lc[f'{key}_within_2sigma']:.3f} "
+                f"| {lc[f'{key}_rms']:.2f} |"
+            )
     if "--json" in sys.argv:
         with open(sys.argv[sys.argv.index("--json") + 1], "w") as fh:
             json.dump({"summary": s, "cases": cases}, fh, indent=1)

@@ -351,7 +351,8 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
     a dark per power, white and 1/f noise, a 0.1 % window fringe of drifting phase), run it
     through the workflow's stages (sheet, ingest, calibration, series fit with T, B and the
     intensity scale free, as the demo's power series, data/raw/demo/campaign.yaml) and return
-    each parameter's value, total σ and pull against the truth."""
+    each parameter's value, total σ and pull against the truth, and the line-centre points
+    against theirs (``line_centre``: :func:`chain_line_centre_pulls`)."""
     from mohilbert.calibration.core import calibrate_run
     from mohilbert.config import RUNS_SCHEMA_PATH as schema
     from mohilbert.io.ingest import ingest_run
@@ -371,7 +372,7 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
     noise = {"white_noise_V": spec.white_noise_V, "flicker_noise_V": spec.flicker_noise_V}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
-        rows = []
+        rows, acquisitions = [], []
         for k, power in enumerate(CHAIN_POWERS_W):
             acq = Acquisition(
                 run=f"s{spec.seed}_{k}",
@@ -397,6 +398,7 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
                 series="chain",
             )
             row, _ = write_acquisition(acq, root)
+            acquisitions.append(acq)
             row.update(
                 element="Rb",
                 line="D2",
@@ -417,4 +419,93 @@ def run_chain_series(spec: ChainSeriesSpec, workdir: str | Path | None = None) -
             "max_points_per_run": 600,
         }
         fit = fit_series(cal, records, config)
-    return _pulls(fit, spec, CHAIN_PARAMETERS)
+        truth = {acq.run: (acq, Cell(**cell)) for acq in acquisitions}
+        points = chain_line_centre_pulls(fit, cal, records, truth)
+    return {**_pulls(fit, spec, CHAIN_PARAMETERS), "line_centre": points}
+
+
+def chain_line_centre_pulls(fit, cal: dict, records: dict, truth: dict) -> list[dict]:
+    """Per run and line (closed, open) of a simulated series: the data's line-centre α with
+    its stated uncertainty (:func:`mohilbert.stages.line_centre.series_line_centres`, the
+    Figure 4 points) against the truth, two ways: the same estimator (a parabola through
+    ±25 MHz, its vertex) on the noiseless true transmission around the true line centre
+    (``pull``: whether the stated σ covers noise and calibration), and the true peak α in that
+    window (``pull_peak``: with the estimator's own shape error too).
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        The series fit.
+    cal : dict of str to xarray.Dataset
+        The calibrated runs.
+    records : dict
+        Their sheet values.
+    truth : dict
+        Run → (its :class:`~mohilbert.simulate.Acquisition`, the true :class:`Cell`).
+    """
+    import xarray as xr
+
+    from mohilbert.simulate import _probe_transmission
+    from mohilbert.stages.line_centre import (
+        CENTRE_WINDOW_MHZ,
+        data_line_centre_alpha,
+        open_and_closed_lines,
+        series_line_centres,
+    )
+
+    table = series_line_centres(fit, cal, records)
+    true_fit = fit.copy(deep=True)
+    names = [str(n) for n in fit["parameter"].values]
+    first = next(iter(truth.values()))[1]
+    true_fit["value"].values[names.index("field_T")] = first.field_T
+    true_fit["value"].values[names.index("temperature_C")] = first.temperature_C
+    centres = open_and_closed_lines(true_fit, records)
+    out = []
+    for row in table.itertuples():
+        acq, cell = truth[row.run]
+        step = float(np.diff(cal[row.run]["detuning"].values[:2])[0])
+        centre = centres[row.line]
+        grid = centre + np.arange(-CENTRE_WINDOW_MHZ - step, CENTRE_WINDOW_MHZ + 1.5 * step, step)
+        fine = centre + np.linspace(-CENTRE_WINDOW_MHZ, CENTRE_WINDOW_MHZ, 201)
+        od = -np.log(_probe_transmission(grid, cell, acq))
+        noiseless = xr.Dataset(
+            {
+                "optical_depth": ("detuning", od),
+                "optical_depth_uncertainty": ("detuning", np.ones_like(od)),
+            },
+            coords={"detuning": grid},
+        )
+        estimate, _ = data_line_centre_alpha(noiseless, centre, cell.length_m)
+        peak = float(np.max(-np.log(_probe_transmission(fine, cell, acq)))) / cell.length_m
+        out.append(
+            {
+                "run": row.run,
+                "line": row.line,
+                "saturation": float(row.saturation),
+                "alpha": float(row.alpha),
+                "alpha_u": float(row.alpha_u),
+                "alpha_true": estimate,
+                "alpha_peak": peak,
+                "pull": (row.alpha - estimate) / row.alpha_u,
+                "pull_peak": (row.alpha - peak) / row.alpha_u,
+            }
+        )
+    return out
+
+
+def line_centre_coverage_summary(cases: list[dict]) -> dict[str, float]:
+    """Fractions of the simulated line-centre points (:func:`chain_line_centre_pulls`, every
+    case's) within 1 and 2 of their stated σ of the truth (the estimator on the true
+    transmission; and the true peak), the RMS pulls, and the binomial standard deviation of
+    a fraction at its nominal value for this many points."""
+    points = [p for c in cases for p in c.get("line_centre", [])]
+    n = len(points)
+    out: dict = {"points": n}
+    for key in ("pull", "pull_peak"):
+        pulls = np.array([p[key] for p in points])
+        out[f"{key}_within_1sigma"] = float(np.mean(np.abs(pulls) <= 1))
+        out[f"{key}_within_2sigma"] = float(np.mean(np.abs(pulls) <= 2))
+        out[f"{key}_rms"] = float(np.sqrt(np.mean(pulls**2)))
+    out["binomial_sigma_1"] = math.sqrt(0.683 * 0.317 / max(n, 1))
+    out["binomial_sigma_2"] = math.sqrt(0.954 * 0.046 / max(n, 1))
+    return out

@@ -35,7 +35,7 @@ from mohilbert.stages.series import (
 from mohilbert.theory import intense_arrays
 
 #: half-width of the window around a line centre for its data point [MHz]
-_CENTRE_WINDOW_MHZ = 25.0
+CENTRE_WINDOW_MHZ = 25.0
 
 
 def open_and_closed_lines(fit: xr.Dataset, exp: Experiment | dict) -> dict[str, float]:
@@ -89,7 +89,7 @@ def data_line_centre_alpha(
         Cell length [m].
     """
     x = cal["detuning"].values
-    sel = np.abs(x - centre_MHz) <= _CENTRE_WINDOW_MHZ
+    sel = np.abs(x - centre_MHz) <= CENTRE_WINDOW_MHZ
     sel &= np.isfinite(cal["optical_depth"].values)
     if sel.sum() < 4:
         return float("nan"), float("nan")
