@@ -295,16 +295,25 @@ def series_coverage_summary(
     """Fractions of simulated series with |pull| ≤ 1 and ≤ 2 per parameter, the RMS pull,
     and the binomial standard deviation of a fraction at its nominal value for this many
     series."""
-    n = len(cases)
-    summary: dict = {"series": n}
+    summary: dict = {"series": len(cases)}
     for p in parameters:
-        pulls = np.array([c[f"{p}_pull"] for c in cases])
-        summary[f"{p}_within_1sigma"] = float(np.mean(np.abs(pulls) <= 1))
-        summary[f"{p}_within_2sigma"] = float(np.mean(np.abs(pulls) <= 2))
-        summary[f"{p}_pull_rms"] = float(np.sqrt(np.mean(pulls**2)))
-    summary["binomial_sigma_1"] = math.sqrt(0.683 * 0.317 / max(n, 1))
-    summary["binomial_sigma_2"] = math.sqrt(0.954 * 0.046 / max(n, 1))
+        summary.update(_pull_fractions([c[f"{p}_pull"] for c in cases], p, f"{p}_pull_rms"))
     return summary
+
+
+def _pull_fractions(pulls, name: str, rms_name: str) -> dict[str, float]:
+    """``<name>_within_1sigma``, ``<name>_within_2sigma``, the RMS pull as ``rms_name`` and the
+    binomial standard deviations of the two fractions at their nominal values for this many
+    pulls (``binomial_sigma_1``, ``binomial_sigma_2``)."""
+    pulls = np.asarray(pulls, dtype=float)
+    n = max(pulls.size, 1)
+    return {
+        f"{name}_within_1sigma": float(np.mean(np.abs(pulls) <= 1)),
+        f"{name}_within_2sigma": float(np.mean(np.abs(pulls) <= 2)),
+        rms_name: float(np.sqrt(np.mean(pulls**2))),
+        "binomial_sigma_1": math.sqrt(0.683 * 0.317 / n),
+        "binomial_sigma_2": math.sqrt(0.954 * 0.046 / n),
+    }
 
 
 #: the powers of a simulated power series through the whole chain [W] (1 mm Gaussian beam:
@@ -499,13 +508,7 @@ def line_centre_coverage_summary(cases: list[dict]) -> dict[str, float]:
     transmission; and the true peak), the RMS pulls, and the binomial standard deviation of
     a fraction at its nominal value for this many points."""
     points = [p for c in cases for p in c.get("line_centre", [])]
-    n = len(points)
-    out: dict = {"points": n}
+    out: dict = {"points": len(points)}
     for key in ("pull", "pull_peak"):
-        pulls = np.array([p[key] for p in points])
-        out[f"{key}_within_1sigma"] = float(np.mean(np.abs(pulls) <= 1))
-        out[f"{key}_within_2sigma"] = float(np.mean(np.abs(pulls) <= 2))
-        out[f"{key}_rms"] = float(np.sqrt(np.mean(pulls**2)))
-    out["binomial_sigma_1"] = math.sqrt(0.683 * 0.317 / max(n, 1))
-    out["binomial_sigma_2"] = math.sqrt(0.954 * 0.046 / max(n, 1))
+        out.update(_pull_fractions([p[key] for p in points], key, f"{key}_rms"))
     return out
