@@ -334,3 +334,51 @@ def test_the_linearisation_gate_passes_a_lasers_jitter_and_catches_a_shaking_sca
         rms[name, "warned"] = [w.gate for w in warned]
     assert 2.0 < rms["jitter"] < 6.0 and rms["jitter", "warned"] == []
     assert rms["shaken"] > 6.0 and rms["shaken", "warned"] == ["calibrate.linearisation_rms_MHz"]
+
+
+def test_a_parameter_on_its_search_bound_is_warned_and_a_physical_limit_is_not():
+    """The bound gate on real fits: a run's offset of 30 MHz searched within ±5 MHz ends on
+    the bound (warned, with the value, its σ and the bound); searched within ±100 MHz it is
+    found (no warning); no buffer gas ends on 0, a limit of its domain (physics, no
+    warning)."""
+    from mohilbert.fitting import FitSpectrum, fit_spectra
+    from mohilbert.theory import Cell, spectrum_arrays
+
+    x = np.linspace(-20000, 20000, 1500)
+    truth = Cell(length_m=2e-3, temperature_C=85, field_T=0.6)
+    y = spectrum_arrays(x - 30.0, truth, "x")["S0"]
+    y = y + np.random.default_rng(3).normal(0, 2e-3, x.size)
+    spectrum = [FitSpectrum(x, y, "S0", "x", np.full(x.size, 2e-3), name="r1")]
+    limits = gates.DEFAULTS["fit"]
+
+    def warned(shift_bound):
+        free = {
+            "temperature_C": None,
+            "gamma_buffer_MHz": None,
+            "shift_MHz": (-shift_bound, shift_bound),
+        }
+        r = fit_spectra(spectrum, truth, free, per_spectrum=("shift_MHz",))
+        return r, gates.bound_warnings("experiment e1", r.values, r.stderr, r.bounds, limits)
+
+    r, found = warned(5.0)
+    assert r.values["shift_MHz__r1"] == pytest.approx(5.0, abs=1e-3)
+    assert r.bounds["shift_MHz__r1"] == (-5.0, 5.0)
+    (w,) = found
+    assert (w.subject, w.gate, w.severity) == ("experiment e1", "fit.bound_sigma", "warning")
+    assert str(w).startswith(
+        "experiment e1: shift_MHz__r1 ended on the bound 5 MHz of its search range (5 ± "
+    )
+    assert "the data's optimum lies beyond the range" in str(w)
+    r, found = warned(100.0)
+    assert r.values["shift_MHz__r1"] == pytest.approx(30.0, abs=4 * r.stderr["shift_MHz__r1"])
+    assert r.values["gamma_buffer_MHz"] < r.stderr["gamma_buffer_MHz"]  # on its limit 0
+    assert found == []
+    # the threshold is the config's: 0 sigma still catches a value on the bound itself
+    assert (
+        gates.bound_warnings("e", {"a": 2.0}, {"a": 0.1}, {"a": (2.0, 3.0)}, {"bound_sigma": 0.0})
+        != []
+    )
+    assert (
+        gates.bound_warnings("e", {"a": 2.05}, {"a": 0.1}, {"a": (2.0, 3.0)}, {"bound_sigma": 0.0})
+        == []
+    )

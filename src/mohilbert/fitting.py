@@ -114,6 +114,8 @@ class FitResult:
     #: per-spectrum parameter of a group → the group's fitted one (``groups`` of
     #: :func:`fit_spectra`): same value, same errors, not free itself
     ties: dict[str, str] = field(default_factory=dict)
+    #: free parameter → the (lower, upper) bound the fit searched within (its unit)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def parameter_parts(self, name: str) -> tuple[str, str]:
         """(quantity, spectrum name) of a parameter: ``("shift_MHz", "run1")`` for the
@@ -482,6 +484,9 @@ def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult
 
     free_names = [pub(n) for n in linear.names]
     linear.public = free_names
+    bounds = {
+        pub(n): (float(result.params[n].min), float(result.params[n].max)) for n in linear.names
+    }
     values = {pub(n): float(p.value) for n, p in result.params.items()}
     stat = np.sqrt(np.clip(np.diag(linear.cov_stat), 0, None))
     stderr = dict(zip(free_names, stat.tolist(), strict=True))
@@ -525,6 +530,7 @@ def _fit_result(model, result, cell, spectra, pols, tokens, owners) -> FitResult
         _linear=linear,
         per_spectrum=per_spectrum,
         ties=ties,
+        bounds=bounds,
     )
 
 

@@ -31,6 +31,12 @@ calibrate
     power series judges it against the intense-probe model it fits).
 fit
     ``redchi``: warn when the joint fit's reduced χ² exceeds this;
+    ``bound_sigma``: warn when a free parameter ends within this many of its statistical
+    standard errors of a bound of the fit's search range that is not a limit of its domain
+    (:attr:`mohilbert.parameters.Parameter.domain`: no buffer gas, no light in the other
+    mode are physics): the data's optimum lies beyond the range, so the value and its error
+    are the bound's (a simulated series started at a field 5 % off ended with every run's
+    offset on its ±500 MHz bound);
     ``weak_probe_delta_chi2``: in a power series, a run's weak-probe model differs from its
     intense-probe fit by more than this Δχ² (its noise tells them apart): the weak-probe
     assumption does not hold for it (warned; the Hilbert analysis refuses or linearises it).
@@ -50,6 +56,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from mohilbert.config import schema_defaults
+from mohilbert.parameters import domain, unit
 from mohilbert.products import CalibratedAttrs
 
 #: every gate's threshold: ``gates:`` of the configuration schema (its one home)
@@ -216,6 +223,52 @@ def fit_warnings(label: str, redchi: float, gates: dict) -> list[GateWarning]:
             )
         ]
     return []
+
+
+def bound_warnings(
+    label: str,
+    values: dict[str, float],
+    stderr: dict[str, float],
+    bounds: dict[str, tuple[float, float]],
+    gates: dict,
+) -> list[GateWarning]:
+    """Soft gate of a fit: a free parameter on a bound of its search range.
+
+    Parameters
+    ----------
+    label : str
+        How messages name the fitted runs ("experiment X", "series Y").
+    values, stderr : dict
+        Free parameter → best-fit value and statistical standard error (its unit).
+    bounds : dict
+        Free parameter → the (lower, upper) bound the fit searched within
+        (:attr:`mohilbert.fitting.FitResult.bounds`).
+    gates : dict
+        ``gates.fit`` thresholds (``bound_sigma``).
+    """
+    out = []
+    for name, (lo, hi) in bounds.items():
+        quantity = name.partition("__")[0]
+        value, err = values[name], stderr.get(name, math.nan)
+        near = max(float(gates["bound_sigma"]) * err, 1e-9 * (hi - lo)) if err > 0 else 0.0
+        edge = domain(quantity)
+        hit = [b for b in (lo, hi) if abs(value - b) <= near and b not in edge]
+        if not hit:
+            continue
+        u = unit(quantity)
+        u = "" if u == "1" else f" {u}"
+        out.append(
+            GateWarning(
+                label,
+                "fit.bound_sigma",
+                f"{label}: {name} ended on the bound {hit[0]:g}{u} of its search range "
+                f"({value:.6g} ± {err:.2g}{u}, within {gates['bound_sigma']:g} sigma of it): the "
+                "data's optimum lies beyond the range, so the value and its error are the "
+                "bound's, not the data's; a start far from the truth (the sheet's field or "
+                "temperature) or a model that does not describe these runs",
+            )
+        )
+    return out
 
 
 def hilbert_warnings(experiment: str, metrics: dict, gates: dict) -> list[GateWarning]:

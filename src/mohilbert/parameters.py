@@ -48,7 +48,9 @@ class Parameter:
         its curvature over one step is of the same order.
     domain : tuple of float
         Where the value means something (a field magnitude is ≥ 0): a step along the fit's
-        covariance is clipped to it.
+        covariance is clipped to it, and a fit that ends on a bound that is also a limit of
+        the domain (no buffer gas, no light in the other mode) has found the physics' edge,
+        not lost its way (:func:`mohilbert.gates.bound_warnings`).
     translation : bool
         The model depends on it only through Δ − value (a line shift moves the whole
         response, its saturation part too): the Jacobian's column is −dM/dΔ of the model
@@ -78,7 +80,7 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("intensity_scale", "1", "probe", (1e-3, 1e3), 1e-3),
         Parameter("transit_scale", "1", "probe", (1e-2, 1e2), 1e-3),
         # beyond 1/2 the probe would be mostly the other mode
-        Parameter("orthogonal_fraction", "1", "probe", (0.0, 0.5), 1e-4),
+        Parameter("orthogonal_fraction", "1", "probe", (0.0, 0.5), 1e-4, (0.0, 1.0)),
         # super-Gaussian order of the beam: 1/2 a cusp, 1 a Gaussian, beyond ~20 a flat top
         Parameter("beam_order", "1", "probe", (0.5, 20.0), 1e-3, (0.5, np.inf)),
         Parameter("jones_x", "1", "jones", (0.0, 10.0), 1e-4),

@@ -536,7 +536,7 @@ def fit_dataset(result, budget, cov, cal, exp: Experiment, gates) -> xr.Dataset:
     )
     warnings = [w for run in runs for w in quality.read(cal[run].attrs)]
     weak = all(sp.probe is None for sp in result.spectra)
-    warnings += _redchi_gate(exp, result.redchi, weak, gates)
+    warnings += _fit_gates(exp, result, weak, gates)
     quality.store(out.attrs, warnings)
     return out
 
@@ -557,12 +557,18 @@ def fitted_cell(experiment: Experiment | dict, fit: xr.Dataset) -> tuple[Cell, d
     return exp.cell().with_fitted(cell_values), shifts
 
 
-def _redchi_gate(exp: Experiment, redchi: float, weak: bool, gates: dict | None) -> list:
-    """The fit's reduced-χ² gate (:func:`mohilbert.gates.fit_warnings`). A weak-probe fit
-    (``weak``: ``fit.model: weak_probe``) of runs of a power series is judged by the series, which fits
-    them with the intense-probe model and says per run whether the weak probe holds: here its
-    misfit is a note, not a fault."""
-    found = quality.fit_warnings(exp.label, redchi, quality.thresholds("fit", {"gates": gates}))
+def _fit_gates(exp: Experiment, result, weak: bool, gates: dict | None) -> list:
+    """The fit's gates: its reduced χ² (:func:`mohilbert.gates.fit_warnings`) and its free
+    parameters' bounds (:func:`mohilbert.gates.bound_warnings`). A weak-probe fit (``weak``:
+    ``fit.model: weak_probe``) of runs of a power series is judged by the series, which fits
+    them with the intense-probe model and says per run whether the weak probe holds: here
+    its misfit (a saturated run's χ², or its offset driven to the bound by line shapes the
+    weak probe does not have) is a note, not a fault."""
+    thresholds = quality.thresholds("fit", {"gates": gates})
+    found = quality.fit_warnings(exp.label, result.redchi, thresholds)
+    found += quality.bound_warnings(
+        exp.label, result.values, result.stderr, result.bounds, thresholds
+    )
     series_runs = all(exp[r].probe_power_W and exp[r].series for r in exp.names)
     if not weak or not series_runs:
         return found
