@@ -719,6 +719,68 @@ def test_baseline_error_under_the_lines_is_stated(tmp_path):
     assert 0.6 < total / rms < 2.5
 
 
+def test_a_saturated_runs_baseline_divides_out_its_own_wings(tmp_path):
+    """A run at 350 I_sat (87Rb, 60 C, 0.6 T, 1 mm Gaussian beam at 3 mW, as the chain
+    simulation's top power) absorbs in its far wings ~1/√(1 + s) of what the weak probe
+    does. The baseline's off-resonant points are chosen by the weak probe; dividing out its
+    wing absorption there set the baseline high and every transmission low (simulated chain
+    series: Figure 4's points at this power +0.74 ± 0.16 of their σ above the truth). With
+    the run's probe power in the sheet the intense-probe model's wings are divided out:
+    measured on the noiseless run, the transmission on the baseline's points against the
+    truth −4.4e-4 with the weak probe's wings, 1e-6 with the run's own."""
+    from mohilbert.simulate import _probe_transmission, write_acquisition
+    from mohilbert.theory import Cell
+
+    cell = {
+        "length_m": 0.002,
+        "temperature_C": 60.0,
+        "field_T": 0.6,
+        "isotope_percent": {"87Rb": 100},
+    }
+    acq = Acquisition(
+        "w0",
+        "w",
+        "faraday",
+        "sigma_plus",
+        cell=cell,
+        n_samples=10000,
+        seed=701,
+        channels={"signal": {"flicker_noise_V": 0.0, "white_noise_V": 2e-5}},
+        probe={"power_W": 3e-3, "beam_diameter_m": 1e-3, "beam_profile": "gaussian"},
+    )
+    row, _ = write_acquisition(acq, tmp_path)
+    rec = {
+        **row,
+        "element": "Rb",
+        "line": "D2",
+        "cell_length_m": 0.002,
+        "temperature_C": 60.0,
+        "field_T": 0.6,
+        "etalon_fsr_MHz": 750.0,
+        "isotope_percent": "87Rb:100",
+        **{
+            f"{r}_path": str(tmp_path / row[f"{r}_file"])
+            for r in ("signal", "etalon", "reference", "dark")
+        },
+    }
+    bias = {}
+    for name, sheet in (
+        ("weak", rec),
+        (
+            "own",
+            {**rec, "probe_power_W": 3e-3, "beam_diameter_m": 1e-3, "beam_profile": "gaussian"},
+        ),
+    ):
+        ds = calibrate_run(ingest_run(sheet), sheet)
+        x = ds["detuning"].values
+        truth = _probe_transmission(x, Cell(**cell), acq)
+        used = ds["off_resonance"].values.astype(bool)
+        bias[name] = float(np.mean(ds["transmission"].values[used] - truth[used]))
+    print(bias)
+    assert bias["weak"] < -2e-4
+    assert abs(bias["own"]) < 1e-4
+
+
 def test_an_experiments_calibration_figure_stacks_its_runs(demo):
     """The experiment's figure job draws its runs' calibration diagnostics one under the other
     (three panels each, in run order, each titled with its run); no run is an error."""
