@@ -4,7 +4,8 @@ they claim? ``--series N`` simulated series (default 50; mohilbert.coverage.run_
 runs over three decades of intensity, random truth, sheet and noise), fitted as the workflow
 fits them, on this machine's cores. Prints, per parameter, the fraction within 1σ and 2σ next
 to the nominal 0.683 / 0.954 with the binomial standard deviation for N series, and the RMS
-pull; ``--json FILE`` keeps every case.
+pull and the mean pull (a bias) with its standard error; ``--json FILE`` keeps every case,
+``--from-json FILE`` summarises such a file again without simulating.
 
 With ``--chain`` each series goes through the whole chain instead
 (mohilbert.coverage.run_chain_series: raw LeCroy exports of three powers from 0.3 to 350 I_sat
@@ -15,6 +16,7 @@ of the series' line-centre points (Figure 4's α with its error bar, closed and 
 every run) against the truth.
 
     .venv/bin/python benchmarks/bench_series_coverage.py [--series 50] [--chain] [--json out.json]
+        [--from-json kept.json]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from mohilbert.coverage import (
     SERIES_PARAMETERS,
     draw_chain_series,
     draw_series,
+    line_centre_coverage_by_power,
     line_centre_coverage_summary,
     run_chain_series,
     run_series,
@@ -55,8 +58,13 @@ def main() -> None:
     n = int(sys.argv[sys.argv.index("--series") + 1]) if "--series" in sys.argv else default
     parameters = CHAIN_PARAMETERS if CHAIN else SERIES_PARAMETERS
     t0 = time.perf_counter()
-    with Pool(os.cpu_count() or 1) as pool:
-        cases = pool.map(_one, range(n))
+    if "--from-json" in sys.argv:  # the cases a run kept (--json): summarised again, not rerun
+        with open(sys.argv[sys.argv.index("--from-json") + 1]) as fh:
+            cases = json.load(fh)["cases"]
+        n = len(cases)
+    else:
+        with Pool(os.cpu_count() or 1) as pool:
+            cases = pool.map(_one, range(n))
     wall = time.perf_counter() - t0
     failed = [
         c
@@ -70,12 +78,15 @@ def main() -> None:
     if failed:
         print(f"fits that failed or gave no σ: {[c['seed'] for c in failed]}\n")
     b1, b2 = s["binomial_sigma_1"], s["binomial_sigma_2"]
-    print(f"| parameter | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull |")
-    print("|---|---|---|---|")
+    print(
+        f"| parameter | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull "
+        "| mean pull |"
+    )
+    print("|---|---|---|---|---|")
     for p in parameters:
         print(
             f"| {p} | {s[f'{p}_within_1sigma']:.3f} | {s[f'{p}_within_2sigma']:.3f} | "
-            f"{s[f'{p}_pull_rms']:.2f} |"
+            f"{s[f'{p}_pull_rms']:.2f} | {s[f'{p}_pull_mean']:+.2f} ± {s[f'{p}_pull_mean_se']:.2f} |"
         )
     if CHAIN:  # the series' Figure 4 points (line-centre alpha) against the truth
         lc = line_centre_coverage_summary(good)
@@ -86,13 +97,26 @@ def main() -> None:
             "against the true peak\n"
         )
         print(
-            f"| against | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull |"
+            f"| against | within 1σ (0.683 ± {b1:.3f}) | within 2σ (0.954 ± {b2:.3f}) | RMS pull "
+            "| mean pull |"
         )
-        print("|---|---|---|---|")
+        print("|---|---|---|---|---|")
         for key, what in (("pull", "estimator on the truth"), ("pull_peak", "true peak")):
             print(
                 f"| {what} | {lc[f'{key}_within_1sigma']:.3f} | {lc[f'{key}_within_2sigma']:.3f} "
-                f"| {lc[f'{key}_rms']:.2f} |"
+                f"| {lc[f'{key}_rms']:.2f} | {lc[f'{key}_mean']:+.2f} ± {lc[f'{key}_mean_se']:.2f} |"
+            )
+        print("\nper power and line, against the estimator on the truth\n")
+        print(
+            "| power [W] | I/I_sat | line | points | within 1σ | within 2σ | RMS pull | mean pull |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for row in line_centre_coverage_by_power(good):
+            print(
+                f"| {row['power_W']:g} | {row['saturation']:.3g} | {row['line']} | "
+                f"{row['points']} | {row['pull_within_1sigma']:.3f} | "
+                f"{row['pull_within_2sigma']:.3f} | {row['pull_rms']:.2f} | "
+                f"{row['pull_mean']:+.2f} ± {row['pull_mean_se']:.2f} |"
             )
     if "--json" in sys.argv:
         with open(sys.argv[sys.argv.index("--json") + 1], "w") as fh:

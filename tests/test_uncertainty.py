@@ -261,7 +261,12 @@ def test_line_centre_points_cover_the_truth_reduced():
     fraction of the error bar."""
     import warnings
 
-    from mohilbert.coverage import draw_chain_series, line_centre_coverage_summary, run_chain_series
+    from mohilbert.coverage import (
+        draw_chain_series,
+        line_centre_coverage_by_power,
+        line_centre_coverage_summary,
+        run_chain_series,
+    )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -275,3 +280,11 @@ def test_line_centre_points_cover_the_truth_reduced():
     assert 0.5 < np.sqrt(np.mean(pulls**2)) < 1.6
     shape = np.array([(p["alpha_true"] - p["alpha_peak"]) / p["alpha_u"] for p in points])
     assert np.abs(shape).max() < 0.05, shape
+    # the summary states a bias (mean pull, its standard error), pooled and per power and line
+    summary = line_centre_coverage_summary(cases)
+    assert summary["pull_mean"] == pytest.approx(pulls.mean())
+    assert summary["pull_mean_se"] == pytest.approx(pulls.std(ddof=1) / np.sqrt(18))
+    rows = line_centre_coverage_by_power(cases)
+    assert [(r["line"], r["points"]) for r in rows] == [("closed", 3), ("open", 3)] * 3
+    assert [r["power_W"] for r in rows[::2]] == sorted(r["power_W"] for r in rows[::2])
+    assert np.mean([r["pull_mean"] for r in rows]) == pytest.approx(pulls.mean())

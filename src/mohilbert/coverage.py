@@ -302,15 +302,20 @@ def series_coverage_summary(
 
 
 def _pull_fractions(pulls, name: str, rms_name: str) -> dict[str, float]:
-    """``<name>_within_1sigma``, ``<name>_within_2sigma``, the RMS pull as ``rms_name`` and the
-    binomial standard deviations of the two fractions at their nominal values for this many
-    pulls (``binomial_sigma_1``, ``binomial_sigma_2``)."""
+    """``<name>_within_1sigma``, ``<name>_within_2sigma``, the RMS pull as ``rms_name``, the
+    mean pull (a bias; 0 for honest errors) and its standard error as ``rms_name`` with
+    ``_mean`` and ``_mean_se`` for ``_rms``, and the binomial standard deviations of the two
+    fractions at their nominal values for this many pulls (``binomial_sigma_1``,
+    ``binomial_sigma_2``)."""
     pulls = np.asarray(pulls, dtype=float)
     n = max(pulls.size, 1)
+    mean = rms_name.removesuffix("_rms") + "_mean"
     return {
         f"{name}_within_1sigma": float(np.mean(np.abs(pulls) <= 1)),
         f"{name}_within_2sigma": float(np.mean(np.abs(pulls) <= 2)),
         rms_name: float(np.sqrt(np.mean(pulls**2))),
+        mean: float(np.mean(pulls)),
+        f"{mean}_se": float(np.std(pulls, ddof=1) / math.sqrt(n)) if pulls.size > 1 else math.nan,
         "binomial_sigma_1": math.sqrt(0.683 * 0.317 / n),
         "binomial_sigma_2": math.sqrt(0.954 * 0.046 / n),
     }
@@ -512,3 +517,24 @@ def line_centre_coverage_summary(cases: list[dict]) -> dict[str, float]:
     for key in ("pull", "pull_peak"):
         out.update(_pull_fractions([p[key] for p in points], key, f"{key}_rms"))
     return out
+
+
+def line_centre_coverage_by_power(cases: list[dict]) -> list[dict]:
+    """:func:`line_centre_coverage_summary` of the points of each power and line apart (a
+    chain series' runs end in ``_<k>``, the k-th of :data:`CHAIN_POWERS_W`): per power and
+    line its ``power_W``, ``line``, median ``saturation`` and the summary's keys."""
+    rows = []
+    for k, power in enumerate(CHAIN_POWERS_W):
+        for line in ("closed", "open"):
+            points = [
+                p
+                for c in cases
+                for p in c.get("line_centre", [])
+                if p["run"].endswith(f"_{k}") and p["line"] == line
+            ]
+            if not points:
+                continue
+            summary = line_centre_coverage_summary([{"line_centre": points}])
+            saturation = float(np.median([p["saturation"] for p in points]))
+            rows.append({"power_W": power, "line": line, "saturation": saturation, **summary})
+    return rows
