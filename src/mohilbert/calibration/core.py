@@ -464,7 +464,7 @@ def calibrate_run(
     dark = dark_level(raw, rec)
     v, sigma_v = dark_subtracted(raw, scan, dark, run)
     absolute = absolute_axis(raw, rec, cfg, gates, scan, dark, v, sigma_v)
-    base = baseline_fit(raw, scan, v, sigma_v, absolute, cfg, run, rec.probe())
+    base = baseline_fit(raw, scan, v, sigma_v, absolute, cfg, run, rec.probe(), rec.cell())
     ds = calibrated_dataset(raw, rec, cfg, scan, dark, v, sigma_v, absolute, base)
     quality.store(ds.attrs, quality.calibration_warnings(run, ds.attrs, gates))
     return ds
@@ -696,22 +696,24 @@ def absolute_axis(
 WING_THEORY_STEP_MHZ = 10.0
 
 
-def _wing_transmission(absolute, probe, weak: np.ndarray, off: np.ndarray) -> np.ndarray:
+def _wing_transmission(absolute, probe, cell: Cell, weak: np.ndarray, off: np.ndarray):
     """The theory transmission of the run's light at its kept samples where it is
     off-resonant (``off``): the weak probe's (``weak``) without a ``probe``; with one, the
-    intense-probe model at the sheet's power (:func:`mohilbert.theory.intense_arrays`, on a
-    :data:`WING_THEORY_STEP_MHZ` grid) of the same cell. The sheet's power is the nominal
-    one (the series fit measures the intensity scale): in the far wings the run's true
-    absorption lies between the weak probe's and this one's for scales from 1 down to ~0.2,
-    and far nearer this one's when the run saturates (a Doppler-broadened wing absorbs
-    ∝ 1/√(1 + s))."""
+    intense-probe model at the sheet's power, temperature and field (``cell``;
+    :func:`mohilbert.theory.intense_arrays`, on a :data:`WING_THEORY_STEP_MHZ` grid) — not
+    a self-calibration's fitted cell: its weak-probe fit of a saturated run lowers the
+    temperature to mimic the saturation (62 → 38 °C at 1.8 mW), which the intense model
+    would count twice. The sheet's power is the nominal one (the series fit measures the
+    intensity scale, after this): on simulated series with true scales 0.5–1 the baseline
+    points' transmission against the truth moved from −1.4e-4 / −1.6e-4 / −3.7e-4 (0.35, 7,
+    350 I_sat; the weak probe's wings) to −0.6e-4 / +0.9e-4 / +0.7e-4."""
     if probe is None or not off.any():
         return weak
     nu = absolute.nu
     grid = np.arange(
         nu.min() - WING_THEORY_STEP_MHZ, nu.max() + 2 * WING_THEORY_STEP_MHZ, WING_THEORY_STEP_MHZ
     )
-    t = intense_arrays(grid, absolute.cell, absolute.pol, probe)["S0"]
+    t = intense_arrays(grid, cell, absolute.pol, probe)["S0"]
     return np.interp(nu, grid, t)
 
 
@@ -724,6 +726,7 @@ def baseline_fit(
     cfg: dict,
     run: str,
     probe=None,
+    sheet_cell: Cell | None = None,
 ) -> Baseline:
     """The light level without atoms: the monitor channel scaled to the off-resonant median,
     or a Legendre polynomial in scan time through the off-resonant points (degree by blocked
@@ -756,6 +759,9 @@ def baseline_fit(
     probe : mohilbert.intense.Probe, optional
         The run's probe at the sheet's power (:meth:`mohilbert.records.Run.probe`), for a
         run of a power series; ``None``: a weak probe.
+    sheet_cell : Cell, optional
+        The sheet's cell (:meth:`mohilbert.records.Run.cell`) for the probe's wings
+        (default: the axis fit's).
     """
     t = scan.t
     span = (t[0], t[-1])
@@ -785,7 +791,8 @@ def baseline_fit(
     degree = cfg["baseline_degree"]
     # light level seen through the off-resonant points: the signal with the model's small
     # residual absorption there (OD < od_threshold, far wings) divided out
-    wings = _wing_transmission(absolute, probe, model_t, od_model < cfg["od_threshold"])
+    off = od_model < cfg["od_threshold"]
+    wings = _wing_transmission(absolute, probe, sheet_cell or absolute.cell, model_t, off)
     light = v / np.where(od_model < cfg["od_threshold"], wings, 1.0)
     for _ in range(int(cfg["mask_iterations"])):
         if cfg["baseline_degree"] == "auto":
