@@ -793,7 +793,7 @@ def baseline_fit(
     # residual absorption there (OD < od_threshold, far wings) divided out
     off = od_model < cfg["od_threshold"]
     wings = _wing_transmission(absolute, probe, sheet_cell or absolute.cell, model_t, off)
-    light = v / np.where(od_model < cfg["od_threshold"], wings, 1.0)
+    light = v / np.where(off, wings, 1.0)
     for _ in range(int(cfg["mask_iterations"])):
         if cfg["baseline_degree"] == "auto":
             degree = _cv_degree(t, light, mask, span)
