@@ -650,6 +650,28 @@ def test_axis_fit_that_runs_out_of_evaluations_says_so(monkeypatch):
     assert str(err.value).endswith(" evaluations")
 
 
+def _enriched_87_record(acq, tmp_path) -> dict:
+    """The exports of simulated ``acq`` (a 2 mm ⁸⁷Rb cell at 60 °C, 0.6 T) written to
+    ``tmp_path`` and the sheet record the lab would write for them."""
+    from mohilbert.simulate import write_acquisition
+
+    row, _ = write_acquisition(acq, tmp_path)
+    return {
+        **row,
+        "element": "Rb",
+        "line": "D2",
+        "cell_length_m": 0.002,
+        "temperature_C": 60.0,
+        "field_T": 0.6,
+        "etalon_fsr_MHz": 750.0,
+        "isotope_percent": "87Rb:100",
+        **{
+            f"{r}_path": str(tmp_path / row[f"{r}_file"])
+            for r in ("signal", "etalon", "reference", "dark")
+        },
+    }
+
+
 def test_baseline_error_under_the_lines_is_stated(tmp_path):
     """Issue 36: the baseline is interpolated under the lines, where drifts and a window
     fringe (0.1 %, 20 GHz period) move it coherently by ~1e-3 — a per-run normalisation
@@ -679,23 +701,8 @@ def test_baseline_error_under_the_lines_is_stated(tmp_path):
             scan={"fringe_amplitude": 0.001, "fringe_period_MHz": 20000, "fringe_phase_rad": seed},
             channels={"signal": {"flicker_noise_V": 4e-4, "white_noise_V": 5e-4}},
         )
-        from mohilbert.simulate import write_acquisition
 
-        row, _ = write_acquisition(acq, tmp_path)
-        rec = {
-            **row,
-            "element": "Rb",
-            "line": "D2",
-            "cell_length_m": 0.002,
-            "temperature_C": 60.0,
-            "field_T": 0.6,
-            "etalon_fsr_MHz": 750.0,
-            "isotope_percent": "87Rb:100",
-            **{
-                f"{r}_path": str(tmp_path / row[f"{r}_file"])
-                for r in ("signal", "etalon", "reference", "dark")
-            },
-        }
+        rec = _enriched_87_record(acq, tmp_path)
         ds = calibrate_run(ingest_run(rec), rec)
         x = ds["detuning"].values
         lines = (x > 6000) & (x < 17000)
@@ -728,7 +735,7 @@ def test_a_saturated_runs_baseline_divides_out_its_own_wings(tmp_path):
     the run's probe power in the sheet the intense-probe model's wings are divided out:
     measured on the noiseless run, the transmission on the baseline's points against the
     truth −4.4e-4 with the weak probe's wings, 1e-6 with the run's own."""
-    from mohilbert.simulate import _probe_transmission, write_acquisition
+    from mohilbert.simulate import _probe_transmission
     from mohilbert.theory import Cell
 
     cell = {
@@ -748,21 +755,7 @@ def test_a_saturated_runs_baseline_divides_out_its_own_wings(tmp_path):
         channels={"signal": {"flicker_noise_V": 0.0, "white_noise_V": 2e-5}},
         probe={"power_W": 3e-3, "beam_diameter_m": 1e-3, "beam_profile": "gaussian"},
     )
-    row, _ = write_acquisition(acq, tmp_path)
-    rec = {
-        **row,
-        "element": "Rb",
-        "line": "D2",
-        "cell_length_m": 0.002,
-        "temperature_C": 60.0,
-        "field_T": 0.6,
-        "etalon_fsr_MHz": 750.0,
-        "isotope_percent": "87Rb:100",
-        **{
-            f"{r}_path": str(tmp_path / row[f"{r}_file"])
-            for r in ("signal", "etalon", "reference", "dark")
-        },
-    }
+    rec = _enriched_87_record(acq, tmp_path)
     bias = {}
     for name, sheet in (
         ("weak", rec),
